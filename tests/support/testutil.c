@@ -1,0 +1,103 @@
+#include "testutil.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int tacws_test_run(const char *suite, CU_InitializeFunc init, CU_CleanupFunc cleanup,
+		   const tacws_test_case *cases)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	CU_pSuite s = CU_add_suite(suite, init, cleanup);
+	if (!s)
+		goto fail;
+	for (const tacws_test_case *c = cases; c->name; c++)
+		if (!CU_add_test(s, c->name, c->fn))
+			goto fail;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+fail:
+	CU_cleanup_registry();
+	return 2;
+}
+
+char *tacws_test_mkdtemp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof tmpl, "%s/tacws-test-XXXXXX", base && *base ? base : "/tmp");
+	return mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void tacws_test_rmtree(const char *path)
+{
+	if (path)
+		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int tacws_test_mkdirs(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	for (char *p = path + strlen(dir) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int tacws_test_write_file(const char *dir, const char *rel, const char *text)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	char *slash = strrchr(path, '/');
+	if (slash > path + strlen(dir)) {
+		*slash = '\0';
+		int rc = tacws_test_mkdirs(dir, path + strlen(dir) + 1);
+		*slash = '/';
+		if (rc)
+			return rc;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t n = strlen(text);
+	int rc = fwrite(text, 1, n, f) == n ? 0 : -EIO;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
+long long tacws_test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,32 @@
+/* Small helpers shared by the CUnit tests. */
+#ifndef TACWS_TESTUTIL_H
+#define TACWS_TESTUTIL_H
+
+#include <CUnit/CUnit.h>
+#include <stddef.h>
+
+typedef struct tacws_test_case {
+	const char *name;
+	CU_TestFunc fn;
+} tacws_test_case;
+
+/* Runs one suite of NULL-terminated cases with the basic interface and
+ * returns the process exit code (0 when every test passed). */
+int tacws_test_run(const char *suite, CU_InitializeFunc init, CU_CleanupFunc cleanup,
+		   const tacws_test_case *cases);
+
+/* A fresh folder under $TMPDIR (or /tmp); the caller frees the string.
+ * tacws_test_rmtree removes it with everything inside. */
+char *tacws_test_mkdtemp(void);
+void tacws_test_rmtree(const char *path);
+
+/* Writes text to dir/rel, creating parent folders. Returns 0 or -errno. */
+int tacws_test_write_file(const char *dir, const char *rel, const char *text);
+
+/* Makes dir/rel and its parents. Returns 0 or -errno. */
+int tacws_test_mkdirs(const char *dir, const char *rel);
+
+/* Milliseconds on a monotonic clock. */
+long long tacws_test_now_ms(void);
+
+#endif
