@@ -1,0 +1,29 @@
+/* JSON and time helpers shared by the bundled plugins. */
+#ifndef TACWS_JSONUTIL_H
+#define TACWS_JSONUTIL_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <time.h>
+
+/* Parses the JSON file at path into *out (caller puts it). Returns 0,
+ * -ENOENT when the file is missing, -EINVAL when it is not valid JSON
+ * (half-written), or another -errno; err gets a one-line reason. */
+int tacws_json_read_file(const char *path, json_object **out, char *err, size_t errlen);
+
+/* Writes t (UTC, with milliseconds) as "2026-11-26T10:31:00.512Z" into buf
+ * (at least 25 bytes). */
+void tacws_iso8601(const struct timespec *t, char *buf, size_t len);
+
+/* Parses an ISO 8601 time ("2026-11-26T10:31:00", optional fraction and
+ * "Z" or "+hh:mm" offset; a time without offset is taken as UTC). Returns 0
+ * and seconds since the epoch in *out, or -EINVAL. */
+int tacws_parse_time(const char *text, double *out);
+
+/* A new json string, or json null when s is NULL. */
+json_object *tacws_json_string_or_null(const char *s);
+
+/* obj[key] as a string when it is one, else NULL. The string belongs to obj. */
+const char *tacws_json_get_string(json_object *obj, const char *key);
+
+#endif
