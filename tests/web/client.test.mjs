@@ -1,0 +1,356 @@
+// Unit tests of web/tacws-client.js: backoff schedule, retry cap, ping/pong, page visibility,
+// online, snapshots and seq gaps, multiplex detection. Run: node --test tests/web/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+	DEFAULTS,
+	STATE,
+	backoffCeiling,
+	backoffDelay,
+	ReliableSocket,
+	TacwsClient,
+} from '../../web/tacws-client.js';
+import { makeEnv } from './fake_env.mjs';
+
+const ALMOST_ONE = 0.999999;
+
+function socket(env, options = {})
+{
+	const states = [];
+	const messages = [];
+	let opens = 0;
+	const s = new ReliableSocket('ws://127.0.0.1:1/api/v1/ws/queue', {
+		env,
+		options,
+		onOpen: () => opens++,
+		onMessage: (m) => messages.push(m),
+		onStatus: (st) => states.push(st.state),
+	});
+	return { s, states, messages, opens: () => opens };
+}
+
+test('backoff ceiling doubles from 1 s and is capped at 30 s', () => {
+	const got = [];
+	for (let i = 0; i < 10; i++)
+		got.push(backoffCeiling(i));
+	assert.deepEqual(got, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
+	assert.equal(backoffCeiling(1000), 30000);
+	assert.equal(backoffCeiling(2, { baseDelayMs: 100, maxDelayMs: 250 }), 250);
+});
+
+test('full jitter spreads the delay over [0, ceiling)', () => {
+	assert.equal(backoffDelay(3, () => 0), 0);
+	assert.equal(backoffDelay(3, () => 0.5), 4000);
+	assert.ok(backoffDelay(3, () => ALMOST_ONE) < 8000);
+	assert.ok(backoffDelay(3, () => ALMOST_ONE) >= 7999);
+	assert.ok(backoffDelay(9, () => ALMOST_ONE) < 30000);
+});
+
+test('retries follow the schedule, then go offline after maxAttempts', () => {
+	const { env, clock, instances } = makeEnv({ random: () => ALMOST_ONE });
+	const { s, states } = socket(env);
+	s.start();
+	assert.equal(instances.length, 1);
+	assert.equal(s.state, STATE.CONNECTING);
+
+	const delays = [];
+	for (let i = 0; i < DEFAULTS.maxAttempts; i++) {
+		const before = clock.now();
+		instances.at(-1).serverClose();
+		assert.equal(s.state, STATE.RECONNECTING);
+		assert.ok(s.status.nextAttemptAt > before);
+		const n = instances.length;
+		const wait = s.status.nextAttemptAt - clock.now();
+		clock.advance(wait - 1);
+		assert.equal(instances.length, n, 'no early retry');
+		clock.advance(1);
+		assert.equal(instances.length, n + 1, 'retry on time');
+		delays.push(wait);
+	}
+	const ceilings = delays.map((d) => Math.ceil(d / 1000) * 1000);
+	assert.deepEqual(ceilings,
+			 [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
+
+	instances.at(-1).serverClose();
+	assert.equal(s.state, STATE.OFFLINE);
+	assert.deepEqual(clock.pending(), [], 'offline means no timer left');
+	clock.advance(10 * 60 * 1000);
+	assert.equal(instances.length, DEFAULTS.maxAttempts + 1);
+	assert.equal(states.at(-1), STATE.OFFLINE);
+});
+
+test('a successful open resets the attempt count', () => {
+	const { env, clock, instances } = makeEnv({ random: () => ALMOST_ONE });
+	const { s, opens } = socket(env);
+	s.start();
+	for (let i = 0; i < 4; i++) {
+		instances.at(-1).serverClose();
+		clock.advance(s.status.nextAttemptAt - clock.now());
+	}
+	assert.equal(s.attempt, 4);
+	instances.at(-1).serverOpen();
+	assert.equal(s.state, STATE.LIVE);
+	assert.equal(s.attempt, 0);
+	assert.equal(opens(), 1);
+	instances.at(-1).serverClose();
+	assert.ok(s.status.nextAttemptAt - clock.now() < 1000, 'back to the 1 s ceiling');
+});
+
+test('reconnectNow revives an offline socket at once', () => {
+	const { env, instances } = makeEnv();
+	const { s } = socket(env, { maxAttempts: 0 });
+	s.start();
+	instances.at(-1).serverClose();
+	assert.equal(s.state, STATE.OFFLINE);
+	s.reconnectNow();
+	assert.equal(instances.length, 2);
+	assert.equal(s.state, STATE.CONNECTING);
+	instances.at(-1).serverOpen();
+	assert.equal(s.state, STATE.LIVE);
+});
+
+test('a connection that never opens times out and is retried', () => {
+	const { env, clock, instances } = makeEnv();
+	const { s } = socket(env, { connectTimeoutMs: 5000 });
+	s.start();
+	clock.advance(4999);
+	assert.equal(s.state, STATE.CONNECTING);
+	clock.advance(1);
+	assert.equal(s.state, STATE.RECONNECTING);
+	assert.ok(instances[0].closed);
+});
+
+test('ping every 25 s; a missing pong means a dead connection', () => {
+	const { env, clock, instances, logs } = makeEnv();
+	const { s, messages } = socket(env);
+	s.start();
+	const ws = instances[0];
+	ws.serverOpen();
+	clock.advance(DEFAULTS.pingIntervalMs - 1);
+	assert.equal(ws.sent.length, 0);
+	clock.advance(1);
+	assert.equal(ws.sent.length, 1);
+	assert.equal(ws.sent[0].type, 'ping');
+	clock.advance(100);
+	ws.serverSend({ type: 'pong', timestamp: ws.sent[0].timestamp });
+	assert.equal(s.status.rttMs, 100);
+	assert.equal(messages.length, 0, 'pongs are not handed to the page');
+	clock.advance(DEFAULTS.pingIntervalMs + DEFAULTS.pongTimeoutMs);
+	assert.equal(ws.sent.length, 2);
+	assert.equal(s.state, STATE.RECONNECTING, 'the second ping went unanswered');
+	assert.ok(ws.closed);
+	assert.ok(logs.some((l) => /no pong/.test(l)));
+	clock.advance(s.status.nextAttemptAt - clock.now());
+	assert.equal(instances.length, 2);
+});
+
+test('late events from a dropped socket are ignored', () => {
+	const { env, clock, instances } = makeEnv();
+	const { s, messages } = socket(env);
+	s.start();
+	const old = instances[0];
+	const onmessage = (old.onopen(), old.onmessage);
+	const onclose = old.onclose;
+	s.reconnectNow();
+	onmessage({ data: '{"type":"queue_update","seq":1}' });
+	onclose({});
+	assert.equal(messages.length, 0);
+	assert.equal(s.state, STATE.CONNECTING);
+	assert.deepEqual(clock.pending(), [DEFAULTS.connectTimeoutMs]);
+});
+
+test('hidden: closes after the grace period and stops retrying; visible: reconnects at once',
+     () => {
+	     const { env, clock, instances, document } = makeEnv();
+	     const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	     client.subscribe('queue', () => {});
+	     client.start();
+	     return Promise.resolve().then(() => {
+		     const ws = instances[0];
+		     ws.serverOpen();
+		     document.setVisibility('hidden');
+		     clock.advance(DEFAULTS.hiddenGraceMs - 1);
+		     assert.equal(ws.closed, false, 'still open within the grace period');
+		     clock.advance(1);
+		     assert.equal(ws.closed, true);
+		     assert.equal(client.connections()[0].state, STATE.PAUSED);
+		     assert.deepEqual(clock.pending(), [], 'no retry while hidden');
+		     clock.advance(10 * 60 * 1000);
+		     assert.equal(instances.length, 1);
+
+		     document.setVisibility('visible');
+		     assert.equal(instances.length, 2, 'reconnects at once');
+		     assert.equal(client.connections()[0].state, STATE.CONNECTING);
+		     instances[1].serverOpen();
+		     assert.equal(client.connections()[0].state, STATE.LIVE);
+		     client.stop();
+	     });
+     });
+
+test('hidden then visible within the grace period keeps the socket', async () => {
+	const { env, clock, instances, document } = makeEnv();
+	const client = new TacwsClient({
+		url: 'ws://127.0.0.1:1', env, multiplex: false, options: { pingIntervalMs: 1e9 },
+	});
+	client.subscribe('queue', () => {});
+	await client.start();
+	instances[0].serverOpen();
+	document.setVisibility('hidden');
+	clock.advance(1000);
+	document.setVisibility('visible');
+	clock.advance(DEFAULTS.hiddenGraceMs * 2);
+	assert.equal(instances.length, 1);
+	assert.equal(instances[0].closed, false);
+	assert.equal(client.connections()[0].state, STATE.LIVE);
+	client.stop();
+});
+
+test('visible wakes a socket that had given up; online wakes one that waits', async () => {
+	const { env, clock, instances, document, window } = makeEnv();
+	const client = new TacwsClient({
+		url: 'ws://127.0.0.1:1', env, multiplex: false, options: { maxAttempts: 1 },
+	});
+	client.subscribe('queue', () => {});
+	await client.start();
+	instances[0].serverClose();
+	clock.advance(60000);
+	instances[1].serverClose();
+	assert.equal(client.connections()[0].state, STATE.OFFLINE);
+	document.setVisibility('visible');
+	assert.equal(instances.length, 3);
+
+	instances[2].serverClose();
+	assert.equal(client.connections()[0].state, STATE.RECONNECTING);
+	window.dispatchEvent(new Event('online'));
+	assert.equal(instances.length, 4, 'online reconnects without waiting');
+	client.stop();
+});
+
+test('a page that starts hidden suspends after the grace period', async () => {
+	const { env, clock, instances, document } = makeEnv();
+	document.visibilityState = 'hidden';
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	client.subscribe('queue', () => {});
+	await client.start();
+	clock.advance(DEFAULTS.hiddenGraceMs);
+	assert.ok(instances[0].closed);
+	assert.equal(client.connections()[0].state, STATE.PAUSED);
+	client.stop();
+});
+
+test('one socket per topic; snapshots flagged; seq gaps logged', async () => {
+	const { env, clock, instances, logs } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:8003/', env, token: 'a b' });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push([m.seq, meta.snapshot, meta.gap]));
+	client.subscribe('adw-state/77c90e61', () => {});
+	await client.start();
+	assert.equal(client.multiplex, false, 'no fetch means no multiplex');
+	assert.deepEqual(instances.map((w) => w.url), [
+		'ws://127.0.0.1:8003/api/v1/ws/queue?token=a%20b',
+		'ws://127.0.0.1:8003/api/v1/ws/adw-state/77c90e61?token=a%20b',
+	]);
+	const ws = instances[0];
+	ws.serverOpen();
+	ws.serverSend({ type: 'queue_update', data: {}, seq: 5 });
+	ws.serverSend({ type: 'queue_update', data: {}, seq: 6 });
+	ws.serverSend({ type: 'queue_update', data: {}, seq: 9 });
+	assert.deepEqual(got, [
+		[5, true, null],
+		[6, false, null],
+		[9, false, { expected: 7, got: 9 }],
+	]);
+	assert.equal(client.gaps, 1);
+	assert.ok(logs.some((l) => /queue: seq gap, expected 7, got 9/.test(l)));
+
+	ws.serverClose();
+	clock.advance(1000);
+	instances[2].serverOpen();
+	instances[2].serverSend({ type: 'queue_update', data: {}, seq: 12 });
+	assert.deepEqual(got.at(-1), [12, true, { expected: 10, got: 12 }],
+			 'after a reconnect the snapshot replaces the data');
+	instances[2].serverSend({ type: 'queue_update', data: {}, seq: 13 });
+	assert.deepEqual(got.at(-1), [13, false, null]);
+	client.stop();
+});
+
+test('a restarted server (seq back to 1) is not a gap', async () => {
+	const { env, instances } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push(meta));
+	await client.start();
+	instances[0].serverOpen();
+	instances[0].serverSend({ type: 'queue_update', seq: 40 });
+	instances[0].serverClose();
+	client.reconnectNow();
+	instances.at(-1).serverOpen();
+	instances.at(-1).serverSend({ type: 'queue_update', seq: 1 });
+	assert.equal(got.at(-1).snapshot, true);
+	assert.equal(got.at(-1).gap, null);
+	client.stop();
+});
+
+test('unsubscribing the last handler closes that topic socket', async () => {
+	const { env, instances } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	await client.start();
+	const off = client.subscribe('adw-state/abc', () => {});
+	assert.equal(instances.length, 1, 'subscribing after start opens a socket');
+	off();
+	assert.ok(instances[0].closed);
+	assert.equal(client.connections().length, 0);
+	client.stop();
+});
+
+test('multiplex: detected from /feeds, one socket, subscribe, routing by type', async () => {
+	const { env, instances } = makeEnv();
+	const asked = [];
+	env.fetch = async (url, init) => {
+		asked.push([url, init.headers.Authorization]);
+		return { ok: true, json: async () => ({ multiplex: true, feeds: [] }) };
+	};
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:8003', env, token: 't' });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push(['queue', m.seq, meta.snapshot]));
+	client.subscribe('adw-state/aa', (m) => got.push(['aa', m.seq]));
+	client.subscribe('adw-state/bb', (m) => got.push(['bb', m.seq]));
+	await client.start();
+	assert.deepEqual(asked, [['http://127.0.0.1:8003/api/v1/feeds', 'Bearer t']]);
+	assert.equal(client.multiplex, true);
+	assert.equal(instances.length, 1);
+	assert.equal(instances[0].url, 'ws://127.0.0.1:8003/api/v1/ws?token=t');
+	instances[0].serverOpen();
+	assert.deepEqual(instances[0].sent[0],
+			 { type: 'subscribe', feeds: ['queue', 'adw-state/aa', 'adw-state/bb'] });
+	instances[0].serverSend({ type: 'queue_update', seq: 3 });
+	instances[0].serverSend({ type: 'adw_state_update', adw_id: 'bb', seq: 7 });
+	instances[0].serverSend({ type: 'routes_update', seq: 1 });
+	instances[0].serverSend({ feed: 'adw-state/aa', type: 'adw_state_update', seq: 2 });
+	assert.deepEqual(got, [['queue', 3, true], ['bb', 7], ['aa', 2]]);
+
+	const off = client.subscribe('routes', () => {});
+	assert.deepEqual(instances[0].sent.at(-1), { type: 'subscribe', feeds: ['routes'] });
+	off();
+	assert.deepEqual(instances[0].sent.at(-1), { type: 'unsubscribe', feeds: ['routes'] });
+	client.stop();
+});
+
+test('multiplex detection falls back to one socket per feed on any failure', async () => {
+	for (const fetch of [
+		async () => { throw new Error('refused'); },
+		async () => ({ ok: false, json: async () => ({}) }),
+		async () => ({ ok: true, json: async () => ({ feeds: [] }) }),
+		async () => ({ ok: true, json: async () => { throw new SyntaxError('x'); } }),
+	]) {
+		const { env, instances } = makeEnv();
+		env.fetch = fetch;
+		const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env });
+		client.subscribe('queue', () => {});
+		client.subscribe('routes', () => {});
+		await client.start();
+		assert.equal(client.multiplex, false);
+		assert.equal(instances.length, 2);
+		client.stop();
+	}
+});
