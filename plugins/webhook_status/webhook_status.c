@@ -1,0 +1,93 @@
+/*
+ * webhook_status: the trigger service's GET /webhook-status, passed through.
+ *
+ * [sources] webhook_status_url   default http://127.0.0.1:8001/webhook-status
+ * [feed.webhook-status] timeout_ms  how long one fetch may take (default 3000)
+ *
+ * When the service cannot be read, subscribers get
+ * {"status":"error","message":"<reason>"} and the core counts the error.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <tacws/plugin.h>
+
+#include "http.h"
+
+#define DEFAULT_URL "http://127.0.0.1:8001/webhook-status"
+
+static struct {
+	char url[1024];
+	long timeout_ms;
+} feed;
+
+static int webhook_status_snapshot(void *arg, const char *param, json_object **data, char *err,
+                                   size_t errlen)
+{
+	(void)arg;
+	(void)param;
+	json_object *status;
+	int rc = tacws_http_get_json(feed.url, feed.timeout_ms, 0, &status, NULL, err, errlen);
+	if (!rc && !json_object_is_type(status, json_type_object)) {
+		snprintf(err, errlen, "%s: answer is not a JSON object", feed.url);
+		json_object_put(status);
+		rc = -EBADMSG;
+	}
+	if (rc) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "status", json_object_new_string("error"));
+		json_object_object_add(e, "message", json_object_new_string(err));
+		*data = e;
+		return rc;
+	}
+	*data = status;
+	return 0;
+}
+
+static const char *const config_keys[] = {"timeout_ms", NULL};
+
+static int webhook_status_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
+{
+	const char *url = host->config_get(ctx, "sources", "webhook_status_url");
+	if (!url || !*url)
+		url = DEFAULT_URL;
+	if (snprintf(feed.url, sizeof feed.url, "%s", url) >= (int)sizeof feed.url) {
+		host->log(ctx, TACWS_LOG_ERROR, "[sources] webhook_status_url is too long");
+		return -EINVAL;
+	}
+	if (tacws_http_parse_ms(host->config_get(ctx, "feed.webhook-status", "timeout_ms"), 3000,
+	                        &feed.timeout_ms)) {
+		host->log(ctx, TACWS_LOG_ERROR,
+		          "[feed.webhook-status] timeout_ms: not a duration in ms");
+		return -EINVAL;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -EIO;
+
+	tacws_feed_desc desc = {
+	    .size = sizeof desc,
+	    .endpoint = "webhook-status",
+	    .message_type = "webhook_status_update",
+	    .snapshot = webhook_status_snapshot,
+	    .default_interval_ms = 5000,
+	    .config_keys = config_keys,
+	};
+	int rc = host->feed_register(ctx, &desc);
+	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
+		curl_global_cleanup();
+		return rc;
+	}
+	return 0;
+}
+
+static void webhook_status_fini(void)
+{
+	curl_global_cleanup();
+}
+
+TACWS_PLUGIN_EXPORT = {
+    TACWS_PLUGIN_HEADER,         .name = "webhook_status",    .version = "1.0",
+    .init = webhook_status_init, .fini = webhook_status_fini,
+};
