@@ -1,0 +1,123 @@
+/*
+ * workflows: one entry per agents/<adw_id>/adw_state.json with an integer
+ * issue number, and the last phase whose adw_<phase>_iso/ folder exists.
+ *
+ *   data: [{"adw_id","issue_number","phase","github_url"}], sorted by adw_id
+ *
+ * Config: [sources] repo_root; [feed.workflows] interval_ms (default 2000,
+ * only a fallback: an inotify watcher on agents/ polls on change).
+ */
+#include <tacws/plugin.h>
+
+#include "agents.h"
+#include "jsonutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const tacws_host_api *host;
+static tacws_plugin_ctx *ctx;
+static tacws_agents_watcher *watcher;
+static tacws_agents_skiplog *skiplog;
+
+static const char *const phases[] = {"plan", "build", "test", "review", "document", "ship"};
+
+static const char *last_phase(const char *root, const char *adw_id)
+{
+	const char *phase = phases[0];
+	for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
+		char marker[32];
+		snprintf(marker, sizeof marker, "adw_%s_iso", phases[i]);
+		if (tacws_agents_is_dir(root, "agents", adw_id, marker))
+			phase = phases[i];
+	}
+	return phase;
+}
+
+static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
+{
+	(void)arg;
+	(void)param;
+	const char *root = tacws_agents_repo_root(host, ctx);
+	tacws_agents_runs runs;
+	int rc = tacws_agents_load(root, &runs);
+	if (rc) {
+		snprintf(err, errlen, "reading %s/agents: %s", root, strerror(-rc));
+		tacws_agents_runs_free(&runs);
+		return rc;
+	}
+	tacws_agents_skiplog_report(skiplog, &runs, host, ctx);
+	json_object *list = json_object_new_array();
+	for (size_t i = 0; i < runs.n; i++) {
+		const tacws_agents_run *run = &runs.v[i];
+		int64_t issue;
+		if (!run->state || tacws_agents_issue_number(run->state, &issue))
+			continue;
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "adw_id", json_object_new_string(run->adw_id));
+		json_object_object_add(o, "issue_number", json_object_new_int64(issue));
+		json_object_object_add(o, "phase",
+				       json_object_new_string(last_phase(root, run->adw_id)));
+		json_object_object_add(
+			o, "github_url",
+			tacws_json_string_or_null(tacws_json_get_string(run->state, "github_url")));
+		json_object_array_add(list, o);
+	}
+	tacws_agents_runs_free(&runs);
+	*data = list;
+	return 0;
+}
+
+/* Runs on the watcher thread: any change may alter the list. */
+static void on_change(void *arg, const char *adw_id)
+{
+	(void)arg;
+	(void)adw_id;
+	host->poll_now(ctx, "workflows", NULL);
+}
+
+static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
+{
+	host = h;
+	ctx = c;
+	const tacws_feed_desc feed = {
+		.size = sizeof feed,
+		.endpoint = "workflows",
+		.message_type = "workflows_update",
+		.snapshot = snapshot,
+		.default_interval_ms = 2000,
+	};
+	int rc = host->feed_register(ctx, &feed);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	rc = tacws_agents_skiplog_new(&skiplog);
+	if (rc)
+		return rc;
+	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), 0, on_change, NULL,
+				      &watcher);
+	if (rc)
+		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
+			  strerror(-rc));
+	return 0;
+}
+
+static void workflows_fini(void)
+{
+	tacws_agents_watch_stop(watcher);
+	tacws_agents_skiplog_free(skiplog);
+	watcher = NULL;
+	skiplog = NULL;
+	host = NULL;
+	ctx = NULL;
+}
+
+TACWS_PLUGIN_EXPORT = {
+	TACWS_PLUGIN_HEADER,
+	.name = "workflows",
+	.version = "1.0",
+	.init = workflows_init,
+	.fini = workflows_fini,
+};
