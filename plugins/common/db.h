@@ -4,7 +4,13 @@
  * accept them). Every function returns 0 or a negative errno and, on error,
  * writes a one-line reason into err.
  *
- * A tacws_db handle is used by one thread at a time.
+ * Errors: -ENOENT missing SQLite file or missing table, -EBUSY database
+ * locked, -ECONNREFUSED PostgreSQL unreachable or connection lost,
+ * -ETIMEDOUT statement timeout, -EINVAL bad URL or SQL, -EIO anything else.
+ *
+ * A tacws_db handle is used by one thread at a time. A PostgreSQL handle
+ * survives a server restart: a query on a broken connection reconnects first
+ * (and fails, for that call only, while the server is away).
  */
 #ifndef TACWS_DB_H
 #define TACWS_DB_H
@@ -17,22 +23,66 @@ typedef struct tacws_db tacws_db;
 /* url: "sqlite:PATH", a plain PATH (SQLite, relative to base_dir when not
  * absolute; base_dir may be NULL), or a libpq URL / conninfo
  * ("postgresql://user@host/db", "host=... dbname=..."). SQLite files are
- * opened read-only and never created. */
-int tacws_db_open(const char *url, const char *base_dir, tacws_db **out, char *err,
-		  size_t errlen);
+ * opened read-only with a 1000 ms busy timeout and never created.
+ * PostgreSQL gets connect_timeout=5 unless the URL sets one. */
+int tacws_db_open(const char *url, const char *base_dir, tacws_db **out, char *err, size_t errlen);
 void tacws_db_close(tacws_db *db);
+
+/* Opens *db when it is NULL, so a plugin can open lazily and retry at each
+ * poll while the database is missing or down. No-op when *db is open. */
+int tacws_db_ensure(tacws_db **db, const char *url, const char *base_dir, char *err, size_t errlen);
+
+/* 1 when url names a PostgreSQL database, 0 when SQLite. */
+int tacws_db_url_is_postgres(const char *url);
+
+/* "sqlite" or "postgresql". */
+const char *tacws_db_engine(const tacws_db *db);
 
 /* Runs sql with nparams text parameters and returns its rows as a new JSON
  * array of objects keyed by column name (*rows, caller puts it). Integers,
  * reals, booleans and NULL keep their types on both engines; json/jsonb
- * columns of PostgreSQL are parsed. */
+ * columns of PostgreSQL (and columns declared JSON on SQLite) are parsed;
+ * anything else is a string. Reals are written with the shortest text that
+ * reads back the same (see tacws_db_new_double). */
 int tacws_db_query(tacws_db *db, const char *sql, const char *const *params, int nparams,
-		   json_object **rows, char *err, size_t errlen);
+                   json_object **rows, char *err, size_t errlen);
 
-/* 1 when the table exists, 0 when not, or a negative errno. */
+/* 1 when the table (or view) exists, 0 when not, or a negative errno. */
 int tacws_db_table_exists(tacws_db *db, const char *table, char *err, size_t errlen);
 
 /* Number of user tables in *count. */
 int tacws_db_count_tables(tacws_db *db, long *count, char *err, size_t errlen);
+
+/* A JSON number written with the shortest text that reads back as d
+ * ("0.1", not "0.10000000000000001"), or JSON null when d is not finite. */
+json_object *tacws_db_new_double(double d);
+
+/*
+ * LISTEN/NOTIFY (PostgreSQL only). A listener is a thread with its own
+ * connection that LISTENs on one channel. It connects in the background,
+ * reconnects with backoff (0.2 s doubling to 10 s) when the server goes away,
+ * and reports through fn, called on the listener's thread:
+ *   TACWS_DB_NOTIFY     a notification arrived; text is its payload
+ *   TACWS_DB_LISTENING  listening (again); changes may have been missed, text NULL
+ *   TACWS_DB_LOST       the first failure of an outage; text is the reason
+ */
+typedef enum tacws_db_event {
+	TACWS_DB_NOTIFY = 0,
+	TACWS_DB_LISTENING = 1,
+	TACWS_DB_LOST = 2,
+} tacws_db_event;
+
+typedef void (*tacws_db_listen_fn)(void *arg, tacws_db_event event, const char *text);
+
+typedef struct tacws_db_listener tacws_db_listener;
+
+/* Starts listening on channel (any name; it is quoted). Returns 0, or
+ * -EINVAL when url is not PostgreSQL, -ENOMEM, or -errno from the thread. */
+int tacws_db_listen_start(const char *url, const char *channel, tacws_db_listen_fn fn, void *arg,
+                          tacws_db_listener **out, char *err, size_t errlen);
+
+/* Wakes the thread, waits for it (fn is not called after this returns),
+ * closes its connection and frees l. NULL is a no-op. */
+void tacws_db_listen_stop(tacws_db_listener *l);
 
 #endif
