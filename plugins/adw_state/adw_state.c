@@ -27,7 +27,7 @@ static int snapshot(void *arg, const char *adw_id, json_object **data, char *err
 		return -EINVAL;
 	}
 	int rc = tacws_agents_read_json(tacws_agents_repo_root(host, ctx), adw_id,
-					TACWS_AGENTS_STATE_FILE, data, err, errlen);
+	                                TACWS_AGENTS_STATE_FILE, data, err, errlen);
 	if (rc == -ENOENT || rc == -ENOTDIR) {
 		*data = json_object_new_object();
 		return 0;
@@ -47,12 +47,12 @@ static int adw_state_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	host = h;
 	ctx = c;
 	const tacws_feed_desc feed = {
-		.size = sizeof feed,
-		.endpoint = "adw-state/{adw_id}",
-		.message_type = "adw_state_update",
-		.snapshot = snapshot,
-		.default_interval_ms = 2000,
-		.param_pattern = "[A-Za-z0-9_-]{1,64}",
+	    .size = sizeof feed,
+	    .endpoint = "adw-state/{adw_id}",
+	    .message_type = "adw_state_update",
+	    .snapshot = snapshot,
+	    .default_interval_ms = 2000,
+	    .param_pattern = "[A-Za-z0-9_-]{1,64}",
 	};
 	int rc = host->feed_register(ctx, &feed);
 	if (rc == -ENOENT)
@@ -60,10 +60,10 @@ static int adw_state_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	if (rc)
 		return rc;
 	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), 0, on_change, NULL,
-				      &watcher);
+	                              &watcher);
 	if (rc)
 		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
-			  strerror(-rc));
+		          strerror(-rc));
 	return 0;
 }
 
@@ -76,9 +76,6 @@ static void adw_state_fini(void)
 }
 
 TACWS_PLUGIN_EXPORT = {
-	TACWS_PLUGIN_HEADER,
-	.name = "adw_state",
-	.version = "1.0",
-	.init = adw_state_init,
-	.fini = adw_state_fini,
+    TACWS_PLUGIN_HEADER,    .name = "adw_state",    .version = "1.0",
+    .init = adw_state_init, .fini = adw_state_fini,
 };

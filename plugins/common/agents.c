@@ -24,9 +24,8 @@ int tacws_adw_id_valid(const char *id)
 	size_t n = 0;
 	for (; id[n]; n++) {
 		char c = id[n];
-		if (n == TACWS_ADW_ID_MAX ||
-		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
+		if (n == TACWS_ADW_ID_MAX || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		                               (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return 0;
 	}
 	return n > 0;
@@ -39,17 +38,16 @@ const char *tacws_agents_repo_root(const tacws_host_api *host, tacws_plugin_ctx 
 }
 
 int tacws_agents_path(char *buf, size_t len, const char *repo_root, const char *top,
-		      const char *adw_id, const char *rel)
+                      const char *adw_id, const char *rel)
 {
 	if (!tacws_adw_id_valid(adw_id))
 		return -EINVAL;
 	int n = rel ? snprintf(buf, len, "%s/%s/%s/%s", repo_root, top, adw_id, rel)
-		    : snprintf(buf, len, "%s/%s/%s", repo_root, top, adw_id);
+	            : snprintf(buf, len, "%s/%s/%s", repo_root, top, adw_id);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int tacws_agents_is_dir(const char *repo_root, const char *top, const char *adw_id,
-			const char *rel)
+int tacws_agents_is_dir(const char *repo_root, const char *top, const char *adw_id, const char *rel)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -59,7 +57,7 @@ int tacws_agents_is_dir(const char *repo_root, const char *top, const char *adw_
 }
 
 int tacws_agents_read_json(const char *repo_root, const char *adw_id, const char *rel,
-			   json_object **out, char *err, size_t errlen)
+                           json_object **out, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	*out = NULL;
@@ -116,7 +114,7 @@ int tacws_agents_load(const char *repo_root, tacws_agents_runs *out)
 		tacws_agents_run run = {0};
 		memcpy(run.adw_id, de->d_name, strlen(de->d_name) + 1);
 		run.err = tacws_agents_read_json(repo_root, run.adw_id, TACWS_AGENTS_STATE_FILE,
-						 &run.state, run.reason, sizeof run.reason);
+		                                 &run.state, run.reason, sizeof run.reason);
 		if (run.err == -ENOENT || run.err == -ENOTDIR)
 			continue;
 		if (!run.err && !json_object_is_type(run.state, json_type_object)) {
@@ -124,7 +122,7 @@ int tacws_agents_load(const char *repo_root, tacws_agents_runs *out)
 			run.state = NULL;
 			run.err = -EBADMSG;
 			snprintf(run.reason, sizeof run.reason, "%s/%s: not a JSON object",
-				 run.adw_id, TACWS_AGENTS_STATE_FILE);
+			         run.adw_id, TACWS_AGENTS_STATE_FILE);
 		}
 		if (out->n == cap) {
 			size_t ncap = cap ? cap * 2 : 32;
@@ -187,7 +185,7 @@ static int skiplog_had(const tacws_agents_skiplog *log, const char *id)
 }
 
 void tacws_agents_skiplog_report(tacws_agents_skiplog *log, const tacws_agents_runs *runs,
-				 const tacws_host_api *host, tacws_plugin_ctx *ctx)
+                                 const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
 	size_t broken = 0;
 	for (size_t i = 0; i < runs->n; i++)
@@ -200,7 +198,7 @@ void tacws_agents_skiplog_report(tacws_agents_skiplog *log, const tacws_agents_r
 		if (!r->err)
 			continue;
 		host->log(ctx, skiplog_had(log, r->adw_id) ? TACWS_LOG_DEBUG : TACWS_LOG_WARN,
-			  "skipping workflow %s: %s", r->adw_id, r->reason);
+		          "skipping workflow %s: %s", r->adw_id, r->reason);
 		if (ids)
 			memcpy(ids[n++], r->adw_id, sizeof ids[0]);
 	}
@@ -212,7 +210,7 @@ void tacws_agents_skiplog_report(tacws_agents_skiplog *log, const tacws_agents_r
 
 /* Watcher. */
 
-enum watch_kind { WATCH_AGENTS, WATCH_RUN, WATCH_TREES };
+enum watch_kind { WATCH_ROOT, WATCH_AGENTS, WATCH_RUN, WATCH_TREES };
 
 struct watch {
 	int wd;
@@ -224,7 +222,7 @@ struct watch {
 #define PENDING_MAX 64
 
 struct tacws_agents_watcher {
-	char *agents_dir, *trees_dir;
+	char *root_dir, *agents_dir, *trees_dir;
 	unsigned flags;
 	tacws_agents_watch_fn fn;
 	void *arg;
@@ -233,7 +231,7 @@ struct tacws_agents_watcher {
 
 	struct watch *w;
 	size_t nw, capw;
-	int agents_wd, trees_wd;
+	int root_wd, agents_wd, trees_wd;
 	long long retry_at;
 
 	int pending_all;
@@ -294,8 +292,8 @@ static void forget_wd(tacws_agents_watcher *w, int wd)
 		}
 }
 
-static int add_watch(tacws_agents_watcher *w, const char *path, uint32_t mask,
-		     enum watch_kind kind, const char *id)
+static int add_watch(tacws_agents_watcher *w, const char *path, uint32_t mask, enum watch_kind kind,
+                     const char *id)
 {
 	int wd = inotify_add_watch(w->ifd, path, mask);
 	if (wd < 0)
@@ -320,10 +318,10 @@ static int add_watch(tacws_agents_watcher *w, const char *path, uint32_t mask,
 }
 
 #define RUN_MASK                                                                                   \
-	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR |     \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR |       \
 	 IN_DONT_FOLLOW)
 #define TOP_MASK                                                                                   \
-	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |   \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |     \
 	 IN_ONLYDIR)
 
 static void watch_run(tacws_agents_watcher *w, const char *id)
@@ -363,6 +361,10 @@ static void drop_kind(tacws_agents_watcher *w, enum watch_kind kind)
 
 static void try_watch_tops(tacws_agents_watcher *w)
 {
+	/* Catches agents/ or trees/ appearing at once rather than at the next retry. */
+	if (w->root_wd < 0)
+		w->root_wd = add_watch(w, w->root_dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR,
+		                       WATCH_ROOT, NULL);
 	if (w->agents_wd < 0) {
 		w->agents_wd = add_watch(w, w->agents_dir, TOP_MASK, WATCH_AGENTS, NULL);
 		if (w->agents_wd >= 0) {
@@ -375,7 +377,8 @@ static void try_watch_tops(tacws_agents_watcher *w)
 		if (w->trees_wd >= 0)
 			mark(w, NULL);
 	}
-	int missing = w->agents_wd < 0 || ((w->flags & TACWS_AGENTS_WATCH_TREES) && w->trees_wd < 0);
+	int missing = w->root_wd < 0 || w->agents_wd < 0 ||
+	              ((w->flags & TACWS_AGENTS_WATCH_TREES) && w->trees_wd < 0);
 	w->retry_at = missing ? now_ms() + TACWS_AGENTS_RETRY_MS : 0;
 }
 
@@ -407,6 +410,17 @@ static void handle_event(tacws_agents_watcher *w, const struct inotify_event *ev
 		return;
 	const char *name = ev->len ? ev->name : "";
 	switch (wt->kind) {
+	case WATCH_ROOT:
+		if (ev->mask & IN_IGNORED) {
+			forget_wd(w, ev->wd);
+			w->root_wd = -1;
+			if (!w->retry_at)
+				w->retry_at = now_ms() + TACWS_AGENTS_RETRY_MS;
+		} else if ((ev->mask & IN_ISDIR) &&
+		           (!strcmp(name, "agents") || !strcmp(name, "trees"))) {
+			try_watch_tops(w);
+		}
+		break;
 	case WATCH_AGENTS:
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
 			top_gone(w, WATCH_AGENTS);
@@ -470,7 +484,8 @@ static void *watch_thread(void *arg)
 		if (w->retry_at && (!next || w->retry_at < next))
 			next = w->retry_at;
 		int timeout = next ? (int)(next > now ? next - now : 0) : -1;
-		struct pollfd fds[2] = {{.fd = w->efd, .events = POLLIN}, {.fd = w->ifd, .events = POLLIN}};
+		struct pollfd fds[2] = {{.fd = w->efd, .events = POLLIN},
+		                        {.fd = w->ifd, .events = POLLIN}};
 		int rc = poll(fds, 2, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
@@ -483,7 +498,7 @@ static void *watch_thread(void *arg)
 }
 
 int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents_watch_fn fn,
-			     void *arg, tacws_agents_watcher **out)
+                             void *arg, tacws_agents_watcher **out)
 {
 	*out = NULL;
 	tacws_agents_watcher *w = calloc(1, sizeof *w);
@@ -493,8 +508,10 @@ int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents
 	w->fn = fn;
 	w->arg = arg;
 	w->ifd = w->efd = -1;
-	w->agents_wd = w->trees_wd = -1;
+	w->root_wd = w->agents_wd = w->trees_wd = -1;
 	int rc = -ENOMEM;
+	if (!(w->root_dir = strdup(repo_root)))
+		goto fail;
 	if (asprintf(&w->agents_dir, "%s/agents", repo_root) < 0) {
 		w->agents_dir = NULL;
 		goto fail;
@@ -530,6 +547,7 @@ fail:
 		close(w->ifd);
 	if (w->efd >= 0)
 		close(w->efd);
+	free(w->root_dir);
 	free(w->agents_dir);
 	free(w->trees_dir);
 	free(w->w);
@@ -547,6 +565,7 @@ void tacws_agents_watch_stop(tacws_agents_watcher *w)
 	pthread_join(w->thread, NULL);
 	close(w->ifd);
 	close(w->efd);
+	free(w->root_dir);
 	free(w->agents_dir);
 	free(w->trees_dir);
 	free(w->w);

@@ -29,19 +29,19 @@ const char *tacws_agents_repo_root(const tacws_host_api *host, tacws_plugin_ctx 
  * into buf; top is "agents" or "trees". Returns 0, -EINVAL for an invalid
  * adw_id, or -ENAMETOOLONG. */
 int tacws_agents_path(char *buf, size_t len, const char *repo_root, const char *top,
-		      const char *adw_id, const char *rel);
+                      const char *adw_id, const char *rel);
 
 /* 1 when <repo_root>/<top>/<adw_id>[/<rel>] is a directory, else 0 (also for
  * an invalid adw_id). */
 int tacws_agents_is_dir(const char *repo_root, const char *top, const char *adw_id,
-			const char *rel);
+                        const char *rel);
 
 /* Parses agents/<adw_id>/<rel> into *out (caller puts it). Returns 0,
  * -EINVAL for an invalid adw_id (nothing is touched), -ENOENT when the file
  * or folder is missing, -EBADMSG when it is not valid JSON (half-written),
  * or another -errno; err gets a one-line reason. */
 int tacws_agents_read_json(const char *repo_root, const char *adw_id, const char *rel,
-			   json_object **out, char *err, size_t errlen);
+                           json_object **out, char *err, size_t errlen);
 
 /* state's issue_number as an integer: a JSON integer, or a string of 1-18
  * decimal digits ("42"). Returns 0, or -EINVAL when missing or not an integer
@@ -52,7 +52,7 @@ int tacws_agents_issue_number(json_object *state, int64_t *out);
 typedef struct tacws_agents_run {
 	char adw_id[TACWS_ADW_ID_MAX + 1];
 	json_object *state; /* the parsed state object; NULL when it could not be read */
-	int err;	    /* 0, or why state is NULL (-EBADMSG: malformed or half-written) */
+	int err;            /* 0, or why state is NULL (-EBADMSG: malformed or half-written) */
 	char reason[256];   /* one line when err != 0 */
 } tacws_agents_run;
 
@@ -80,7 +80,7 @@ typedef struct tacws_agents_skiplog tacws_agents_skiplog;
 int tacws_agents_skiplog_new(tacws_agents_skiplog **out);
 void tacws_agents_skiplog_free(tacws_agents_skiplog *log);
 void tacws_agents_skiplog_report(tacws_agents_skiplog *log, const tacws_agents_runs *runs,
-				 const tacws_host_api *host, tacws_plugin_ctx *ctx);
+                                 const tacws_host_api *host, tacws_plugin_ctx *ctx);
 
 /*
  * A watcher: one thread with inotify on <repo_root>/agents and on each
@@ -91,8 +91,10 @@ void tacws_agents_skiplog_report(tacws_agents_skiplog *log, const tacws_agents_r
  *
  * Events are coalesced: fn runs at most once per TACWS_AGENTS_COALESCE_MS for
  * a given adw_id, and no later than TACWS_AGENTS_COALESCE_MS after the first
- * event. A missing agents/ folder is not an error: it is looked for again
- * every TACWS_AGENTS_RETRY_MS. With TACWS_AGENTS_WATCH_TREES, <repo_root>/
+ * event. A missing agents/ folder is not an error: it is picked up as soon
+ * as it is created (a watch on repo_root), and looked for again every
+ * TACWS_AGENTS_RETRY_MS when even repo_root is missing or unwatchable; fn(arg,
+ * NULL) runs when it appears. With TACWS_AGENTS_WATCH_TREES, <repo_root>/
  * trees is watched too, and a worktree created or removed reports its adw_id.
  *
  * fn must be quick (queue work, e.g. host->poll_now) and must not call
@@ -108,7 +110,7 @@ typedef struct tacws_agents_watcher tacws_agents_watcher;
 /* Starts the watcher thread; repo_root is copied. Returns 0, -ENOMEM, or
  * -errno from inotify, eventfd or pthread_create (then *out is NULL). */
 int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents_watch_fn fn,
-			     void *arg, tacws_agents_watcher **out);
+                             void *arg, tacws_agents_watcher **out);
 
 /* Stops and joins the thread and frees w; fn is not called after it returns.
  * NULL is fine. Call from any thread but the watcher's. */

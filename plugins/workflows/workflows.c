@@ -58,10 +58,10 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 		json_object_object_add(o, "adw_id", json_object_new_string(run->adw_id));
 		json_object_object_add(o, "issue_number", json_object_new_int64(issue));
 		json_object_object_add(o, "phase",
-				       json_object_new_string(last_phase(root, run->adw_id)));
+		                       json_object_new_string(last_phase(root, run->adw_id)));
 		json_object_object_add(
-			o, "github_url",
-			tacws_json_string_or_null(tacws_json_get_string(run->state, "github_url")));
+		    o, "github_url",
+		    tacws_json_string_or_null(tacws_json_get_string(run->state, "github_url")));
 		json_object_array_add(list, o);
 	}
 	tacws_agents_runs_free(&runs);
@@ -82,11 +82,11 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	host = h;
 	ctx = c;
 	const tacws_feed_desc feed = {
-		.size = sizeof feed,
-		.endpoint = "workflows",
-		.message_type = "workflows_update",
-		.snapshot = snapshot,
-		.default_interval_ms = 2000,
+	    .size = sizeof feed,
+	    .endpoint = "workflows",
+	    .message_type = "workflows_update",
+	    .snapshot = snapshot,
+	    .default_interval_ms = 2000,
 	};
 	int rc = host->feed_register(ctx, &feed);
 	if (rc == -ENOENT)
@@ -97,10 +97,10 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	if (rc)
 		return rc;
 	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), 0, on_change, NULL,
-				      &watcher);
+	                              &watcher);
 	if (rc)
 		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
-			  strerror(-rc));
+		          strerror(-rc));
 	return 0;
 }
 
@@ -115,9 +115,6 @@ static void workflows_fini(void)
 }
 
 TACWS_PLUGIN_EXPORT = {
-	TACWS_PLUGIN_HEADER,
-	.name = "workflows",
-	.version = "1.0",
-	.init = workflows_init,
-	.fini = workflows_fini,
+    TACWS_PLUGIN_HEADER,    .name = "workflows",    .version = "1.0",
+    .init = workflows_init, .fini = workflows_fini,
 };
