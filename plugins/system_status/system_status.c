@@ -1,0 +1,627 @@
+/*
+ * system_status: health checks from the configuration, run in parallel.
+ *
+ * One [check.<key>] section per check, in the order of the file:
+ *   type = http | tcp | process | database
+ *   name = Frontend              shown to users (default: the key)
+ *   timeout_ms = 2000            bound of this check
+ *   http:     url = http://127.0.0.1:5173/   healthy on 2xx; a JSON body's
+ *             "uptime_seconds" is passed on, its "status" "degraded" or
+ *             "error"/"unhealthy" lowers the result
+ *   tcp:      host = 127.0.0.1, port = 5432  healthy when a connection opens
+ *   process:  pattern = cloudflared tunnel run  healthy when a live process's
+ *             command line contains it
+ *   database: database = <URL>   default [sources] database; healthy when it
+ *             connects and its tables can be counted
+ *
+ * Each poll starts one thread per check and waits for all of them, but no
+ * longer than the largest timeout (plus a grace period): a check still running
+ * then counts as an error and its thread finishes on its own.
+ *
+ * Nothing in the payload depends on when the poll ran, so an unchanged system
+ * gives a byte-identical payload and subscribers get no message.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tacws/plugin.h>
+
+#include "db.h"
+#include "http.h"
+#include "proc.h"
+
+#define DEFAULT_TIMEOUT_MS 2000
+#define GRACE_MS 1000
+#define HTTP_MAX_BYTES (64 * 1024)
+
+enum check_type { CHECK_HTTP, CHECK_TCP, CHECK_PROCESS, CHECK_DATABASE };
+
+/* Best first: the overall status is the largest. */
+enum status { ST_HEALTHY, ST_UNKNOWN, ST_DEGRADED, ST_ERROR };
+static const char *const status_names[] = {"healthy", "unknown", "degraded", "error"};
+
+struct check {
+	char *key; /* the part after "check." */
+	char *type, *name, *url, *host, *port, *pattern, *database, *timeout;
+	enum check_type kind;
+	long timeout_ms;
+};
+
+struct result {
+	enum status status;
+	double uptime; /* < 0: the service reports none */
+	char message[512];
+	json_object *details;
+};
+
+/* One poll: shared by the snapshot and its check threads, freed by the last. */
+struct run {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int pending, refs, abandoned;
+	struct result *results;
+	int *finished;
+};
+
+struct job {
+	struct run *run;
+	const struct check *check;
+	size_t index;
+};
+
+static const tacws_host_api *host;
+static tacws_plugin_ctx *ctx;
+static struct check *checks;
+static size_t n_checks;
+static const char *default_database, *repo_root;
+
+/* Threads of checks that overran their poll, joined later (fini at the latest). */
+static pthread_mutex_t stragglers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t *stragglers;
+static size_t n_stragglers;
+
+static void result_set(struct result *r, enum status st, const char *fmt, const char *text)
+{
+	r->status = st;
+	snprintf(r->message, sizeof r->message, fmt, text);
+}
+
+static void check_http(const struct check *c, struct result *r)
+{
+	tacws_http_response resp;
+	char err[512];
+	json_object_object_add(r->details, "url", json_object_new_string(c->url));
+	int rc = tacws_http_get(c->url, c->timeout_ms, HTTP_MAX_BYTES, &resp, err, sizeof err);
+	if (rc) {
+		result_set(r, ST_ERROR, "%s", err);
+		return;
+	}
+	json_object_object_add(r->details, "status_code", json_object_new_int64(resp.status));
+	char code[32];
+	snprintf(code, sizeof code, "HTTP %ld", resp.status);
+	if (resp.status < 200 || resp.status > 299) {
+		result_set(r, ST_ERROR, "%s", code);
+		tacws_http_response_free(&resp);
+		return;
+	}
+	result_set(r, ST_HEALTHY, "%s", code);
+	json_object *body = json_tokener_parse(resp.body);
+	json_object *v;
+	if (json_object_object_get_ex(body, "uptime_seconds", &v) &&
+	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		r->uptime = json_object_get_double(v);
+	const char *reported = NULL;
+	if (json_object_object_get_ex(body, "status", &v) &&
+	    json_object_is_type(v, json_type_string))
+		reported = json_object_get_string(v);
+	if (reported && !strcmp(reported, "degraded"))
+		result_set(r, ST_DEGRADED, "%s, service reports degraded", code);
+	else if (reported && (!strcmp(reported, "error") || !strcmp(reported, "unhealthy")))
+		result_set(r, ST_ERROR, "%s, service reports unhealthy", code);
+	json_object_put(body);
+	tacws_http_response_free(&resp);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Non-blocking connect to one address; 0, or a positive errno. */
+static int try_connect(const struct addrinfo *ai, long long deadline)
+{
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return errno;
+	int e = 0;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+		e = errno;
+	} else {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		long long left = deadline - now_ms();
+		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+		socklen_t len = sizeof e;
+		if (n == 0)
+			e = ETIMEDOUT;
+		else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len))
+			e = errno;
+	}
+	close(fd);
+	return e;
+}
+
+static void check_tcp(const struct check *c, struct result *r)
+{
+	json_object_object_add(r->details, "host", json_object_new_string(c->host));
+	json_object_object_add(r->details, "port", json_object_new_int(atoi(c->port)));
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *list;
+	int gai = getaddrinfo(c->host, c->port, &hints, &list);
+	if (gai) {
+		result_set(r, ST_ERROR, "cannot resolve %s", c->host);
+		return;
+	}
+	long long deadline = now_ms() + c->timeout_ms;
+	int e = ECONNREFUSED;
+	for (struct addrinfo *ai = list; ai && e; ai = ai->ai_next)
+		e = try_connect(ai, deadline);
+	freeaddrinfo(list);
+	if (!e)
+		result_set(r, ST_HEALTHY, "%s", "connection opened");
+	else if (e == ETIMEDOUT)
+		result_set(r, ST_ERROR, "%s", "no connection within the timeout");
+	else
+		result_set(r, ST_ERROR, "%s", strerror(e));
+}
+
+static void check_process(const struct check *c, struct result *r)
+{
+	json_object_object_add(r->details, "pattern", json_object_new_string(c->pattern));
+	int found = 0;
+	pid_t pid = 0;
+	int rc = tacws_proc_find(c->pattern, &found, &pid);
+	if (rc)
+		result_set(r, ST_UNKNOWN, "cannot list processes: %s", strerror(-rc));
+	else if (!found)
+		result_set(r, ST_ERROR, "%s", "no live process matches");
+	else {
+		json_object_object_add(r->details, "pid", json_object_new_int((int)pid));
+		result_set(r, ST_HEALTHY, "%s", "process running");
+	}
+}
+
+/* The database URL with a connect timeout close to the check's, when it has none. */
+static char *with_connect_timeout(const char *url, long timeout_ms)
+{
+	long s = (timeout_ms + 999) / 1000;
+	char *out = NULL;
+	if (!tacws_db_url_is_postgres(url) || strstr(url, "connect_timeout"))
+		return strdup(url);
+	const char *sep = strstr(url, "://") ? (strchr(url, '?') ? "&" : "?") : " ";
+	if (asprintf(&out, "%s%sconnect_timeout=%ld", url, sep, s < 2 ? 2 : s) < 0)
+		return NULL;
+	return out;
+}
+
+static void check_database(const struct check *c, struct result *r)
+{
+	char err[512];
+	char *url = with_connect_timeout(c->database, c->timeout_ms);
+	tacws_db *db = NULL;
+	long count = 0;
+	if (!url) {
+		result_set(r, ST_UNKNOWN, "%s", "out of memory");
+		return;
+	}
+	int rc = tacws_db_open(url, repo_root, &db, err, sizeof err);
+	if (!rc)
+		rc = tacws_db_count_tables(db, &count, err, sizeof err);
+	if (rc) {
+		result_set(r, ST_ERROR, "%s", err);
+	} else {
+		json_object_object_add(r->details, "engine",
+		                       json_object_new_string(tacws_db_engine(db)));
+		json_object_object_add(r->details, "tables", json_object_new_int64(count));
+		result_set(r, ST_HEALTHY, "%s", "connected");
+	}
+	tacws_db_close(db);
+	free(url);
+}
+
+static void run_release(struct run *run)
+{
+	pthread_mutex_lock(&run->lock);
+	int last = --run->refs == 0;
+	pthread_mutex_unlock(&run->lock);
+	if (!last)
+		return;
+	pthread_cond_destroy(&run->changed);
+	pthread_mutex_destroy(&run->lock);
+	free(run->results);
+	free(run->finished);
+	free(run);
+}
+
+static void *check_main(void *arg)
+{
+	struct job *job = arg;
+	struct result r = {.status = ST_UNKNOWN, .uptime = -1, .details = json_object_new_object()};
+	switch (job->check->kind) {
+	case CHECK_HTTP:
+		check_http(job->check, &r);
+		break;
+	case CHECK_TCP:
+		check_tcp(job->check, &r);
+		break;
+	case CHECK_PROCESS:
+		check_process(job->check, &r);
+		break;
+	case CHECK_DATABASE:
+		check_database(job->check, &r);
+		break;
+	}
+	struct run *run = job->run;
+	pthread_mutex_lock(&run->lock);
+	if (run->abandoned) {
+		json_object_put(r.details);
+	} else {
+		run->results[job->index] = r;
+		run->finished[job->index] = 1;
+	}
+	run->pending--;
+	pthread_cond_signal(&run->changed);
+	pthread_mutex_unlock(&run->lock);
+	run_release(run);
+	free(job);
+	return NULL;
+}
+
+static int start_check(struct run *run, size_t i, pthread_t *thread)
+{
+	struct job *job = malloc(sizeof *job);
+	if (!job)
+		return -ENOMEM;
+	*job = (struct job){run, &checks[i], i};
+	int rc = pthread_create(thread, NULL, check_main, job);
+	if (rc) {
+		free(job);
+		return -rc;
+	}
+	return 0;
+}
+
+/* Joins threads that overran their poll; with wait set, waits for them. */
+static void join_stragglers(int wait)
+{
+	pthread_mutex_lock(&stragglers_lock);
+	size_t kept = 0;
+	for (size_t i = 0; i < n_stragglers; i++) {
+		if (wait)
+			pthread_join(stragglers[i], NULL);
+		else if (pthread_tryjoin_np(stragglers[i], NULL))
+			stragglers[kept++] = stragglers[i];
+	}
+	n_stragglers = kept;
+	pthread_mutex_unlock(&stragglers_lock);
+}
+
+static void add_straggler(pthread_t t)
+{
+	pthread_mutex_lock(&stragglers_lock);
+	pthread_t *grown = realloc(stragglers, (n_stragglers + 1) * sizeof *stragglers);
+	if (grown) {
+		stragglers = grown;
+		stragglers[n_stragglers++] = t;
+	} else {
+		pthread_detach(t); /* cannot track it: at least do not leak it */
+	}
+	pthread_mutex_unlock(&stragglers_lock);
+}
+
+static void add_uptime(json_object *svc, double uptime)
+{
+	if (uptime < 0) {
+		json_object_object_add(svc, "uptime_seconds", NULL);
+		json_object_object_add(svc, "uptime_human", NULL);
+		return;
+	}
+	long s = (long)uptime;
+	char human[64];
+	if (s >= 86400)
+		snprintf(human, sizeof human, "%ldd %ldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(human, sizeof human, "%ldh %ldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(human, sizeof human, "%ldm %lds", s / 60, s % 60);
+	else
+		snprintf(human, sizeof human, "%lds", s);
+	json_object_object_add(svc, "uptime_seconds",
+	                       uptime == (double)s ? json_object_new_int64(s)
+	                                           : json_object_new_double(uptime));
+	json_object_object_add(svc, "uptime_human", json_object_new_string(human));
+}
+
+static json_object *build_payload(struct run *run)
+{
+	json_object *services = json_object_new_object();
+	enum status overall = n_checks ? ST_HEALTHY : ST_UNKNOWN;
+	int healthy = 0;
+	for (size_t i = 0; i < n_checks; i++) {
+		struct result *r = &run->results[i];
+		json_object *svc = json_object_new_object();
+		json_object_object_add(svc, "name", json_object_new_string(checks[i].name));
+		json_object_object_add(svc, "status",
+		                       json_object_new_string(status_names[r->status]));
+		add_uptime(svc, r->uptime);
+		json_object_object_add(svc, "message", json_object_new_string(r->message));
+		json_object_object_add(svc, "details", r->details);
+		r->details = NULL;
+		json_object_object_add(services, checks[i].key, svc);
+		if (r->status > overall)
+			overall = r->status;
+		healthy += r->status == ST_HEALTHY;
+	}
+	char pct[16];
+	snprintf(pct, sizeof pct, "%.1f", n_checks ? 100.0 * healthy / (double)n_checks : 0.0);
+	json_object *summary = json_object_new_object();
+	json_object_object_add(summary, "healthy_services", json_object_new_int(healthy));
+	json_object_object_add(summary, "total_services", json_object_new_int((int)n_checks));
+	json_object_object_add(summary, "health_percentage",
+	                       json_object_new_double_s(atof(pct), pct));
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "overall_status",
+	                       json_object_new_string(status_names[overall]));
+	json_object_object_add(out, "services", services);
+	json_object_object_add(out, "summary", summary);
+	return out;
+}
+
+static int system_status_snapshot(void *arg, const char *param, json_object **data, char *err,
+                                  size_t errlen)
+{
+	(void)arg;
+	(void)param;
+	join_stragglers(0);
+	struct run *run = calloc(1, sizeof *run);
+	size_t n = n_checks ? n_checks : 1;
+	pthread_t *threads = calloc(n, sizeof *threads);
+	int *started = calloc(n, sizeof *started);
+	if (run) {
+		run->results = calloc(n, sizeof *run->results);
+		run->finished = calloc(n, sizeof *run->finished);
+	}
+	if (!run || !run->results || !run->finished || !threads || !started) {
+		if (run) {
+			free(run->results);
+			free(run->finished);
+		}
+		free(run);
+		free(threads);
+		free(started);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&run->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&run->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	run->refs = 1;
+
+	long wait_ms = 0;
+	for (size_t i = 0; i < n_checks; i++) {
+		if (checks[i].timeout_ms > wait_ms)
+			wait_ms = checks[i].timeout_ms;
+		pthread_mutex_lock(&run->lock);
+		run->pending++;
+		run->refs++;
+		pthread_mutex_unlock(&run->lock);
+		int rc = start_check(run, i, &threads[i]);
+		started[i] = !rc;
+		if (rc) {
+			pthread_mutex_lock(&run->lock);
+			run->pending--;
+			run->refs--;
+			run->results[i].status = ST_UNKNOWN;
+			snprintf(run->results[i].message, sizeof run->results[i].message,
+			         "cannot start the check: %s", strerror(-rc));
+			run->results[i].uptime = -1;
+			run->finished[i] = 1;
+			pthread_mutex_unlock(&run->lock);
+		}
+	}
+
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	long long ns = until.tv_nsec + (wait_ms + GRACE_MS) % 1000 * 1000000LL;
+	until.tv_sec += (wait_ms + GRACE_MS) / 1000 + ns / 1000000000;
+	until.tv_nsec = ns % 1000000000;
+	pthread_mutex_lock(&run->lock);
+	while (run->pending > 0 &&
+	       pthread_cond_timedwait(&run->changed, &run->lock, &until) != ETIMEDOUT)
+		;
+	run->abandoned = 1;
+	for (size_t i = 0; i < n_checks; i++) {
+		if (run->finished[i])
+			continue;
+		struct result *r = &run->results[i];
+		r->status = ST_ERROR;
+		r->uptime = -1;
+		snprintf(r->message, sizeof r->message, "no answer within %ld ms",
+		         checks[i].timeout_ms);
+	}
+	pthread_mutex_unlock(&run->lock);
+
+	for (size_t i = 0; i < n_checks; i++) {
+		if (!started[i])
+			continue;
+		if (run->finished[i])
+			pthread_join(threads[i], NULL);
+		else
+			add_straggler(threads[i]);
+	}
+	free(threads);
+	free(started);
+	for (size_t i = 0; i < n_checks; i++)
+		if (!run->results[i].details)
+			run->results[i].details = json_object_new_object();
+	*data = build_payload(run);
+	run_release(run);
+	return 0;
+}
+
+static void free_checks(void)
+{
+	for (size_t i = 0; i < n_checks; i++) {
+		struct check *c = &checks[i];
+		free(c->key);
+		free(c->type);
+		free(c->name);
+		free(c->url);
+		free(c->host);
+		free(c->port);
+		free(c->pattern);
+		free(c->database);
+		free(c->timeout);
+	}
+	free(checks);
+	checks = NULL;
+	n_checks = 0;
+}
+
+static int collect_key(void *arg, const char *section, const char *key, const char *value)
+{
+	(void)arg;
+	const char *name = section + strlen("check.");
+	size_t i;
+	for (i = 0; i < n_checks; i++)
+		if (!strcmp(checks[i].key, name))
+			break;
+	if (i == n_checks) {
+		struct check *grown = realloc(checks, (n_checks + 1) * sizeof *checks);
+		if (!grown)
+			return -ENOMEM;
+		checks = grown;
+		memset(&checks[n_checks], 0, sizeof *checks);
+		if (!(checks[n_checks].key = strdup(name)))
+			return -ENOMEM;
+		n_checks++;
+	}
+	struct check *c = &checks[i];
+	static const char *const keys[] = {"type", "name",    "url",      "host",
+	                                   "port", "pattern", "database", "timeout_ms"};
+	char **fields[] = {&c->type, &c->name,    &c->url,      &c->host,
+	                   &c->port, &c->pattern, &c->database, &c->timeout};
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		if (strcmp(key, keys[k]))
+			continue;
+		free(*fields[k]);
+		return (*fields[k] = strdup(value)) ? 0 : -ENOMEM;
+	}
+	host->log(ctx, TACWS_LOG_ERROR, "[%s] %s: unknown key", section, key);
+	return -EINVAL;
+}
+
+/* Fills in defaults and refuses what cannot work, with a line naming the key. */
+static int validate(struct check *c)
+{
+	static const char *const types[] = {"http", "tcp", "process", "database"};
+	const char *problem = NULL;
+	size_t t;
+	for (t = 0; c->type && t < sizeof types / sizeof *types; t++)
+		if (!strcmp(c->type, types[t]))
+			break;
+	if (!c->type || t == sizeof types / sizeof *types)
+		problem = "type: must be http, tcp, process or database";
+	else if (tacws_http_parse_ms(c->timeout, DEFAULT_TIMEOUT_MS, &c->timeout_ms))
+		problem = "timeout_ms: not a duration in ms";
+	c->kind = (enum check_type)t;
+	if (!problem && c->kind == CHECK_HTTP && (!c->url || !*c->url))
+		problem = "url: required for an http check";
+	if (!problem && c->kind == CHECK_TCP) {
+		char *end = NULL;
+		long port = c->port ? strtol(c->port, &end, 10) : 0;
+		if (!c->host || !*c->host)
+			problem = "host: required for a tcp check";
+		else if (!c->port || *end || port < 1 || port > 65535)
+			problem = "port: must be 1 to 65535";
+	}
+	if (!problem && c->kind == CHECK_PROCESS && (!c->pattern || !*c->pattern))
+		problem = "pattern: required for a process check";
+	if (!problem && c->kind == CHECK_DATABASE && !c->database &&
+	    !(c->database = strdup(default_database)))
+		return -ENOMEM;
+	if (!problem && !c->name && !(c->name = strdup(c->key)))
+		return -ENOMEM;
+	if (problem) {
+		host->log(ctx, TACWS_LOG_ERROR, "[check.%s] %s", c->key, problem);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
+{
+	host = h;
+	ctx = c;
+	default_database = host->config_get(ctx, "sources", "database");
+	if (!default_database || !*default_database)
+		default_database = "sqlite:db/database.db";
+	repo_root = host->config_get(ctx, "sources", "repo_root");
+
+	int rc = host->config_foreach(ctx, "check.", collect_key, NULL);
+	for (size_t i = 0; !rc && i < n_checks; i++)
+		rc = validate(&checks[i]);
+	if (rc) {
+		free_checks();
+		return rc;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		free_checks();
+		return -EIO;
+	}
+
+	tacws_feed_desc desc = {
+	    .size = sizeof desc,
+	    .endpoint = "system-status",
+	    .message_type = "system_status_update",
+	    .snapshot = system_status_snapshot,
+	    .default_interval_ms = 5000,
+	};
+	rc = host->feed_register(ctx, &desc);
+	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
+		curl_global_cleanup();
+		free_checks();
+		return rc;
+	}
+	return 0;
+}
+
+static void system_status_fini(void)
+{
+	/* Checks that overran their poll still read the configuration. */
+	join_stragglers(1);
+	free(stragglers);
+	stragglers = NULL;
+	free_checks();
+	curl_global_cleanup();
+}
+
+TACWS_PLUGIN_EXPORT = {
+    TACWS_PLUGIN_HEADER,        .name = "system_status",    .version = "1.0",
+    .init = system_status_init, .fini = system_status_fini,
+};
