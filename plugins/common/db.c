@@ -274,9 +274,17 @@ static json_object *pg_value(const PGresult *res, int r, int c)
 	case OID_INT8:
 	case OID_OID:
 		return json_object_new_int64(strtoll(text, NULL, 10));
+	case OID_NUMERIC:
+		/* sum(bigint) is numeric: a whole value stays an integer, as on SQLite. */
+		if (!strpbrk(text, ".eEN")) {
+			errno = 0;
+			long long v = strtoll(text, NULL, 10);
+			if (!errno)
+				return json_object_new_int64(v);
+		}
+		return tacws_db_new_double(strtod(text, NULL));
 	case OID_FLOAT4:
 	case OID_FLOAT8:
-	case OID_NUMERIC:
 		return tacws_db_new_double(strtod(text, NULL));
 	case OID_JSON:
 	case OID_JSONB:

@@ -1,0 +1,323 @@
+/* tacws_db on a real SQLite file and a real PostgreSQL server (TACWS_TEST_DB=pg). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "dbfix.h"
+#include "testutil.h"
+
+static dbfix fix;
+static char err[512];
+
+static int suite_init(void)
+{
+	return dbfix_open(&fix) ? -1 : 0;
+}
+
+static int suite_cleanup(void)
+{
+	dbfix_close(&fix);
+	return 0;
+}
+
+static tacws_db *open_db(void)
+{
+	tacws_db *db = NULL;
+	int rc = tacws_db_open(fix.url, fix.base, &db, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "open: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	return db;
+}
+
+/* Serialized result of sql, or NULL on error (rc in *rc); caller frees. */
+static char *query_str(tacws_db *db, const char *sql, const char *const *params, int n, int *rc)
+{
+	json_object *rows = NULL;
+	*rc = tacws_db_query(db, sql, params, n, &rows, err, sizeof err);
+	if (*rc)
+		return NULL;
+	char *s = strdup(json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+	json_object_put(rows);
+	return s;
+}
+
+static void test_url_kind(void)
+{
+	CU_ASSERT_TRUE(tacws_db_url_is_postgres("postgresql://u@h/db"));
+	CU_ASSERT_TRUE(tacws_db_url_is_postgres("postgres://h/db"));
+	CU_ASSERT_TRUE(tacws_db_url_is_postgres("host=127.0.0.1 dbname=x"));
+	CU_ASSERT_FALSE(tacws_db_url_is_postgres("sqlite:db/database.db"));
+	CU_ASSERT_FALSE(tacws_db_url_is_postgres("sqlite:/tmp/a=b.db"));
+	CU_ASSERT_FALSE(tacws_db_url_is_postgres("/var/lib/tac/database.db"));
+}
+
+static void test_types(void)
+{
+	CU_ASSERT_EQUAL_FATAL(
+		dbfix_exec(&fix, "CREATE TABLE t (id BIGINT, r DOUBLE PRECISION, s TEXT, "
+				 "b BOOLEAN, n TEXT);"
+				 "INSERT INTO t VALUES (1, 0.1, 'a', TRUE, NULL);"
+				 "INSERT INTO t VALUES (2, 3, 'é\"', FALSE, 'x');"
+				 "INSERT INTO t VALUES (9007199254740993, 1e300, '', NULL, NULL);"),
+		0);
+	tacws_db *db = open_db();
+	int rc;
+	char *s = query_str(db, "SELECT id, r, s, b, n FROM t ORDER BY id", NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"id\":1,\"r\":0.1,\"s\":\"a\",\"b\":true,\"n\":null},"
+				  "{\"id\":2,\"r\":3.0,\"s\":\"é\\\"\",\"b\":false,\"n\":\"x\"},"
+				  "{\"id\":9007199254740993,\"r\":1e+300,\"s\":\"\",\"b\":null,"
+				  "\"n\":null}]");
+	free(s);
+
+	/* Bound by number, whatever order they appear in. */
+	const char *params[] = {"one", "2"};
+	s = query_str(db, "SELECT s FROM t WHERE s = $2 OR n = $1 OR s = 'a' ORDER BY s", params,
+		      2, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"s\":\"a\"}]");
+	free(s);
+	s = query_str(db, "SELECT count(*) AS n, sum(id) AS total FROM t WHERE id < $1", params + 1,
+		      1, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"n\":1,\"total\":1}]");
+	free(s);
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "DROP TABLE t"), 0);
+	tacws_db_close(db);
+}
+
+static void test_pg_types(void)
+{
+	if (!fix.pg)
+		return;
+	tacws_db *db = open_db();
+	int rc;
+	char *s = query_str(db,
+			    "SELECT 1::int2 AS a, 2::int8 AS b, 1.25::numeric AS c, 7::numeric AS c2, "
+			    "0.5::float4 AS d, '{\"k\":[1,null]}'::jsonb AS e, '[1]'::json AS f, "
+			    "'2026-11-26 10:31:00'::timestamp AS g, 'x'::varchar AS h",
+			    NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"a\":1,\"b\":2,\"c\":1.25,\"c2\":7,\"d\":0.5,\"e\":{\"k\":[1,null]},"
+				  "\"f\":[1],\"g\":\"2026-11-26 10:31:00\",\"h\":\"x\"}]");
+	free(s);
+	CU_ASSERT_STRING_EQUAL(tacws_db_engine(db), "postgresql");
+	tacws_db_close(db);
+}
+
+static void test_missing_table(void)
+{
+	tacws_db *db = open_db();
+	int rc;
+	char *s = query_str(db, "SELECT * FROM nope", NULL, 0, &rc);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rc, -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "nope: no such table");
+	s = query_str(db, "SELEKT 1", NULL, 0, &rc);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "syntax error"));
+	tacws_db_close(db);
+}
+
+static void test_tables(void)
+{
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "schema.sql"), 0);
+	tacws_db *db = open_db();
+	CU_ASSERT_EQUAL(tacws_db_table_exists(db, "phase_queue", err, sizeof err), 1);
+	CU_ASSERT_EQUAL(tacws_db_table_exists(db, "task_logs", err, sizeof err), 1);
+	CU_ASSERT_EQUAL(tacws_db_table_exists(db, "nope", err, sizeof err), 0);
+	long n = -1;
+	CU_ASSERT_EQUAL(tacws_db_count_tables(db, &n, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	tacws_db_close(db);
+}
+
+static void test_sqlite_paths(void)
+{
+	if (fix.pg)
+		return;
+	tacws_db *db = NULL;
+	char path[4096];
+	snprintf(path, sizeof path, "sqlite://%s/db/database.db", fix.dir);
+	CU_ASSERT_EQUAL(tacws_db_open(path, "/nonexistent", &db, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(tacws_db_engine(db), "sqlite");
+	tacws_db_close(db);
+	CU_ASSERT_EQUAL(tacws_db_open("db/database.db", fix.dir, &db, err, sizeof err), 0);
+	tacws_db_close(db);
+
+	/* Read-only: never written, never created. */
+	CU_ASSERT_EQUAL(tacws_db_open("sqlite:db/missing.db", fix.dir, &db, err, sizeof err),
+			-ENOENT);
+	CU_ASSERT_PTR_NULL(db);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "db/missing.db: No such file or directory"));
+	snprintf(path, sizeof path, "%s/db/missing.db", fix.dir);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	db = open_db();
+	int rc;
+	char *s = query_str(db, "CREATE TABLE w (x INTEGER)", NULL, 0, &rc);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_NOT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "readonly"));
+	tacws_db_close(db);
+}
+
+static void test_sqlite_locked(void)
+{
+	if (fix.pg)
+		return;
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "CREATE TABLE l (x INTEGER); BEGIN EXCLUSIVE;"), 0);
+	tacws_db *db = open_db();
+	int rc;
+	long long t0 = tacws_test_now_ms();
+	char *s = query_str(db, "SELECT count(*) AS n FROM l", NULL, 0, &rc);
+	long long took = tacws_test_now_ms() - t0;
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rc, -EBUSY);
+	CU_ASSERT_STRING_EQUAL(err, "database is locked");
+	CU_ASSERT(took >= 900 && took < 3000);
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "COMMIT"), 0);
+	s = query_str(db, "SELECT count(*) AS n FROM l", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"n\":0}]");
+	free(s);
+	tacws_db_close(db);
+}
+
+static void test_pg_unreachable(void)
+{
+	if (!fix.pg)
+		return;
+	tacws_db *db = NULL;
+	long long t0 = tacws_test_now_ms();
+	/* Port 1 on loopback: refused at once. */
+	CU_ASSERT_EQUAL(tacws_db_open("postgresql://postgres@127.0.0.1:1/x", NULL, &db, err,
+				      sizeof err),
+			-ECONNREFUSED);
+	CU_ASSERT(tacws_test_now_ms() - t0 < 5000);
+	CU_ASSERT_PTR_NULL(db);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "postgresql: "));
+}
+
+struct events {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int notify, listening, lost;
+	char payload[128];
+};
+static struct events ev = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, ""};
+
+static void on_event(void *arg, tacws_db_event e, const char *text)
+{
+	struct events *x = arg;
+	pthread_mutex_lock(&x->lock);
+	if (e == TACWS_DB_NOTIFY) {
+		x->notify++;
+		snprintf(x->payload, sizeof x->payload, "%s", text);
+	} else if (e == TACWS_DB_LISTENING) {
+		x->listening++;
+	} else {
+		x->lost++;
+	}
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* Waits until *counter >= want; returns the count seen. */
+static int wait_count(int *counter, int want, int timeout_ms)
+{
+	long long end = tacws_test_now_ms() + timeout_ms;
+	pthread_mutex_lock(&ev.lock);
+	while (*counter < want && tacws_test_now_ms() < end) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ev.cond, &ev.lock, &ts);
+	}
+	int n = *counter;
+	pthread_mutex_unlock(&ev.lock);
+	return n;
+}
+
+static void test_listen(void)
+{
+	tacws_db_listener *l = NULL;
+	if (!fix.pg) {
+		CU_ASSERT_EQUAL(tacws_db_listen_start(fix.url, "c", on_event, &ev, &l, err,
+						      sizeof err),
+				-EINVAL);
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(
+		tacws_db_listen_start(fix.url, "Tacws Test", on_event, &ev, &l, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(wait_count(&ev.listening, 1, 5000), 1);
+
+	long long t0 = tacws_test_now_ms();
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "NOTIFY \"Tacws Test\", 'hello'"), 0);
+	CU_ASSERT_EQUAL(wait_count(&ev.notify, 1, 1000), 1);
+	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
+	CU_ASSERT_STRING_EQUAL(ev.payload, "hello");
+
+	/* The server goes away: reported once, then back to listening by itself. */
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_stop(&fix), 0);
+	CU_ASSERT_EQUAL(wait_count(&ev.lost, 1, 5000), 1);
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_start(&fix), 0);
+	CU_ASSERT_EQUAL(wait_count(&ev.listening, 2, 15000), 2);
+	CU_ASSERT_EQUAL(ev.lost, 1);
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "SELECT pg_notify('Tacws Test', 'again')"), 0);
+	CU_ASSERT_EQUAL(wait_count(&ev.notify, 2, 1000), 2);
+	CU_ASSERT_STRING_EQUAL(ev.payload, "again");
+
+	t0 = tacws_test_now_ms();
+	tacws_db_listen_stop(l);
+	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
+}
+
+static void test_pg_restart(void)
+{
+	if (!fix.pg)
+		return;
+	tacws_db *db = open_db();
+	int rc;
+	char *s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":1}]");
+	free(s);
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_stop(&fix), 0);
+	s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rc, -ECONNREFUSED);
+	s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, -ECONNREFUSED);
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_start(&fix), 0);
+	s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":1}]");
+	free(s);
+	tacws_db_close(db);
+}
+
+int main(void)
+{
+	static const tacws_test_case cases[] = {
+		{"url kind", test_url_kind},
+		{"types", test_types},
+		{"pg types", test_pg_types},
+		{"missing table", test_missing_table},
+		{"tables", test_tables},
+		{"sqlite paths", test_sqlite_paths},
+		{"sqlite locked", test_sqlite_locked},
+		{"pg unreachable", test_pg_unreachable},
+		{"listen", test_listen},
+		{"pg restart", test_pg_restart},
+		{NULL, NULL},
+	};
+	return tacws_test_run("common_db", suite_init, suite_cleanup, cases);
+}

@@ -1,0 +1,24 @@
+# The throwaway PostgreSQL cluster shared by the database tests (a ctest fixture).
+# include() it, then tacws_add_pg_test(NAME TARGET) registers TARGET once more as
+# NAME, run against the cluster. Tests that need it fail when PostgreSQL is missing.
+set(TACWS_TEST_PG_PORT 55432 CACHE STRING "Loopback port of the test PostgreSQL cluster")
+set(TACWS_TEST_PG_DIR ${CMAKE_BINARY_DIR}/tacws-pg)
+set(TACWS_TEST_PG_SCRIPT ${CMAKE_SOURCE_DIR}/tests/support/pg_cluster.sh)
+set(TACWS_TEST_PG_URL postgresql://postgres@127.0.0.1:${TACWS_TEST_PG_PORT}/tacws_test)
+
+if(NOT TEST tacws_pg_start)
+  add_test(NAME tacws_pg_start
+           COMMAND sh ${TACWS_TEST_PG_SCRIPT} start ${TACWS_TEST_PG_DIR} ${TACWS_TEST_PG_PORT})
+  add_test(NAME tacws_pg_stop COMMAND sh ${TACWS_TEST_PG_SCRIPT} stop ${TACWS_TEST_PG_DIR})
+  set_tests_properties(tacws_pg_start PROPERTIES FIXTURES_SETUP tacws_pg RESOURCE_LOCK tacws_pg
+                       TIMEOUT 120)
+  set_tests_properties(tacws_pg_stop PROPERTIES FIXTURES_CLEANUP tacws_pg RESOURCE_LOCK tacws_pg
+                       TIMEOUT 60)
+endif()
+
+function(tacws_add_pg_test name target)
+  add_test(NAME ${name} COMMAND ${target} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300 FIXTURES_REQUIRED tacws_pg
+    RESOURCE_LOCK tacws_pg
+    ENVIRONMENT "TACWS_TEST_DB=pg;TACWS_TEST_PG_URL=${TACWS_TEST_PG_URL};TACWS_TEST_PG_SCRIPT=${TACWS_TEST_PG_SCRIPT};TACWS_TEST_PG_DIR=${TACWS_TEST_PG_DIR};TACWS_TEST_PG_PORT=${TACWS_TEST_PG_PORT}")
+endfunction()
