@@ -1,6 +1,7 @@
 #include "jsonutil.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,23 @@ const char *tacws_json_get_string(json_object *obj, const char *key)
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+json_object *tacws_json_new_double_rounded(double v, int decimals)
+{
+	if (!isfinite(v))
+		return NULL;
+	char buf[512]; /* %f of DBL_MAX is 309 digits */
+	snprintf(buf, sizeof buf, "%.*f", decimals < 0 ? 0 : decimals > 17 ? 17 : decimals, v);
+	char *dot = strchr(buf, '.');
+	if (dot) {
+		char *end = buf + strlen(buf) - 1;
+		while (end > dot + 1 && *end == '0')
+			*end-- = '\0';
+	} else {
+		strcat(buf, ".0");
+	}
+	if (!strcmp(buf, "-0.0"))
+		memmove(buf, buf + 1, strlen(buf));
+	return json_object_new_double_s(strtod(buf, NULL), buf);
 }

@@ -26,4 +26,10 @@ json_object *tacws_json_string_or_null(const char *s);
 /* obj[key] as a string when it is one, else NULL. The string belongs to obj. */
 const char *tacws_json_get_string(json_object *obj, const char *key);
 
+/* A json double written with at most `decimals` decimals ("38.9", "0.3",
+ * "100.0") rather than json-c's 17 significant digits, so sums of costs and
+ * percentages stay readable and byte-stable. NULL (json null) when v is not
+ * finite or on ENOMEM. */
+json_object *tacws_json_new_double_rounded(double v, int decimals);
+
 #endif
