@@ -123,9 +123,10 @@ typedef struct tacws_host_api {
 	 * request and returns; topics without subscribers are not polled. */
 	int (*poll_now)(tacws_plugin_ctx *ctx, const char *endpoint, const char *param);
 
-	/* Push an event to a topic's subscribers now, outside the snapshot cycle.
-	 * Takes ownership of data (also on error). Returns the number of
-	 * subscribers it was queued for (>= 0), or -ENOENT for an unknown feed. */
+	/* Push an event to a topic's subscribers now, outside the snapshot cycle
+	 * (param NULL: every topic of the feed). Events are never coalesced and
+	 * carry the topic's current seq. Takes ownership of data (also on error).
+	 * Returns 0 once queued, or -ENOENT for an unknown feed. */
 	int (*publish)(tacws_plugin_ctx *ctx, const char *endpoint, const char *param,
 		       const char *message_type, json_object *data);
 } tacws_host_api;

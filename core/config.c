@@ -1,0 +1,517 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef TACWS_DEFAULT_PLUGIN_DIR
+#define TACWS_DEFAULT_PLUGIN_DIR "/usr/local/lib/tacws/plugins"
+#endif
+#ifndef TACWS_DEFAULT_WEB_DIR
+#define TACWS_DEFAULT_WEB_DIR "/usr/local/share/tacws/web"
+#endif
+
+enum kind { K_STRING, K_PATH, K_LONG, K_LEVEL };
+
+struct key_spec {
+	const char *section, *key;
+	enum kind kind;
+	size_t offset; /* into tacws_config; (size_t)-1 = kept only as an entry */
+	const char *def;
+	long min, max;
+};
+
+#define OFF(field) offsetof(tacws_config, field)
+#define ENTRY_ONLY ((size_t)-1)
+
+static const struct key_spec specs[] = {
+	{"server", "listen", K_STRING, OFF(listen), "127.0.0.1", 0, 0},
+	{"server", "port", K_LONG, OFF(port), "8003", 0, 65535},
+	{"server", "api_prefix", K_STRING, OFF(api_prefix), "/api/v1", 0, 0},
+	{"server", "plugin_dir", K_PATH, OFF(plugin_dir), TACWS_DEFAULT_PLUGIN_DIR, 0, 0},
+	{"server", "web_dir", K_PATH, OFF(web_dir), TACWS_DEFAULT_WEB_DIR, 0, 0},
+	{"server", "workers", K_LONG, OFF(workers), "4", 1, 64},
+	{"server", "max_connections", K_LONG, OFF(max_connections), "10000", 1, 1000000},
+	{"server", "max_connections_per_ip", K_LONG, OFF(max_connections_per_ip), "0", 0, 1000000},
+	{"server", "max_inbound_bytes", K_LONG, OFF(max_inbound_bytes), "4096", 128, 1048576},
+	{"server", "ping_interval_s", K_LONG, OFF(ping_interval_s), "30", 1, 3600},
+	{"server", "handshake_timeout_s", K_LONG, OFF(handshake_timeout_s), "10", 1, 300},
+	{"server", "send_queue_bytes", K_LONG, OFF(send_queue_bytes), "1048576", 4096, 1L << 30},
+	{"server", "client_messages_per_s", K_LONG, OFF(client_messages_per_s), "20", 1, 100000},
+	{"server", "max_body_bytes", K_LONG, OFF(max_body_bytes), "1048576", 1024, 64L << 20},
+	{"server", "max_subscriptions", K_LONG, OFF(max_subscriptions), "64", 1, 10000},
+	{"server", "topic_idle_s", K_LONG, OFF(topic_idle_s), "60", 1, 86400},
+	{"server", "log_level", K_LEVEL, OFF(log_level), "info", 0, 0},
+	{"auth", "ws_token", K_STRING, OFF(ws_token), "", 0, 0},
+	{"auth", "allowed_origins", K_STRING, OFF(allowed_origins), "", 0, 0},
+	{"auth", "publish_token", K_STRING, OFF(publish_token), "", 0, 0},
+	{"auth", "github_webhook_secret", K_STRING, OFF(github_webhook_secret), "", 0, 0},
+	{"sources", "repo_root", K_PATH, ENTRY_ONLY, ".", 0, 0},
+	{"sources", "database", K_STRING, ENTRY_ONLY, "sqlite:db/database.db", 0, 0},
+	{"sources", "backend_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8002", 0, 0},
+	{"sources", "webhook_status_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8001/webhook-status",
+	 0, 0},
+};
+
+static const char *const check_keys[] = {"type",    "name",    "url",	   "timeout_ms",
+					 "host",    "port",    "pattern", "database", NULL};
+static const char *const check_types[] = {"http", "tcp", "process", "database", NULL};
+
+struct parse_state {
+	tacws_config *cfg;
+	char *err;
+	size_t errlen;
+	int error_line; /* first line our handler refused */
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", NULL};
+	for (int i = 0; yes[i]; i++)
+		if (!strcasecmp(s, yes[i]))
+			return *out = true, 0;
+	for (int i = 0; no[i]; i++)
+		if (!strcasecmp(s, no[i]))
+			return *out = false, 0;
+	return -EINVAL;
+}
+
+/* Endpoint names become URL path segments and metric labels. */
+static bool valid_endpoint(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+static const struct key_spec *find_spec(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (!strcmp(specs[i].section, section) && !strcmp(specs[i].key, key))
+			return &specs[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (!strcmp(specs[i].section, section))
+			return true;
+	return false;
+}
+
+static char *resolve_path(const tacws_config *cfg, const char *value)
+{
+	if (!*value || value[0] == '/')
+		return strdup(value);
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s/%s", cfg->dir, value) >= (int)sizeof buf)
+		return NULL;
+	char real[PATH_MAX];
+	/* Resolve what exists; keep the joined path for what does not (yet). */
+	return strdup(realpath(buf, real) ? real : buf);
+}
+
+/* Checks value against spec and stores it; err gets the reason. */
+static int apply_spec(tacws_config *cfg, const struct key_spec *spec, const char *value,
+		      char *err, size_t errlen)
+{
+	char *stored = NULL;
+	long number = 0;
+	switch (spec->kind) {
+	case K_LONG:
+		if (parse_long(value, spec->min, spec->max, &number)) {
+			snprintf(err, errlen, "[%s] %s: '%s' is not a whole number from %ld to %ld",
+				 spec->section, spec->key, value, spec->min, spec->max);
+			return -EINVAL;
+		}
+		break;
+	case K_LEVEL:
+		if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") &&
+		    strcmp(value, "debug")) {
+			snprintf(err, errlen, "[%s] %s: '%s' is not one of error, warn, info, debug",
+				 spec->section, spec->key, value);
+			return -EINVAL;
+		}
+		/* fall through */
+	case K_STRING:
+		stored = strdup(value);
+		break;
+	case K_PATH:
+		stored = resolve_path(cfg, value);
+		break;
+	}
+	if (spec->kind != K_LONG && !stored) {
+		snprintf(err, errlen, "[%s] %s: out of memory or path too long", spec->section,
+			 spec->key);
+		return -ENOMEM;
+	}
+	if (spec->offset == ENTRY_ONLY) {
+		free(stored);
+		return 0;
+	}
+	if (spec->kind == K_LONG) {
+		*(long *)((char *)cfg + spec->offset) = number;
+	} else {
+		char **slot = (char **)((char *)cfg + spec->offset);
+		free(*slot);
+		*slot = stored;
+	}
+	return 0;
+}
+
+static tacws_config_entry *add_entry(tacws_config *cfg, const char *section, const char *key,
+				     const char *value, int line)
+{
+	tacws_config_entry *grown =
+		realloc(cfg->entries, (cfg->n_entries + 1) * sizeof *cfg->entries);
+	if (!grown)
+		return NULL;
+	cfg->entries = grown;
+	tacws_config_entry *e = &cfg->entries[cfg->n_entries];
+	e->section = strdup(section);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	e->line = line;
+	if (!e->section || !e->key || !e->value) {
+		free(e->section);
+		free(e->key);
+		free(e->value);
+		return NULL;
+	}
+	cfg->n_entries++;
+	return e;
+}
+
+static tacws_feed_config *feed_for(tacws_config *cfg, const char *endpoint, int line)
+{
+	for (size_t i = 0; i < cfg->n_feeds; i++)
+		if (!strcmp(cfg->feeds[i].endpoint, endpoint))
+			return &cfg->feeds[i];
+	tacws_feed_config *grown = realloc(cfg->feeds, (cfg->n_feeds + 1) * sizeof *cfg->feeds);
+	if (!grown)
+		return NULL;
+	cfg->feeds = grown;
+	tacws_feed_config *f = &cfg->feeds[cfg->n_feeds];
+	*f = (tacws_feed_config){.endpoint = strdup(endpoint), .enabled = true, .line = line};
+	if (!f->endpoint)
+		return NULL;
+	cfg->n_feeds++;
+	return f;
+}
+
+static int check_feed_key(tacws_config *cfg, const char *endpoint, const char *key,
+			  const char *value, int line, char *err, size_t errlen)
+{
+	if (!valid_endpoint(endpoint)) {
+		snprintf(err, errlen, "[feed.%s]: a feed name is 1-64 of a-z 0-9 - _", endpoint);
+		return -EINVAL;
+	}
+	tacws_feed_config *f = feed_for(cfg, endpoint, line);
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!strcmp(key, "plugin")) {
+		if (!valid_endpoint(value)) {
+			snprintf(err, errlen, "[feed.%s] plugin: '%s' is not a plugin name", endpoint,
+				 value);
+			return -EINVAL;
+		}
+		free(f->plugin);
+		f->plugin = strdup(value);
+	} else if (!strcmp(key, "enabled")) {
+		if (parse_bool(value, &f->enabled)) {
+			snprintf(err, errlen, "[feed.%s] enabled: '%s' is not true or false",
+				 endpoint, value);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "interval_ms")) {
+		if (parse_long(value, 10, 86400000, &f->interval_ms)) {
+			snprintf(err, errlen,
+				 "[feed.%s] interval_ms: '%s' is not a whole number from 10 to 86400000",
+				 endpoint, value);
+			return -EINVAL;
+		}
+	}
+	/* Other keys are the plugin's; they are checked once it has registered. */
+	return 0;
+}
+
+static int check_check_key(const char *name, const char *key, const char *value, char *err,
+			   size_t errlen)
+{
+	long n;
+	if (!in_list(check_keys, key)) {
+		snprintf(err, errlen, "[check.%s]: unknown key '%s'", name, key);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "type") && !in_list(check_types, value)) {
+		snprintf(err, errlen, "[check.%s] type: '%s' is not http, tcp, process or database",
+			 name, value);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "timeout_ms") && parse_long(value, 1, 600000, &n)) {
+		snprintf(err, errlen, "[check.%s] timeout_ms: '%s' is not from 1 to 600000", name,
+			 value);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "port") && parse_long(value, 1, 65535, &n)) {
+		snprintf(err, errlen, "[check.%s] port: '%s' is not from 1 to 65535", name, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value,
+		  int line)
+{
+	struct parse_state *st = user;
+	tacws_config *cfg = st->cfg;
+	char *err = st->err;
+	size_t errlen = st->errlen;
+	int rc = 0;
+
+	if (st->error_line)
+		return 1; /* report only the first error */
+	if (tacws_config_find(cfg, section, key)) {
+		snprintf(err, errlen, "[%s] %s: set twice", section, key);
+		rc = -EINVAL;
+	} else if (!strncmp(section, "feed.", 5)) {
+		rc = check_feed_key(cfg, section + 5, key, value, line, err, errlen);
+	} else if (!strncmp(section, "check.", 6)) {
+		if (!section[6]) {
+			snprintf(err, errlen, "[check.]: a check needs a name");
+			rc = -EINVAL;
+		} else {
+			rc = check_check_key(section + 6, key, value, err, errlen);
+		}
+	} else if (!section_known(section)) {
+		snprintf(err, errlen, "unknown section [%s]", section);
+		rc = -EINVAL;
+	} else {
+		const struct key_spec *spec = find_spec(section, key);
+		if (!spec) {
+			snprintf(err, errlen, "[%s]: unknown key '%s'", section, key);
+			rc = -EINVAL;
+		} else {
+			rc = apply_spec(cfg, spec, value, err, errlen);
+		}
+	}
+	if (!rc && !add_entry(cfg, section, key, value, line)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+	}
+	if (rc) {
+		st->error_line = line;
+		return 0;
+	}
+	return 1;
+}
+
+/* inih hands no line number to the handler; count lines ourselves. */
+struct line_reader {
+	FILE *f;
+	int line;
+};
+
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct line_reader *r = stream;
+	char *s = fgets(buf, size, r->f);
+	if (s)
+		r->line++;
+	return s;
+}
+
+struct handler_ctx {
+	struct parse_state *st;
+	struct line_reader *reader;
+};
+
+static int on_ini_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct handler_ctx *h = user;
+	return on_key(h->st, section, key, value, h->reader->line);
+}
+
+static int apply_defaults(tacws_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+		const struct key_spec *spec = &specs[i];
+		const tacws_config_entry *e = tacws_config_find(cfg, spec->section, spec->key);
+		int rc = apply_spec(cfg, spec, e ? e->value : spec->def, err, errlen);
+		if (rc)
+			return rc;
+		/* Plugins see absolute paths and the defaults too. */
+		if (spec->offset == ENTRY_ONLY) {
+			char *value = spec->kind == K_PATH
+					      ? resolve_path(cfg, e ? e->value : spec->def)
+					      : strdup(e ? e->value : spec->def);
+			if (!value)
+				return -ENOMEM;
+			if (e) {
+				free(((tacws_config_entry *)e)->value);
+				((tacws_config_entry *)e)->value = value;
+			} else {
+				tacws_config_entry *added =
+					add_entry(cfg, spec->section, spec->key, value, 0);
+				free(value);
+				if (!added)
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+static int check_feeds(tacws_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		tacws_feed_config *f = &cfg->feeds[i];
+		if (!f->plugin) {
+			snprintf(err, errlen, "%s:%d: [feed.%s]: missing 'plugin'", cfg->path,
+				 f->line, f->endpoint);
+			return -EINVAL;
+		}
+	}
+	if (cfg->api_prefix[0] != '/' || strlen(cfg->api_prefix) > 64 ||
+	    cfg->api_prefix[strlen(cfg->api_prefix) - 1] == '/') {
+		const tacws_config_entry *e = tacws_config_find(cfg, "server", "api_prefix");
+		snprintf(err, errlen, "%s:%d: [server] api_prefix: must start with '/' and not end "
+			 "with one", cfg->path, e ? e->line : 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tacws_config_load(const char *path, tacws_config **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	tacws_config *cfg = calloc(1, sizeof *cfg);
+	if (!cfg)
+		return -ENOMEM;
+	cfg->path = strdup(path);
+	char real[PATH_MAX];
+	if (!cfg->path) {
+		tacws_config_free(cfg);
+		return -ENOMEM;
+	}
+	struct line_reader reader = {.f = fopen(path, "r")};
+	if (!reader.f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		tacws_config_free(cfg);
+		return -e;
+	}
+	if (realpath(path, real)) {
+		char *slash = strrchr(real, '/');
+		*slash = '\0';
+		cfg->dir = strdup(slash == real ? "/" : real);
+	} else {
+		cfg->dir = strdup(".");
+	}
+
+	char reason[512] = "";
+	struct parse_state st = {.cfg = cfg, .err = reason, .errlen = sizeof reason};
+	struct handler_ctx h = {.st = &st, .reader = &reader};
+	int line = ini_parse_stream(read_line, &reader, on_ini_key, &h);
+	fclose(reader.f);
+	if (st.error_line || line) {
+		snprintf(err, errlen, "%s:%d: %s", path, st.error_line ? st.error_line : line,
+			 st.error_line ? reason : "syntax error (expected [section] or key = value)");
+		tacws_config_free(cfg);
+		return -EINVAL;
+	}
+	int rc = apply_defaults(cfg, reason, sizeof reason);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, reason);
+		tacws_config_free(cfg);
+		return rc;
+	}
+	rc = check_feeds(cfg, err, errlen);
+	if (rc) {
+		tacws_config_free(cfg);
+		return rc;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int tacws_config_override(tacws_config *cfg, const char *key, const char *value, char *err,
+			  size_t errlen)
+{
+	const struct key_spec *spec = find_spec("server", key);
+	if (!spec) {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -EINVAL;
+	}
+	return apply_spec(cfg, spec, value, err, errlen);
+}
+
+const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char *section,
+					    const char *key)
+{
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		if (!strcmp(cfg->entries[i].section, section) && !strcmp(cfg->entries[i].key, key))
+			return &cfg->entries[i];
+	return NULL;
+}
+
+const char *tacws_config_get(const tacws_config *cfg, const char *section, const char *key)
+{
+	const tacws_config_entry *e = tacws_config_find(cfg, section, key);
+	return e ? e->value : NULL;
+}
+
+void tacws_config_free(tacws_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+		if (specs[i].kind != K_LONG && specs[i].offset != ENTRY_ONLY)
+			free(*(char **)((char *)cfg + specs[i].offset));
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		free(cfg->entries[i].section);
+		free(cfg->entries[i].key);
+		free(cfg->entries[i].value);
+	}
+	free(cfg->entries);
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		free(cfg->feeds[i].endpoint);
+		free(cfg->feeds[i].plugin);
+	}
+	free(cfg->feeds);
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg);
+}

@@ -1,0 +1,75 @@
+/*
+ * The server's configuration: one INI file (inih), validated in full before
+ * anything starts. Errors name the file, the line and the reason.
+ */
+#ifndef TACWS_CONFIG_H
+#define TACWS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct tacws_config_entry {
+	char *section, *key, *value;
+	int line;
+} tacws_config_entry;
+
+typedef struct tacws_feed_config {
+	char *endpoint; /* the name after "feed." */
+	char *plugin;
+	bool enabled;
+	long interval_ms; /* 0: the plugin's default */
+	int line;
+} tacws_feed_config;
+
+typedef struct tacws_config {
+	char *path;
+	char *dir; /* folder of the file: relative paths are resolved against it */
+
+	/* [server] */
+	char *listen;
+	long port;
+	char *api_prefix;
+	char *plugin_dir;
+	char *web_dir; /* "" = no dashboard */
+	long workers;
+	long max_connections;
+	long max_connections_per_ip;
+	long max_inbound_bytes;
+	long ping_interval_s;
+	long handshake_timeout_s;
+	long send_queue_bytes;
+	long client_messages_per_s;
+	long max_body_bytes;
+	long max_subscriptions;
+	long topic_idle_s;
+	char *log_level;
+
+	/* [auth] */
+	char *ws_token, *allowed_origins, *publish_token, *github_webhook_secret;
+
+	/* every key of the file, for plugins (host config_get / config_foreach) */
+	tacws_config_entry *entries;
+	size_t n_entries;
+
+	tacws_feed_config *feeds;
+	size_t n_feeds;
+} tacws_config;
+
+/* Reads and validates path. Returns 0 and *out, or -errno and a message
+ * "FILE:LINE: reason" in err. */
+int tacws_config_load(const char *path, tacws_config **out, char *err, size_t errlen);
+
+/* Applies a command-line override to [server] key, with the same checks. */
+int tacws_config_override(tacws_config *cfg, const char *key, const char *value, char *err,
+			  size_t errlen);
+
+/* The value of [section] key, or NULL. The string belongs to cfg. */
+const char *tacws_config_get(const tacws_config *cfg, const char *section, const char *key);
+
+/* The entry of [section] key (for its line number), or NULL. */
+const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char *section,
+					    const char *key);
+
+void tacws_config_free(tacws_config *cfg);
+
+#endif

@@ -1,0 +1,450 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "server.h"
+
+const double tacws_poll_bucket_bounds[TACWS_POLL_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1,
+							     0.5,   1,	   5,	 10,   INFINITY};
+
+#define DEFAULT_PARAM_PATTERN "[A-Za-z0-9_-]{1,64}"
+#define MAX_PARAM_LEN 256
+#define BACKOFF_CAP_MS 60000L
+
+static bool name_char(char c, bool dash)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || (dash && c == '-');
+}
+
+static char *json_literal(const char *s)
+{
+	json_object *o = json_object_new_string(s);
+	char *lit = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+	json_object_put(o);
+	return lit;
+}
+
+int tacws_feed_create(tacws_server *srv, tacws_loaded_plugin *plugin,
+		      const tacws_feed_desc *desc, long interval_ms, tacws_feed **out, char *err,
+		      size_t errlen)
+{
+	const char *ep = desc->endpoint;
+	size_t base_len = strcspn(ep, "/");
+	if (base_len == 0 || base_len > 64) {
+		snprintf(err, errlen, "endpoint '%s' needs a name of 1-64 characters", ep);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < base_len; i++)
+		if (!name_char(ep[i], true) || (ep[i] >= 'A' && ep[i] <= 'Z')) {
+			snprintf(err, errlen, "endpoint '%s': use a-z 0-9 - _", ep);
+			return -EINVAL;
+		}
+	const char *rest = ep + base_len;
+	size_t pname_len = 0;
+	if (*rest) {
+		/* One parameter segment: "/{name}". */
+		pname_len = strlen(rest) - 3;
+		bool ok = strlen(rest) >= 4 && rest[1] == '{' && rest[strlen(rest) - 1] == '}' &&
+			  pname_len <= 32;
+		for (size_t i = 0; ok && i < pname_len; i++)
+			ok = name_char(rest[2 + i], false);
+		if (!ok) {
+			snprintf(err, errlen, "endpoint '%s': the parameter must be one /{name}", ep);
+			return -EINVAL;
+		}
+	}
+	if (!*desc->message_type) {
+		snprintf(err, errlen, "endpoint '%s' has an empty message_type", ep);
+		return -EINVAL;
+	}
+	tacws_feed *f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	f->srv = srv;
+	f->plugin = plugin;
+	f->base = strndup(ep, base_len);
+	f->endpoint = strdup(ep);
+	f->param_name = pname_len ? strndup(rest + 2, pname_len) : NULL;
+	f->type = strdup(desc->message_type);
+	f->type_json = json_literal(desc->message_type);
+	f->snapshot = desc->snapshot;
+	f->arg = desc->arg;
+	f->interval_ms = interval_ms;
+	size_t nkeys = 0;
+	while (desc->config_keys && desc->config_keys[nkeys])
+		nkeys++;
+	if (nkeys) {
+		f->config_keys = calloc(nkeys + 1, sizeof *f->config_keys);
+		for (size_t i = 0; f->config_keys && i < nkeys; i++)
+			f->config_keys[i] = strdup(desc->config_keys[i]);
+	}
+	if (!f->base || !f->endpoint || !f->type || !f->type_json || (pname_len && !f->param_name) ||
+	    (nkeys && !f->config_keys)) {
+		tacws_feed_destroy(f);
+		return -ENOMEM;
+	}
+	if (pname_len) {
+		const char *pattern = desc->param_pattern ? desc->param_pattern : DEFAULT_PARAM_PATTERN;
+		char anchored[512];
+		snprintf(anchored, sizeof anchored, "^(%s)$", pattern);
+		if (regcomp(&f->param_re, anchored, REG_EXTENDED | REG_NOSUB)) {
+			snprintf(err, errlen, "endpoint '%s': bad param_pattern '%s'", ep, pattern);
+			free(f->param_name);
+			f->param_name = NULL; /* no regex to free */
+			tacws_feed_destroy(f);
+			return -EINVAL;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+void tacws_feed_destroy(tacws_feed *f)
+{
+	if (!f)
+		return;
+	tacws_feed_drop_topics(f);
+	if (f->param_name)
+		regfree(&f->param_re);
+	for (char **k = f->config_keys; k && *k; k++)
+		free(*k);
+	free(f->config_keys);
+	free(f->base);
+	free(f->endpoint);
+	free(f->param_name);
+	free(f->type);
+	free(f->type_json);
+	free(f);
+}
+
+tacws_feed *tacws_feed_find(tacws_server *srv, const char *name, size_t len)
+{
+	for (size_t i = 0; i < srv->n_feeds; i++)
+		if (strlen(srv->feeds[i]->base) == len && !memcmp(srv->feeds[i]->base, name, len))
+			return srv->feeds[i];
+	return NULL;
+}
+
+bool tacws_feed_param_ok(const tacws_feed *feed, const char *param)
+{
+	if (!feed->param_name)
+		return param == NULL;
+	return param && *param && strlen(param) <= MAX_PARAM_LEN &&
+	       !regexec(&feed->param_re, param, 0, NULL, 0);
+}
+
+static tacws_topic *topic_find(tacws_feed *feed, const char *param)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		if ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)))
+			return t;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
+}
+
+static void topic_free(tacws_topic *t)
+{
+	lws_sul_cancel(&t->timer);
+	lws_dll2_remove(&t->feed_link);
+	tacws_msg_unref(t->cached);
+	free(t->last_data);
+	free(t->param);
+	free(t->param_json);
+	free(t);
+}
+
+static void run_poll(tacws_job *job);
+static void topic_start_poll(tacws_topic *t);
+
+static void on_timer(lws_sorted_usec_list_t *sul)
+{
+	tacws_topic *t = lws_container_of(sul, tacws_topic, timer);
+	if (t->subs.count)
+		topic_start_poll(t);
+	else if (!t->in_flight)
+		topic_free(t); /* idle for topic_idle_s: forget it */
+}
+
+static void topic_schedule(tacws_topic *t, long delay_ms)
+{
+	lws_sul_schedule(t->feed->srv->lws, 0, &t->timer, on_timer,
+			 (lws_usec_t)delay_ms * LWS_US_PER_MS);
+}
+
+static tacws_topic *topic_create(tacws_feed *feed, const char *param)
+{
+	tacws_topic *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->feed = feed;
+	t->job.topic = t;
+	t->job.job.run = run_poll;
+	if (param && (!(t->param = strdup(param)) || !(t->param_json = json_literal(param)))) {
+		free(t->param);
+		free(t);
+		return NULL;
+	}
+	lws_dll2_add_tail(&t->feed_link, &feed->topics);
+	return t;
+}
+
+static void topic_start_poll(tacws_topic *t)
+{
+	if (t->in_flight) {
+		t->poll_again = true;
+		return;
+	}
+	lws_sul_cancel(&t->timer);
+	t->in_flight = true;
+	t->poll_again = false;
+	t->job.rc = 0;
+	t->job.err[0] = '\0';
+	t->job.data = NULL;
+	t->job.msg = NULL;
+	tacws_workers_submit(t->feed->srv->workers, &t->job.job);
+}
+
+void tacws_now_iso(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	char day[24];
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", day, ts.tv_nsec / 1000000);
+}
+
+/* The envelope, built once per change or event and shared by all subscribers. */
+static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
+				 const char *data, uint64_t seq)
+{
+	char ts[32];
+	tacws_now_iso(ts, sizeof ts);
+	char param[MAX_PARAM_LEN + 48] = "";
+	if (feed->param_name && t->param_json)
+		snprintf(param, sizeof param, "\"%s\":%s,", feed->param_name, t->param_json);
+	const char *fmt = "{\"type\":%s,%s\"data\":%s,\"timestamp\":\"%s\",\"seq\":%llu}";
+	int len = snprintf(NULL, 0, fmt, type_json, param, data, ts, (unsigned long long)seq);
+	if (len < 0)
+		return NULL;
+	tacws_msg *m = tacws_msg_new((size_t)len);
+	if (m)
+		snprintf(tacws_msg_data(m), (size_t)len + 1, fmt, type_json, param, data, ts,
+			 (unsigned long long)seq);
+	return m;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* On a worker: the topic's fields it reads do not change while in flight. */
+static void run_poll(tacws_job *job)
+{
+	struct topic_job *tj = lws_container_of(job, struct topic_job, job);
+	tacws_topic *t = tj->topic;
+	tacws_feed *feed = t->feed;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	json_object *data = NULL;
+	int rc = feed->snapshot(feed->arg, t->param, &data, tj->err, sizeof tj->err);
+	tj->seconds = seconds_since(&start);
+	tj->err[sizeof tj->err - 1] = '\0';
+	if (rc > 0)
+		rc = -EIO; /* not the convention: treat as a failure */
+	if (rc && !tj->err[0])
+		snprintf(tj->err, sizeof tj->err, "snapshot failed: %s", strerror(-rc));
+	tj->rc = rc;
+	if (!data)
+		return;
+	const char *s = json_object_to_json_string_ext(
+		data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s && (!t->last_data || strcmp(s, t->last_data))) {
+		tj->data = strdup(s);
+		tj->msg = tj->data ? build_envelope(feed, t, feed->type_json, s, t->seq + 1) : NULL;
+		if (!tj->msg) {
+			free(tj->data);
+			tj->data = NULL;
+			tj->rc = -ENOMEM;
+			snprintf(tj->err, sizeof tj->err, "out of memory building the message");
+		}
+	}
+	json_object_put(data);
+}
+
+static void fan_out(tacws_topic *t, tacws_msg *msg, bool snapshot)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
+		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
+		tacws_conn_enqueue(sub->conn, snapshot ? sub : NULL, t->feed, msg);
+	}
+	lws_end_foreach_dll(d);
+}
+
+static void finish_poll(tacws_topic *t)
+{
+	struct topic_job *tj = &t->job;
+	tacws_feed *feed = t->feed;
+	tacws_server *srv = feed->srv;
+	t->in_flight = false;
+	feed->polls++;
+	feed->poll_seconds += tj->seconds;
+	for (int i = 0; i < TACWS_POLL_BUCKETS; i++)
+		if (tj->seconds <= tacws_poll_bucket_bounds[i]) {
+			feed->poll_buckets[i]++;
+			break;
+		}
+	if (tj->rc) {
+		feed->poll_errors++;
+		bool same = !strcmp(feed->last_error, tj->err);
+		snprintf(feed->last_error, sizeof feed->last_error, "%s", tj->err);
+		tacws_now_iso(feed->last_error_at, sizeof feed->last_error_at);
+		long base = feed->interval_ms > 1000 ? feed->interval_ms : 1000;
+		long cap = feed->interval_ms > BACKOFF_CAP_MS ? feed->interval_ms : BACKOFF_CAP_MS;
+		t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : base * 2;
+		if (t->backoff_ms > cap)
+			t->backoff_ms = cap;
+		/* Every failure at debug; a new reason at warn, so a dead source does not flood. */
+		tacws_log(same ? TACWS_LOG_DEBUG : TACWS_LOG_WARN, "feed",
+			  "%s%s%s: poll failed: %s (next try in %ld ms)", feed->base,
+			  t->param ? "/" : "", t->param ? t->param : "", tj->err, t->backoff_ms);
+	} else if (t->backoff_ms) {
+		tacws_log_info("feed", "%s%s%s: recovered", feed->base, t->param ? "/" : "",
+			       t->param ? t->param : "");
+		t->backoff_ms = 0;
+	}
+	if (tj->msg) {
+		t->seq++;
+		free(t->last_data);
+		t->last_data = tj->data;
+		tacws_msg_unref(t->cached);
+		t->cached = tj->msg;
+		feed->changes++;
+		tacws_now_iso(feed->last_change_at, sizeof feed->last_change_at);
+		fan_out(t, t->cached, true);
+	}
+	tj->data = NULL;
+	tj->msg = NULL;
+	t->last_poll_end = lws_now_usecs();
+	if (srv->stopping)
+		return;
+	if (!t->subs.count)
+		topic_schedule(t, srv->cfg->topic_idle_s * 1000);
+	else if (t->poll_again && !t->backoff_ms)
+		topic_start_poll(t);
+	else
+		topic_schedule(t, t->backoff_ms ? t->backoff_ms : feed->interval_ms);
+}
+
+void tacws_feed_collect(tacws_server *srv)
+{
+	tacws_job *job = tacws_workers_take_done(srv->workers);
+	while (job) {
+		tacws_job *next = job->next;
+		finish_poll(lws_container_of(job, struct topic_job, job)->topic);
+		job = next;
+	}
+}
+
+tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param)
+{
+	tacws_topic *t = topic_find(feed, param);
+	if (!t && !(t = topic_create(feed, param)))
+		return NULL;
+	tacws_sub *sub = calloc(1, sizeof *sub);
+	if (!sub) {
+		if (!t->subs.count && !t->in_flight && !t->last_poll_end)
+			topic_free(t);
+		return NULL;
+	}
+	sub->conn = conn;
+	sub->topic = t;
+	bool was_idle = t->subs.count == 0;
+	lws_dll2_add_tail(&sub->topic_link, &t->subs);
+	lws_dll2_add_tail(&sub->conn_link, &conn->subs);
+	feed->subscribers++;
+	if (t->cached)
+		tacws_conn_enqueue(conn, sub, feed, t->cached);
+	if (t->in_flight || !was_idle)
+		return sub; /* the poll under way or scheduled serves this one too */
+	lws_usec_t age = lws_now_usecs() - t->last_poll_end;
+	long due = feed->interval_ms - (long)(age / LWS_US_PER_MS);
+	if (!t->last_poll_end || (due <= 0 && !t->backoff_ms))
+		topic_start_poll(t); /* first subscriber, or a stale cache */
+	else
+		topic_schedule(t, t->backoff_ms ? t->backoff_ms : (due > 0 ? due : 1));
+	return sub;
+}
+
+void tacws_unsubscribe(tacws_sub *sub)
+{
+	tacws_conn *conn = sub->conn;
+	tacws_topic *t = sub->topic;
+	if (sub->pending)
+		conn->ring[(sub->pending - 1) & (conn->ring_cap - 1)].sub = NULL;
+	lws_dll2_remove(&sub->topic_link);
+	lws_dll2_remove(&sub->conn_link);
+	t->feed->subscribers--;
+	free(sub);
+	if (!t->subs.count && !t->in_flight && !t->feed->srv->stopping)
+		topic_schedule(t, t->feed->srv->cfg->topic_idle_s * 1000);
+}
+
+void tacws_feed_poll_now(tacws_feed *feed, const char *param)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&feed->topics)) {
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		if (t->subs.count && (!param || (t->param && !strcmp(param, t->param))))
+			topic_start_poll(t);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, json_object *data)
+{
+	int queued = 0;
+	char *type_json = json_literal(type);
+	const char *s = json_object_to_json_string_ext(
+		data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		if (!type_json || !s || !t->subs.count ||
+		    (param && (!t->param || strcmp(param, t->param))))
+			continue;
+		tacws_msg *m = build_envelope(feed, t, type_json, s, t->seq);
+		if (!m)
+			break;
+		fan_out(t, m, false);
+		queued += (int)t->subs.count;
+		tacws_msg_unref(m);
+	}
+	lws_end_foreach_dll(d);
+	feed->events++;
+	free(type_json);
+	json_object_put(data);
+	return queued;
+}
+
+void tacws_feed_drop_topics(tacws_feed *feed)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&feed->topics)) {
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		while (t->subs.head)
+			tacws_unsubscribe(lws_container_of(t->subs.head, tacws_sub, topic_link));
+		tacws_msg_unref(t->job.msg);
+		free(t->job.data);
+		topic_free(t);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}

@@ -1,0 +1,180 @@
+/* Bodies of the status endpoints: /healthz, /api/v1/feeds, /metrics. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader.h"
+#include "server.h"
+
+static char *json_body(json_object *o)
+{
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+static json_object *string_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+int tacws_http_healthz(tacws_server *srv, char **body, const char **type)
+{
+	json_object *o = json_object_new_object();
+	bool ready = srv->n_feeds > 0 && !srv->stopping;
+	json_object_object_add(o, "status", json_object_new_string(ready ? "ok" : "degraded"));
+	json_object_object_add(o, "live", json_object_new_boolean(1));
+	json_object_object_add(o, "ready", json_object_new_boolean(ready));
+	json_object_object_add(o, "feeds", json_object_new_int64((int64_t)srv->n_feeds));
+	json_object_object_add(o, "connections",
+			       json_object_new_int64(srv->metrics.connections_current));
+	json_object_object_add(o, "started_at", json_object_new_string(srv->started_at));
+	*body = json_body(o);
+	*type = "application/json";
+	return srv->stopping ? 503 : 200;
+}
+
+int tacws_http_feeds(tacws_server *srv, char **body, const char **type)
+{
+	json_object *list = json_object_new_array();
+	for (size_t i = 0; i < srv->n_feeds; i++) {
+		tacws_feed *f = srv->feeds[i];
+		json_object *o = json_object_new_object();
+		uint64_t seq = 0;
+		long topics = 0, failing = 0;
+		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&f->topics)) {
+			tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+			if (t->seq > seq)
+				seq = t->seq;
+			topics++;
+			failing += t->backoff_ms != 0;
+		}
+		lws_end_foreach_dll(d);
+		json_object_object_add(o, "endpoint", json_object_new_string(f->endpoint));
+		json_object_object_add(o, "type", json_object_new_string(f->type));
+		json_object_object_add(o, "plugin", json_object_new_string(f->plugin->name));
+		json_object_object_add(o, "interval_ms", json_object_new_int64(f->interval_ms));
+		json_object_object_add(o, "subscribers", json_object_new_int64(f->subscribers));
+		json_object_object_add(o, "topics", json_object_new_int64(topics));
+		json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
+		json_object_object_add(o, "polls", json_object_new_int64((int64_t)f->polls));
+		json_object_object_add(o, "poll_errors",
+				       json_object_new_int64((int64_t)f->poll_errors));
+		json_object_object_add(o, "failing", json_object_new_boolean(failing > 0));
+		json_object_object_add(o, "last_change", string_or_null(f->last_change_at));
+		json_object_object_add(o, "last_error", string_or_null(f->last_error));
+		json_object_object_add(o, "last_error_at", string_or_null(f->last_error_at));
+		json_object_array_add(list, o);
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "feeds", list);
+	json_object_object_add(o, "multiplex", json_object_new_boolean(1));
+	*body = json_body(o);
+	*type = "application/json";
+	return 200;
+}
+
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !t->buf)
+		return;
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *grown = realloc(t->buf, cap);
+		if (!grown) {
+			free(t->buf);
+			t->buf = NULL;
+			return;
+		}
+		t->buf = grown;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* One counter family with a value per feed. */
+#define PER_FEED(t, srv, name, kind, help, field)                                                 \
+	do {                                                                                       \
+		put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind);                     \
+		for (size_t i = 0; i < (srv)->n_feeds; i++)                                        \
+			put(t, "%s{feed=\"%s\"} %llu\n", name, (srv)->feeds[i]->base,              \
+			    (unsigned long long)(srv)->feeds[i]->field);                           \
+	} while (0)
+
+static void global(struct text *t, const char *name, const char *kind, const char *help,
+		   unsigned long long value)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, kind, name, value);
+}
+
+int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
+{
+	struct text t = {.buf = malloc(4096), .cap = 4096};
+	if (t.buf)
+		t.buf[0] = '\0';
+	const struct tacws_metrics *m = &srv->metrics;
+	global(&t, "tacws_connections", "gauge", "Open WebSocket connections.",
+	       (unsigned long long)m->connections_current);
+	global(&t, "tacws_connections_total", "counter", "WebSocket connections accepted.",
+	       m->connections_total);
+	global(&t, "tacws_connections_rejected_total", "counter",
+	       "Upgrades refused (unknown feed, bad parameter, auth, origin, limits).",
+	       m->connections_rejected);
+	global(&t, "tacws_client_messages_ignored_total", "counter",
+	       "Client messages that were not understood.", m->messages_ignored);
+	global(&t, "tacws_oversized_closes_total", "counter",
+	       "Connections closed for a frame over max_inbound_bytes (1009).",
+	       m->oversized_closes);
+	global(&t, "tacws_dropped_clients_total", "counter",
+	       "Connections closed because their send queue was full (1013).",
+	       m->slow_consumer_drops);
+	global(&t, "tacws_http_requests_total", "counter", "HTTP requests served.",
+	       m->http_requests);
+	PER_FEED(&t, srv, "tacws_feed_subscribers", "gauge", "Subscribers per feed.", subscribers);
+	PER_FEED(&t, srv, "tacws_messages_sent_total", "counter", "Messages sent per feed.",
+		 messages_sent);
+	PER_FEED(&t, srv, "tacws_bytes_sent_total", "counter", "Payload bytes sent per feed.",
+		 bytes_sent);
+	PER_FEED(&t, srv, "tacws_polls_total", "counter", "Snapshot polls per feed.", polls);
+	PER_FEED(&t, srv, "tacws_poll_errors_total", "counter", "Failed snapshot polls per feed.",
+		 poll_errors);
+	PER_FEED(&t, srv, "tacws_changes_total", "counter",
+		 "Snapshot changes per feed (one envelope serialized each).", changes);
+	PER_FEED(&t, srv, "tacws_events_total", "counter", "Events published per feed.", events);
+	put(&t, "# HELP tacws_poll_duration_seconds Time a snapshot took.\n"
+		"# TYPE tacws_poll_duration_seconds histogram\n");
+	for (size_t i = 0; i < srv->n_feeds; i++) {
+		tacws_feed *f = srv->feeds[i];
+		unsigned long long cumulative = 0;
+		for (int b = 0; b < TACWS_POLL_BUCKETS; b++) {
+			cumulative += f->poll_buckets[b];
+			if (b == TACWS_POLL_BUCKETS - 1)
+				put(&t, "tacws_poll_duration_seconds_bucket{feed=\"%s\",le=\"+Inf\"} %llu\n",
+				    f->base, cumulative);
+			else
+				put(&t, "tacws_poll_duration_seconds_bucket{feed=\"%s\",le=\"%g\"} %llu\n",
+				    f->base, tacws_poll_bucket_bounds[b], cumulative);
+		}
+		put(&t, "tacws_poll_duration_seconds_sum{feed=\"%s\"} %.6f\n", f->base,
+		    f->poll_seconds);
+		put(&t, "tacws_poll_duration_seconds_count{feed=\"%s\"} %llu\n", f->base,
+		    (unsigned long long)f->polls);
+	}
+	*body = t.buf;
+	*type = "text/plain; version=0.0.4";
+	return 200;
+}

@@ -1,0 +1,49 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+tacws_log_level tacws_log_threshold = TACWS_LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+int tacws_log_level_parse(const char *name, tacws_log_level *out)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, level_names[i])) {
+			*out = (tacws_log_level)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void tacws_vlog(tacws_log_level level, const char *component, const char *fmt, va_list ap)
+{
+	if (level > tacws_log_threshold)
+		return;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	char line[2048];
+	int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+	n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %-5s [%s] ",
+		      ts.tv_nsec / 1000000, level_names[level & 3], component);
+	if (n < (int)sizeof line)
+		n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	if (n >= (int)sizeof line - 1)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	/* One write per line so lines from threads do not interleave. */
+	fwrite(line, 1, (size_t)n, stderr);
+}
+
+void tacws_log(tacws_log_level level, const char *component, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	tacws_vlog(level, component, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,39 @@
+/*
+ * An outgoing WebSocket message: built once, shared by every connection that
+ * sends it (refcounted), with the LWS_PRE headroom libwebsockets writes the
+ * frame header into. The refcount is atomic because workers build messages
+ * and the event loop releases them.
+ */
+#ifndef TACWS_MSG_H
+#define TACWS_MSG_H
+
+#include <libwebsockets.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+typedef struct tacws_msg {
+	atomic_int refs;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes, then NUL */
+} tacws_msg;
+
+/* A message of len bytes (uninitialised payload), one reference. */
+tacws_msg *tacws_msg_new(size_t len);
+
+/* A message holding a copy of text. */
+tacws_msg *tacws_msg_from(const char *text, size_t len);
+
+static inline char *tacws_msg_data(tacws_msg *m)
+{
+	return (char *)m->buf + LWS_PRE;
+}
+
+static inline tacws_msg *tacws_msg_ref(tacws_msg *m)
+{
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
+}
+
+void tacws_msg_unref(tacws_msg *m);
+
+#endif
