@@ -69,7 +69,7 @@ static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc
 	if (!fc || !fc->enabled || strcmp(fc->plugin, ctx->name))
 		return -ENOENT;
 	if (tacws_feed_find(srv, desc->endpoint, base_len)) {
-		host_log(ctx, TACWS_LOG_ERROR, "feed '%.*s' is already registered by another plugin",
+		host_log(ctx, TACWS_LOG_ERROR, "feed '%.*s' is already registered",
 			 (int)base_len, desc->endpoint);
 		return -EEXIST;
 	}

@@ -3,7 +3,8 @@
 #include <tacws/plugin.h>
 
 #ifndef NO_SYMBOL
-static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
+__attribute__((unused)) static int snapshot(void *arg, const char *param, json_object **data,
+					   char *err, size_t errlen)
 {
 	(void)arg, (void)param, (void)err, (void)errlen;
 	*data = json_object_new_object();
@@ -16,9 +17,11 @@ static int init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 	(void)host, (void)ctx;
 	return -EIO;
 #else
+	/* the second registration of one endpoint must fail with -EEXIST */
 	tacws_feed_desc d = {
-		.size = sizeof d, .endpoint = "alpha", .message_type = "dup", .snapshot = snapshot};
-	return host->feed_register(ctx, &d);
+		.size = sizeof d, .endpoint = "beta", .message_type = "dup", .snapshot = snapshot};
+	int rc = host->feed_register(ctx, &d);
+	return rc ? rc : host->feed_register(ctx, &d);
 #endif
 }
 

@@ -1,0 +1,181 @@
+/* The INI configuration: defaults, values, overrides, and files it must refuse. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static char *dir;
+
+static int load_text(const char *text, tacws_config **cfg, char *err, size_t errlen)
+{
+	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "t.ini", text), 0);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/t.ini", dir);
+	return tacws_config_load(path, cfg, err, errlen);
+}
+
+static void test_defaults(void)
+{
+	tacws_config *cfg;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(load_text("[server]\n", &cfg, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->listen, "127.0.0.1");
+	CU_ASSERT_EQUAL(cfg->port, 8003);
+	CU_ASSERT_STRING_EQUAL(cfg->api_prefix, "/api/v1");
+	CU_ASSERT_EQUAL(cfg->workers, 4);
+	CU_ASSERT_EQUAL(cfg->max_connections, 10000);
+	CU_ASSERT_EQUAL(cfg->max_inbound_bytes, 4096);
+	CU_ASSERT_EQUAL(cfg->ping_interval_s, 30);
+	CU_ASSERT_EQUAL(cfg->send_queue_bytes, 1048576);
+	CU_ASSERT_STRING_EQUAL(cfg->ws_token, "");
+	/* plugins see [sources] defaults, repo_root made absolute */
+	const char *root = tacws_config_get(cfg, "sources", "repo_root");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_EQUAL(root[0], '/');
+	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "database"),
+			       "sqlite:db/database.db");
+	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "backend_url"),
+			       "http://127.0.0.1:8002");
+	tacws_config_free(cfg);
+}
+
+static void test_values_and_feeds(void)
+{
+	tacws_config *cfg;
+	char err[512];
+	const char *text = "; comment\n"
+			   "[server]\n"
+			   "listen = 0.0.0.0   ; inline comment\n"
+			   "port = 9100\n"
+			   "workers = 2\n"
+			   "plugin_dir = plugins\n"
+			   "[auth]\n"
+			   "publish_token = s3cret\n"
+			   "[sources]\n"
+			   "repo_root = /srv/tac\n"
+			   "[feed.queue]\n"
+			   "plugin = queue\n"
+			   "interval_ms = 500\n"
+			   "[feed.routes]\n"
+			   "plugin = routes\n"
+			   "enabled = false\n"
+			   "[check.db]\n"
+			   "type = database\n"
+			   "timeout_ms = 100\n";
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, err, sizeof err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg->listen, "0.0.0.0");
+	CU_ASSERT_EQUAL(cfg->port, 9100);
+	CU_ASSERT_EQUAL(cfg->workers, 2);
+	char expect[4096];
+	snprintf(expect, sizeof expect, "%s/plugins", dir);
+	CU_ASSERT_STRING_EQUAL(cfg->plugin_dir, expect);
+	CU_ASSERT_STRING_EQUAL(cfg->publish_token, "s3cret");
+	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "repo_root"), "/srv/tac");
+	CU_ASSERT_EQUAL_FATAL(cfg->n_feeds, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->feeds[0].endpoint, "queue");
+	CU_ASSERT_STRING_EQUAL(cfg->feeds[0].plugin, "queue");
+	CU_ASSERT_EQUAL(cfg->feeds[0].interval_ms, 500);
+	CU_ASSERT_TRUE(cfg->feeds[0].enabled);
+	CU_ASSERT_FALSE(cfg->feeds[1].enabled);
+	CU_ASSERT_EQUAL(cfg->feeds[1].interval_ms, 0);
+	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "check.db", "type"), "database");
+	CU_ASSERT_EQUAL(tacws_config_find(cfg, "feed.queue", "interval_ms")->line, 13);
+
+	CU_ASSERT_EQUAL(tacws_config_override(cfg, "port", "0", err, sizeof err), 0);
+	CU_ASSERT_EQUAL(cfg->port, 0);
+	CU_ASSERT_NOT_EQUAL(tacws_config_override(cfg, "port", "70000", err, sizeof err), 0);
+	CU_ASSERT_NOT_EQUAL(tacws_config_override(cfg, "nope", "1", err, sizeof err), 0);
+	tacws_config_free(cfg);
+}
+
+/* Each bad file is refused with its line and a reason naming the problem. */
+static void test_refused(void)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *reason;
+	} cases[] = {
+		{"[server]\nport = 80x\n", 2, "port"},
+		{"[server]\nport = 99999\n", 2, "0 to 65535"},
+		{"[server]\nworkers = 0\n", 2, "workers"},
+		{"[server]\nbogus = 1\n", 2, "unknown key 'bogus'"},
+		{"[nonsense]\na = b\n", 2, "unknown section [nonsense]"},
+		{"[server]\nport = 1\nport = 2\n", 3, "set twice"},
+		{"[server]\nthis line has no equals sign\n", 2, "syntax"},
+		{"[feed.queue]\nenabled = maybe\n", 2, "enabled"},
+		{"[feed.Bad Name]\nplugin = x\n", 2, "feed name"},
+		{"[feed.queue]\nplugin = ../../etc/evil\n", 2, "not a plugin name"},
+		{"[feed.queue]\ninterval_ms = 1\n", 2, "interval_ms"},
+		{"[check.x]\ntype = ftp\n", 2, "type"},
+		{"[check.x]\ncolour = red\n", 2, "unknown key 'colour'"},
+		{"[server]\nlog_level = loud\n", 2, "log_level"},
+		{"top = level\n", 1, "unknown section"},
+		{"\n\n[feed.queue]\ninterval_ms = 100\n", 4, "missing 'plugin'"},
+		{"[server]\napi_prefix = api\n", 2, "api_prefix"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tacws_config *cfg = NULL;
+		char err[512] = "";
+		int rc = load_text(cases[i].text, &cfg, err, sizeof err);
+		CU_ASSERT_NOT_EQUAL(rc, 0);
+		CU_ASSERT_PTR_NULL(cfg);
+		char where[64];
+		snprintf(where, sizeof where, "t.ini:%d: ", cases[i].line);
+		if (!strstr(err, where) || !strstr(err, cases[i].reason)) {
+			fprintf(stderr, "case %zu: got '%s', want '%s' and '%s'\n", i, err, where,
+				cases[i].reason);
+			CU_FAIL("error message lacks line or reason");
+		}
+		tacws_config_free(cfg);
+	}
+}
+
+static void test_missing_file(void)
+{
+	tacws_config *cfg;
+	char err[512];
+	CU_ASSERT_NOT_EQUAL(tacws_config_load("/nonexistent/tacws.ini", &cfg, err, sizeof err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/tacws.ini"));
+}
+
+static void test_shipped_config_loads(void)
+{
+	tacws_config *cfg;
+	char err[512];
+	int rc = tacws_config_load(TACWS_SOURCE_DIR "/conf/tacws.ini", &cfg, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(cfg->port, 8003);
+	CU_ASSERT_TRUE(cfg->n_feeds >= 8);
+	tacws_config_free(cfg);
+}
+
+static int setup(void)
+{
+	dir = tacws_test_mkdtemp();
+	return dir ? 0 : 1;
+}
+
+static int teardown(void)
+{
+	tacws_test_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+int main(void)
+{
+	static const tacws_test_case cases[] = {
+		{"defaults", test_defaults},
+		{"values and feeds", test_values_and_feeds},
+		{"bad files refused with line and reason", test_refused},
+		{"missing file", test_missing_file},
+		{"conf/tacws.ini loads", test_shipped_config_loads},
+		{NULL, NULL},
+	};
+	return tacws_test_run("config", setup, teardown, cases);
+}
