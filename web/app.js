@@ -112,10 +112,10 @@ function updatePicker()
 {
 	const ids = new Map();
 	for (const w of state.monitor?.workflows || [])
-		ids.set(w.adw_id, `${w.adw_id} · #${w.issue_number} · ${w.status}`);
+		ids.set(w.adw_id, `${w.adw_id} · ${w.status}${w.issue_number ? ` · #${w.issue_number}` : ''}`);
 	for (const w of state.workflows)
 		if (!ids.has(w.adw_id))
-			ids.set(w.adw_id, `${w.adw_id} · #${w.issue_number}`);
+			ids.set(w.adw_id, `${w.adw_id}${w.issue_number ? ` · #${w.issue_number}` : ''}`);
 	const select = $('#adw-pick');
 	const options = [['', 'choose a workflow'], ...ids];
 	reconcile(select, options, ([k]) => k, ([k]) => el('option', { value: k }),

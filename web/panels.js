@@ -49,6 +49,11 @@ function link(node, href, text)
 	setAttr(node, 'href', href || null);
 }
 
+function issue(n)
+{
+	return n === null || n === undefined || n === '' ? '' : `#${n}`;
+}
+
 function empty(body, text)
 {
 	body._parts = null;
@@ -77,6 +82,9 @@ function phaseState(w, phase, i)
 	}
 	if (String(w.current_phase || '').toLowerCase() === phase)
 		return w.status === 'failed' ? 'failed' : 'current';
+	// A failed run without a current phase failed in the first phase it did not complete.
+	if (!w.current_phase && w.status === 'failed' && typeof done === 'number' && i === done)
+		return 'failed';
 	return 'todo';
 }
 
@@ -132,9 +140,10 @@ export function renderCurrent(body, monitor)
 	});
 	badge(p.status, w.status);
 	setText(p.id, w.adw_id);
-	link(p.issue, w.github_url, w.issue_number !== undefined ? `#${w.issue_number}` : '');
+	link(p.issue, w.github_url, issue(w.issue_number));
 	setText(p.title, w.title || '(no title)');
-	setText(p.phase, w.current_phase || '—');
+	setText(p.phase, w.current_phase ||
+				 `${w.phases_completed ?? 0} of ${w.total_phases ?? PHASES.length} done`);
 	updateProgress(p.progress, w);
 	setText(p.cost, `${fmtUsd(w.current_cost)} of ${fmtUsd(w.estimated_cost_total)}`);
 	setText(p.duration,
@@ -176,8 +185,7 @@ export function renderMonitor(body, data)
 			  const c = tr.cells;
 			  badge(c[0].firstChild, w.status);
 			  setText(c[1].firstChild, w.adw_id);
-			  link(c[2].firstChild, w.github_url,
-			       w.issue_number !== undefined ? `#${w.issue_number}` : '');
+			  link(c[2].firstChild, w.github_url, issue(w.issue_number));
 			  setText(c[3], w.title);
 			  setAttr(c[3], 'title', w.title || null);
 			  setText(c[4], w.current_phase || '—');
@@ -212,7 +220,7 @@ export function renderQueue(body, data)
 		setText(c[0], q.queue_position ?? '');
 		setText(c[1], q.feature_id);
 		setText(c[2], q.phase_number);
-		setText(c[3], q.issue_number ? `#${q.issue_number}` : '');
+		setText(c[3], issue(q.issue_number));
 		badge(c[4].firstChild, q.status);
 		setText(c[5], q.current_phase || '');
 		setText(c[6].firstChild, q.adw_id || '');
@@ -280,7 +288,7 @@ export function renderHistory(body, data)
 	}, (tr, w) => {
 		const c = tr.cells;
 		setText(c[0].firstChild, w.adw_id);
-		setText(c[1], w.issue_number ? `#${w.issue_number}` : '');
+		setText(c[1], issue(w.issue_number));
 		badge(c[2].firstChild, w.status);
 		setText(c[3], w.workflow_template || '');
 		setText(c[4], w.model_used || '');
@@ -418,7 +426,7 @@ export function renderWorkflows(body, data, onPick, picked)
 		const c = tr.cells;
 		setText(c[0].firstChild, w.adw_id);
 		setClass(tr, 'picked', w.adw_id === picked);
-		link(c[1].firstChild, w.github_url, `#${w.issue_number}`);
+		link(c[1].firstChild, w.github_url, issue(w.issue_number));
 		setText(c[2], w.phase);
 	});
 }
