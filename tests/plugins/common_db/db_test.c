@@ -59,31 +59,31 @@ static void test_url_kind(void)
 static void test_types(void)
 {
 	CU_ASSERT_EQUAL_FATAL(
-		dbfix_exec(&fix, "CREATE TABLE t (id BIGINT, r DOUBLE PRECISION, s TEXT, "
-				 "b BOOLEAN, n TEXT);"
-				 "INSERT INTO t VALUES (1, 0.1, 'a', TRUE, NULL);"
-				 "INSERT INTO t VALUES (2, 3, 'é\"', FALSE, 'x');"
-				 "INSERT INTO t VALUES (9007199254740993, 1e300, '', NULL, NULL);"),
-		0);
+	    dbfix_exec(&fix, "CREATE TABLE t (id BIGINT, r DOUBLE PRECISION, s TEXT, "
+	                     "b BOOLEAN, n TEXT);"
+	                     "INSERT INTO t VALUES (1, 0.1, 'a', TRUE, NULL);"
+	                     "INSERT INTO t VALUES (2, 3, 'é\"', FALSE, 'x');"
+	                     "INSERT INTO t VALUES (9007199254740993, 1e300, '', NULL, NULL);"),
+	    0);
 	tacws_db *db = open_db();
 	int rc;
 	char *s = query_str(db, "SELECT id, r, s, b, n FROM t ORDER BY id", NULL, 0, &rc);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_STRING_EQUAL(s, "[{\"id\":1,\"r\":0.1,\"s\":\"a\",\"b\":true,\"n\":null},"
-				  "{\"id\":2,\"r\":3.0,\"s\":\"é\\\"\",\"b\":false,\"n\":\"x\"},"
-				  "{\"id\":9007199254740993,\"r\":1e+300,\"s\":\"\",\"b\":null,"
-				  "\"n\":null}]");
+	                          "{\"id\":2,\"r\":3.0,\"s\":\"é\\\"\",\"b\":false,\"n\":\"x\"},"
+	                          "{\"id\":9007199254740993,\"r\":1e+300,\"s\":\"\",\"b\":null,"
+	                          "\"n\":null}]");
 	free(s);
 
 	/* Bound by number, whatever order they appear in. */
 	const char *params[] = {"one", "2"};
-	s = query_str(db, "SELECT s FROM t WHERE s = $2 OR n = $1 OR s = 'a' ORDER BY s", params,
-		      2, &rc);
+	s = query_str(db, "SELECT s FROM t WHERE s = $2 OR n = $1 OR s = 'a' ORDER BY s", params, 2,
+	              &rc);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_STRING_EQUAL(s, "[{\"s\":\"a\"}]");
 	free(s);
 	s = query_str(db, "SELECT count(*) AS n, sum(id) AS total FROM t WHERE id < $1", params + 1,
-		      1, &rc);
+	              1, &rc);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_STRING_EQUAL(s, "[{\"n\":1,\"total\":1}]");
 	free(s);
@@ -97,14 +97,16 @@ static void test_pg_types(void)
 		return;
 	tacws_db *db = open_db();
 	int rc;
-	char *s = query_str(db,
-			    "SELECT 1::int2 AS a, 2::int8 AS b, 1.25::numeric AS c, 7::numeric AS c2, "
-			    "0.5::float4 AS d, '{\"k\":[1,null]}'::jsonb AS e, '[1]'::json AS f, "
-			    "'2026-11-26 10:31:00'::timestamp AS g, 'x'::varchar AS h",
-			    NULL, 0, &rc);
+	char *s =
+	    query_str(db,
+	              "SELECT 1::int2 AS a, 2::int8 AS b, 1.25::numeric AS c, 7::numeric AS c2, "
+	              "0.5::float4 AS d, '{\"k\":[1,null]}'::jsonb AS e, '[1]'::json AS f, "
+	              "'2026-11-26 10:31:00'::timestamp AS g, 'x'::varchar AS h",
+	              NULL, 0, &rc);
 	CU_ASSERT_EQUAL(rc, 0);
-	CU_ASSERT_STRING_EQUAL(s, "[{\"a\":1,\"b\":2,\"c\":1.25,\"c2\":7,\"d\":0.5,\"e\":{\"k\":[1,null]},"
-				  "\"f\":[1],\"g\":\"2026-11-26 10:31:00\",\"h\":\"x\"}]");
+	CU_ASSERT_STRING_EQUAL(
+	    s, "[{\"a\":1,\"b\":2,\"c\":1.25,\"c2\":7,\"d\":0.5,\"e\":{\"k\":[1,null]},"
+	       "\"f\":[1],\"g\":\"2026-11-26 10:31:00\",\"h\":\"x\"}]");
 	free(s);
 	CU_ASSERT_STRING_EQUAL(tacws_db_engine(db), "postgresql");
 	tacws_db_close(db);
@@ -153,7 +155,7 @@ static void test_sqlite_paths(void)
 
 	/* Read-only: never written, never created. */
 	CU_ASSERT_EQUAL(tacws_db_open("sqlite:db/missing.db", fix.dir, &db, err, sizeof err),
-			-ENOENT);
+	                -ENOENT);
 	CU_ASSERT_PTR_NULL(db);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "db/missing.db: No such file or directory"));
 	snprintf(path, sizeof path, "%s/db/missing.db", fix.dir);
@@ -195,9 +197,9 @@ static void test_pg_unreachable(void)
 	tacws_db *db = NULL;
 	long long t0 = tacws_test_now_ms();
 	/* Port 1 on loopback: refused at once. */
-	CU_ASSERT_EQUAL(tacws_db_open("postgresql://postgres@127.0.0.1:1/x", NULL, &db, err,
-				      sizeof err),
-			-ECONNREFUSED);
+	CU_ASSERT_EQUAL(
+	    tacws_db_open("postgresql://postgres@127.0.0.1:1/x", NULL, &db, err, sizeof err),
+	    -ECONNREFUSED);
 	CU_ASSERT(tacws_test_now_ms() - t0 < 5000);
 	CU_ASSERT_PTR_NULL(db);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "postgresql: "));
@@ -251,13 +253,13 @@ static void test_listen(void)
 {
 	tacws_db_listener *l = NULL;
 	if (!fix.pg) {
-		CU_ASSERT_EQUAL(tacws_db_listen_start(fix.url, "c", on_event, &ev, &l, err,
-						      sizeof err),
-				-EINVAL);
+		CU_ASSERT_EQUAL(
+		    tacws_db_listen_start(fix.url, "c", on_event, &ev, &l, err, sizeof err),
+		    -EINVAL);
 		return;
 	}
 	CU_ASSERT_EQUAL_FATAL(
-		tacws_db_listen_start(fix.url, "Tacws Test", on_event, &ev, &l, err, sizeof err), 0);
+	    tacws_db_listen_start(fix.url, "Tacws Test", on_event, &ev, &l, err, sizeof err), 0);
 	CU_ASSERT_EQUAL_FATAL(wait_count(&ev.listening, 1, 5000), 1);
 
 	long long t0 = tacws_test_now_ms();
@@ -307,17 +309,17 @@ static void test_pg_restart(void)
 int main(void)
 {
 	static const tacws_test_case cases[] = {
-		{"url kind", test_url_kind},
-		{"types", test_types},
-		{"pg types", test_pg_types},
-		{"missing table", test_missing_table},
-		{"tables", test_tables},
-		{"sqlite paths", test_sqlite_paths},
-		{"sqlite locked", test_sqlite_locked},
-		{"pg unreachable", test_pg_unreachable},
-		{"listen", test_listen},
-		{"pg restart", test_pg_restart},
-		{NULL, NULL},
+	    {"url kind", test_url_kind},
+	    {"types", test_types},
+	    {"pg types", test_pg_types},
+	    {"missing table", test_missing_table},
+	    {"tables", test_tables},
+	    {"sqlite paths", test_sqlite_paths},
+	    {"sqlite locked", test_sqlite_locked},
+	    {"pg unreachable", test_pg_unreachable},
+	    {"listen", test_listen},
+	    {"pg restart", test_pg_restart},
+	    {NULL, NULL},
 	};
 	return tacws_test_run("common_db", suite_init, suite_cleanup, cases);
 }

@@ -11,10 +11,10 @@
 
 typedef struct dbfix {
 	bool pg;
-	char *dir;	/* temporary folder (both engines), removed by dbfix_close */
-	const char *url; /* what a plugin's [sources] database gets */
+	char *dir;        /* temporary folder (both engines), removed by dbfix_close */
+	const char *url;  /* what a plugin's [sources] database gets */
 	const char *base; /* what a plugin's [sources] repo_root gets */
-	void *conn;	/* sqlite3 * or PGconn * */
+	void *conn;       /* sqlite3 * or PGconn * */
 } dbfix;
 
 /* Opens the database empty. Returns 0, or -1 after printing why. */
