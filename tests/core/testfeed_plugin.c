@@ -26,6 +26,7 @@ static struct feed feeds[] = {
 	{"feed.alpha", PTHREAD_MUTEX_INITIALIZER, 0},
 	{"feed.beta", PTHREAD_MUTEX_INITIALIZER, 0},
 	{"feed.item", PTHREAD_MUTEX_INITIALIZER, 0},
+	{"feed.slow", PTHREAD_MUTEX_INITIALIZER, 0},
 };
 
 static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
@@ -74,8 +75,8 @@ static int init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	static const char *const endpoints[] = {"alpha", "beta", "item/{id}"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const endpoints[] = {"alpha", "beta", "item/{id}", "slow"};
+	for (int i = 0; i < 4; i++) {
 		tacws_feed_desc d = {
 			.size = sizeof d,
 			.endpoint = endpoints[i],
