@@ -101,7 +101,7 @@ static pid_t spawn_with(const char *marker)
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		char arg0[128];
+		char arg0[256];
 		snprintf(arg0, sizeof arg0, "adw-worker-%s", marker);
 		execlp("sleep", arg0, "30", (char *)NULL);
 		_exit(127);
@@ -132,6 +132,23 @@ static void clean(void)
 	tacws_test_rmtree(path);
 	snprintf(path, sizeof path, "%s/trees", root);
 	tacws_test_rmtree(path);
+}
+
+/* name made unique to this process, in one of a few rotating buffers. */
+static const char *uid(const char *name)
+{
+	static char pool[16][64];
+	static int next;
+	char *buf = pool[next++ % 16];
+	snprintf(buf, sizeof pool[0], "%s-%d", name, (int)getpid());
+	return buf;
+}
+
+static const char *trees(const char *id)
+{
+	static char buf[128];
+	snprintf(buf, sizeof buf, "trees/%s", id);
+	return buf;
 }
 
 static void test_registration(void)
@@ -187,41 +204,47 @@ static void test_full_entry(void)
 
 static void test_status_and_sort(void)
 {
-	/* Each run's expected status is in its name. */
-	put("completed1", "adw_state.json",
+	/* Each run's expected status is in its name; the names carry our pid so
+	 * that another instance of this test, running at the same time, never
+	 * sees our child process. */
+	put(uid("completed1"), "adw_state.json",
 	    "{\"status\":\"completed\",\"start_time\":\"2026-11-26T08:00:00Z\"}");
-	put("failed1", "adw_state.json",
+	put(uid("failed1"), "adw_state.json",
 	    "{\"status\":\"failed\",\"start_time\":\"2026-11-26T07:00:00Z\"}");
-	put("running1", "adw_state.json", "{\"start_time\":\"2026-11-26T06:00:00Z\"}");
-	put("paused1", "adw_state.json", "{\"start_time\":\"2026-11-26T05:00:00Z\"}");
-	put("queued1", "adw_state.json",
+	put(uid("running1"), "adw_state.json", "{\"start_time\":\"2026-11-26T06:00:00Z\"}");
+	put(uid("paused1"), "adw_state.json", "{\"start_time\":\"2026-11-26T05:00:00Z\"}");
+	put(uid("queued1"), "adw_state.json",
 	    "{\"status\":\"running\",\"start_time\":\"2026-11-26T04:00:00Z\"}");
-	put("queued2", "adw_state.json", "{\"start_time\":\"2026-11-26T09:00:00+02:00\"}");
-	put("queued3", "adw_state.json", "{}");
-	put("paused2", "adw_state.json", "{\"start_time\":\"2026-11-26T05:30:00Z\"}");
+	put(uid("queued2"), "adw_state.json", "{\"start_time\":\"2026-11-26T09:00:00+02:00\"}");
+	put(uid("queued3"), "adw_state.json", "{}");
+	put(uid("paused2"), "adw_state.json", "{\"start_time\":\"2026-11-26T05:30:00Z\"}");
 	/* The file's final status beats a live process. */
-	put("completed2", "adw_state.json",
+	put(uid("completed2"), "adw_state.json",
 	    "{\"status\":\"completed\",\"start_time\":\"2026-11-26T09:00:00Z\"}");
-	put("broken1", "adw_state.json", "{\"status\": \"comp");
-	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "trees/paused1"), 0);
-	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "trees/paused2"), 0);
-	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "trees/running1"), 0);
-	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "trees/completed2"), 0);
-	child = spawn_with("running1 completed2");
+	put(uid("broken1"), "adw_state.json", "{\"status\": \"comp");
+	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, trees(uid("paused1"))), 0);
+	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, trees(uid("paused2"))), 0);
+	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, trees(uid("running1"))), 0);
+	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, trees(uid("completed2"))), 0);
+	char marker[160];
+	snprintf(marker, sizeof marker, "%s %s", uid("running1"), uid("completed2"));
+	child = spawn_with(marker);
 	CU_ASSERT_TRUE_FATAL(child > 0);
 	load(0);
 	json_object *data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	char buf[512];
-	CU_ASSERT_STRING_EQUAL(order(data, buf, sizeof buf),
-	                       "running1 paused2 paused1 failed1 completed2 completed1 queued2 "
-	                       "queued1 queued3");
-	CU_ASSERT_STRING_EQUAL(field(data, "running1", "status"), "\"running\"");
-	CU_ASSERT_STRING_EQUAL(field(data, "running1", "is_process_active"), "true");
-	CU_ASSERT_STRING_EQUAL(field(data, "completed2", "status"), "\"completed\"");
-	CU_ASSERT_STRING_EQUAL(field(data, "completed2", "is_process_active"), "true");
-	CU_ASSERT_STRING_EQUAL(field(data, "paused1", "is_process_active"), "false");
-	CU_ASSERT_STRING_EQUAL(field(data, "queued1", "status"), "\"queued\"");
+	char want[512];
+	snprintf(want, sizeof want, "%s %s %s %s %s %s %s %s %s", uid("running1"), uid("paused2"),
+	         uid("paused1"), uid("failed1"), uid("completed2"), uid("completed1"),
+	         uid("queued2"), uid("queued1"), uid("queued3"));
+	CU_ASSERT_STRING_EQUAL(order(data, buf, sizeof buf), want);
+	CU_ASSERT_STRING_EQUAL(field(data, uid("running1"), "status"), "\"running\"");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("running1"), "is_process_active"), "true");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("completed2"), "status"), "\"completed\"");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("completed2"), "is_process_active"), "true");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("paused1"), "is_process_active"), "false");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("queued1"), "status"), "\"queued\"");
 	CU_ASSERT_STRING_EQUAL(
 	    json_object_to_json_string_ext(json_object_object_get(data, "summary"),
 	                                   JSON_C_TO_STRING_PLAIN),
@@ -232,9 +255,9 @@ static void test_status_and_sort(void)
 	stop_child();
 	data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-	CU_ASSERT_STRING_EQUAL(field(data, "running1", "status"), "\"paused\"");
-	CU_ASSERT_STRING_EQUAL(field(data, "running1", "is_process_active"), "false");
-	CU_ASSERT_STRING_EQUAL(field(data, "completed2", "is_process_active"), "false");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("running1"), "status"), "\"paused\"");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("running1"), "is_process_active"), "false");
+	CU_ASSERT_STRING_EQUAL(field(data, uid("completed2"), "is_process_active"), "false");
 	json_object_put(data);
 	fake_host_unload();
 	clean();
