@@ -41,7 +41,7 @@
 #include "proc.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
-#define GRACE_MS 1000
+#define GRACE_MS 500
 #define HTTP_MAX_BYTES (64 * 1024)
 
 enum check_type { CHECK_HTTP, CHECK_TCP, CHECK_PROCESS, CHECK_DATABASE };

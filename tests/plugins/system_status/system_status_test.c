@@ -61,15 +61,16 @@ static json_object *snap_json(void)
 	return j;
 }
 
-static const char *field(json_object *j, const char *a, const char *b, const char *c)
+/* j's value at a path of keys, as text; NULL when missing or JSON null. */
+static const char *field_at(json_object *j, const char *const *path)
 {
 	json_object *v = j;
-	const char *path[] = {a, b, c};
-	for (int i = 0; i < 3 && path[i]; i++)
+	for (int i = 0; path[i]; i++)
 		if (!json_object_object_get_ex(v, path[i], &v))
 			return NULL;
-	return json_object_get_string(v);
+	return v ? json_object_get_string(v) : NULL;
 }
+#define field(j, ...) field_at(j, (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_registers_feed(void)
 {
@@ -348,6 +349,82 @@ static void test_uptime_human(void)
 	fake_host_unload();
 }
 
+static void test_body_too_big(void)
+{
+	char *big = malloc(100001);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'x', 100000);
+	big[100000] = '\0';
+	tacws_http_fixture_set(web, "/big", 200, "text/plain", big, 0);
+	free(big);
+	set_check("big", "type", "http");
+	set_check("big", "url", url_of(web, "/big"));
+	CU_ASSERT_EQUAL_FATAL(load(), 0);
+	json_object *j = snap_json();
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "big", "status"), "error");
+	CU_ASSERT_PTR_NOT_NULL(strstr(field(j, "services", "big", "message"), "larger than"));
+	json_object_put(j);
+	fake_host_unload();
+}
+
+/* A "database" that accepts and never answers: libpq waits longer than the
+ * check may, so the poll ends at its own deadline and unload still waits for
+ * the thread. */
+static void test_check_overrunning_its_timeout(void)
+{
+	char url[128];
+	snprintf(url, sizeof url, "postgresql://postgres@127.0.0.1:%d/x?sslmode=disable",
+	         tacws_http_fixture_port(web));
+	set_check("stuck", "type", "database");
+	set_check("stuck", "database", url);
+	set_check("stuck", "timeout_ms", "300");
+	set_check("fast", "type", "process");
+	set_check("fast", "pattern", sleeper_pattern);
+	set_check("fast", "timeout_ms", "300");
+	CU_ASSERT_EQUAL_FATAL(load(), 0);
+	long long t0 = tacws_test_now_ms();
+	json_object *j = snap_json();
+	long long took = tacws_test_now_ms() - t0;
+	CU_ASSERT(took >= 700 && took < 1400);
+	if (took < 700 || took >= 1400)
+		fprintf(stderr, "took %lld ms ", took);
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "stuck", "status"), "error");
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "stuck", "message"), "no answer within 300 ms");
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "fast", "status"), "healthy");
+	json_object_put(j);
+	fake_host_unload();
+}
+
+/* Runs only as system_status_test_pg, against the shared test cluster. */
+static void test_postgres_database_check(void)
+{
+	const char *pg = getenv("TACWS_TEST_PG_URL");
+	if (!pg) {
+		fprintf(stderr,
+		        "(no TACWS_TEST_PG_URL: PostgreSQL covered by system_status_test_pg) ");
+		return;
+	}
+	char refused[128];
+	snprintf(refused, sizeof refused, "postgresql://postgres@127.0.0.1:%d/tacws_test",
+	         tacws_http_fixture_port(closed));
+	set_check("pg", "type", "database");
+	set_check("pg", "database", pg);
+	set_check("gone", "type", "database");
+	set_check("gone", "database", refused);
+	set_check("gone", "timeout_ms", "1000");
+	CU_ASSERT_EQUAL_FATAL(load(), 0);
+	json_object *j = snap_json();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "pg", "status"), "healthy");
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "pg", "details", "engine"), "postgresql");
+	CU_ASSERT_PTR_NOT_NULL(field(j, "services", "pg", "details", "tables"));
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "gone", "status"), "error");
+	CU_ASSERT_STRING_EQUAL(field(j, "overall_status", NULL, NULL), "error");
+	fprintf(stderr, "%s ", json_object_to_json_string(j));
+	json_object_put(j);
+	fake_host_unload();
+}
+
 static int make_sqlite(const char *path)
 {
 	sqlite3 *db;
@@ -406,6 +483,9 @@ int main(void)
 	    {"checks run in parallel within their timeouts", test_checks_run_in_parallel},
 	    {"process check follows the process", test_process_check_follows_process},
 	    {"uptime passed through and made human", test_uptime_human},
+	    {"database check on PostgreSQL", test_postgres_database_check},
+	    {"http body larger than the cap", test_body_too_big},
+	    {"a check overrunning its timeout", test_check_overrunning_its_timeout},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("system_status", suite_init, suite_cleanup, cases);
