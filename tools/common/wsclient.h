@@ -16,6 +16,9 @@
  *  - Ownership: strings returned through char ** are the caller's (free());
  *    strings passed in are copied or used only during the call.
  *  - Only ws:// (no TLS).
+ *  - libwebsockets logs only errors (a process-wide setting made by the first
+ *    tacws_wsgroup_new); TACWS_LWS_LOG=<lws log mask> in the environment
+ *    changes that, e.g. TACWS_LWS_LOG=15 for notices and more.
  */
 #ifndef TACWS_WSCLIENT_H
 #define TACWS_WSCLIENT_H
