@@ -1,0 +1,331 @@
+/* The history plugin through the fake host, on SQLite and on PostgreSQL (TACWS_TEST_DB=pg). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dbfix.h"
+#include "fake_host.h"
+#include "testutil.h"
+
+#define FEED "workflow-history"
+
+static dbfix fix;
+
+static int suite_init(void)
+{
+	return dbfix_open(&fix) || dbfix_exec_conf(&fix, "schema.sql") ? -1 : 0;
+}
+
+static int suite_cleanup(void)
+{
+	dbfix_close(&fix);
+	return 0;
+}
+
+static void load(const char *channel)
+{
+	fake_host_config_set("sources", "repo_root", fix.base);
+	fake_host_config_set("sources", "database", fix.url);
+	fake_host_config_set("feed." FEED, "enabled", "true");
+	if (channel)
+		fake_host_config_set("feed." FEED, "listen_channel", channel);
+	CU_ASSERT_EQUAL_FATAL(fake_host_load(PLUGIN_PATH), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_host_feed(FEED));
+}
+
+static void reset(void)
+{
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DELETE FROM workflow_history"), 0);
+}
+
+static json_object *snapshot(void)
+{
+	json_object *data = NULL;
+	char err[256] = "";
+	int rc = fake_host_snapshot(FEED, NULL, &data, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "snapshot: %s\n", err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return data;
+}
+
+static int snapshot_error(char *err, size_t errlen)
+{
+	json_object *data = NULL;
+	err[0] = 0;
+	int rc = fake_host_snapshot(FEED, NULL, &data, err, errlen);
+	CU_ASSERT_PTR_NULL(data);
+	json_object_put(data);
+	return rc;
+}
+
+/* Compares the exact serialization (written without "\/" escapes for
+ * readability) and shows the payload when it differs. */
+static void expect_json(const char *got, const char *want)
+{
+	json_object *obj = json_tokener_parse(got);
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+	                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (strcmp(text, want))
+		fprintf(stderr, "\n got: %s\nwant: %s\n", text, want);
+	CU_ASSERT_STRING_EQUAL(text, want);
+	json_object_put(obj);
+}
+
+static void test_feed(void)
+{
+	load(NULL);
+	const tacws_feed_desc *f = fake_host_feed(FEED);
+	CU_ASSERT_STRING_EQUAL(f->endpoint, "workflow-history");
+	CU_ASSERT_STRING_EQUAL(f->message_type, "workflow_history_update");
+	CU_ASSERT_EQUAL(f->default_interval_ms, 5000);
+	CU_ASSERT_STRING_EQUAL(f->config_keys[0], "listen_channel");
+	fake_host_unload();
+}
+
+static const char *const columns =
+    "INSERT INTO workflow_history (id, adw_id, issue_number, issue_class, nl_input, "
+    "github_url, branch_name, worktree_path, workflow_template, model_used, status, "
+    "start_time, end_time, duration_seconds, error_message, phase_count, current_phase, "
+    "estimated_cost_total, actual_cost_total, created_at, updated_at) VALUES ";
+
+static void test_payload(void)
+{
+	reset();
+	CU_ASSERT_EQUAL_FATAL(
+	    dbfix_execf(
+	        &fix,
+	        "%s (1, 'a1', 11, '/feature', 'Add login', "
+	        "'https://github.com/o/r/issues/11', 'feat-11', '/r/trees/a1', "
+	        "'adw_sdlc_iso', 'sonnet', 'completed', '2026-11-20T10:00:00Z', "
+	        "'2026-11-20T10:01:40Z', 100.5, NULL, 9, 'cleanup', 1, 1.25, "
+	        "'2026-11-20T10:00:00Z', '2026-11-20T10:01:40Z');"
+	        "%s (2, 'a2', 12, '/bug', 'Fix it', NULL, NULL, NULL, 'adw_plan_build_iso', "
+	        "'opus', 'failed', NULL, NULL, 50, 'tests failed', 3, 'test', NULL, 0.5, "
+	        "'2026-11-21T10:00:00Z', '2026-11-21T10:00:00Z');"
+	        "%s (3, 'a3', NULL, NULL, NULL, NULL, NULL, NULL, 'adw_sdlc_iso', NULL, "
+	        "'running', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+	        "'2026-11-22T10:00:00Z', '2026-11-22T10:00:00Z');"
+	        "%s (4, 'a4', 14, '/chore', 'Tidy', NULL, NULL, NULL, 'adw_sdlc_iso', "
+	        "'sonnet', 'completed', NULL, NULL, 200, NULL, 9, 'cleanup', 2.5, 2.1, "
+	        "'2026-11-22T10:00:00Z', '2026-11-22T11:00:00Z');",
+	        columns, columns, columns, columns),
+	    0);
+	load(NULL);
+	char *s = fake_host_snapshot_string(FEED, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* Newest first; a3 and a4 share created_at, the larger id comes first. */
+	expect_json(
+	    s, "{\"workflows\":["
+	       "{\"id\":4,\"adw_id\":\"a4\",\"issue_number\":14,\"issue_class\":\"/chore\","
+	       "\"nl_input\":\"Tidy\",\"github_url\":null,\"branch_name\":null,"
+	       "\"worktree_path\":null,\"workflow_template\":\"adw_sdlc_iso\","
+	       "\"model_used\":\"sonnet\",\"status\":\"completed\",\"start_time\":null,"
+	       "\"end_time\":null,\"duration_seconds\":200.0,\"error_message\":null,"
+	       "\"phase_count\":9,\"current_phase\":\"cleanup\",\"estimated_cost_total\":2.5,"
+	       "\"actual_cost_total\":2.1,\"created_at\":\"2026-11-22T10:00:00Z\","
+	       "\"updated_at\":\"2026-11-22T11:00:00Z\"},"
+	       "{\"id\":3,\"adw_id\":\"a3\",\"issue_number\":null,\"issue_class\":null,"
+	       "\"nl_input\":null,\"github_url\":null,\"branch_name\":null,"
+	       "\"worktree_path\":null,\"workflow_template\":\"adw_sdlc_iso\","
+	       "\"model_used\":null,\"status\":\"running\",\"start_time\":null,"
+	       "\"end_time\":null,\"duration_seconds\":null,\"error_message\":null,"
+	       "\"phase_count\":null,\"current_phase\":null,\"estimated_cost_total\":null,"
+	       "\"actual_cost_total\":null,\"created_at\":\"2026-11-22T10:00:00Z\","
+	       "\"updated_at\":\"2026-11-22T10:00:00Z\"},"
+	       "{\"id\":2,\"adw_id\":\"a2\",\"issue_number\":12,\"issue_class\":\"/bug\","
+	       "\"nl_input\":\"Fix it\",\"github_url\":null,\"branch_name\":null,"
+	       "\"worktree_path\":null,\"workflow_template\":\"adw_plan_build_iso\","
+	       "\"model_used\":\"opus\",\"status\":\"failed\",\"start_time\":null,"
+	       "\"end_time\":null,\"duration_seconds\":50.0,\"error_message\":\"tests failed\","
+	       "\"phase_count\":3,\"current_phase\":\"test\",\"estimated_cost_total\":null,"
+	       "\"actual_cost_total\":0.5,\"created_at\":\"2026-11-21T10:00:00Z\","
+	       "\"updated_at\":\"2026-11-21T10:00:00Z\"},"
+	       "{\"id\":1,\"adw_id\":\"a1\",\"issue_number\":11,\"issue_class\":\"/feature\","
+	       "\"nl_input\":\"Add login\",\"github_url\":\"https://github.com/o/r/issues/11\","
+	       "\"branch_name\":\"feat-11\",\"worktree_path\":\"/r/trees/a1\","
+	       "\"workflow_template\":\"adw_sdlc_iso\",\"model_used\":\"sonnet\","
+	       "\"status\":\"completed\",\"start_time\":\"2026-11-20T10:00:00Z\","
+	       "\"end_time\":\"2026-11-20T10:01:40Z\",\"duration_seconds\":100.5,"
+	       "\"error_message\":null,\"phase_count\":9,\"current_phase\":\"cleanup\","
+	       "\"estimated_cost_total\":1.0,\"actual_cost_total\":1.25,"
+	       "\"created_at\":\"2026-11-20T10:00:00Z\",\"updated_at\":\"2026-11-20T10:01:40Z\"}],"
+	       "\"total_count\":4,"
+	       "\"analytics\":{\"total_workflows\":4,\"completed_workflows\":2,"
+	       "\"failed_workflows\":1,\"avg_duration_seconds\":116.83,"
+	       "\"success_rate_percent\":50.0,"
+	       "\"workflows_by_model\":{\"opus\":1,\"sonnet\":2,\"unknown\":1},"
+	       "\"workflows_by_template\":{\"adw_plan_build_iso\":1,\"adw_sdlc_iso\":3},"
+	       "\"workflows_by_status\":{\"completed\":2,\"failed\":1,\"running\":1},"
+	       "\"avg_cost\":1.2833,\"total_cost\":3.85}}");
+	char *again = fake_host_snapshot_string(FEED, NULL);
+	CU_ASSERT_STRING_EQUAL(s, again);
+	free(again);
+	free(s);
+	fake_host_unload();
+}
+
+static void test_empty(void)
+{
+	reset();
+	load(NULL);
+	char *s = fake_host_snapshot_string(FEED, NULL);
+	CU_ASSERT_STRING_EQUAL(
+	    s, "{\"workflows\":[],\"total_count\":0,\"analytics\":{\"total_workflows\":0,"
+	       "\"completed_workflows\":0,\"failed_workflows\":0,\"avg_duration_seconds\":0.0,"
+	       "\"success_rate_percent\":0.0,\"workflows_by_model\":{},"
+	       "\"workflows_by_template\":{},\"workflows_by_status\":{},\"avg_cost\":0.0,"
+	       "\"total_cost\":0.0}}");
+	free(s);
+	fake_host_unload();
+}
+
+static double get_double(json_object *obj, const char *key)
+{
+	return json_object_get_double(json_object_object_get(obj, key));
+}
+
+static void test_newest_50(void)
+{
+	reset();
+	/* 60 runs, two per day: ids 1..60, every third one failed. */
+	for (int id = 1; id <= 60; id++)
+		CU_ASSERT_EQUAL_FATAL(
+		    dbfix_execf(&fix,
+		                "%s (%d, 'w%02d', %d, NULL, NULL, NULL, NULL, NULL, 't%d', "
+		                "'m%d', '%s', NULL, NULL, %d, NULL, 9, NULL, NULL, %d.%02d, "
+		                "'2026-10-%02dT12:00:00Z', 'u')",
+		                columns, id, id, id, id % 2, id % 3,
+		                id % 3 ? "completed" : "failed", id * 10, id / 10, id % 10,
+		                (id + 1) / 2),
+		    0);
+	load(NULL);
+	json_object *data = snapshot();
+	json_object *rows = json_object_object_get(data, "workflows");
+	CU_ASSERT_EQUAL(json_object_array_length(rows), 50);
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(data, "total_count")), 60);
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(
+		                    json_object_array_get_idx(rows, i), "id")),
+		                60 - (int)i);
+
+	json_object *a = json_object_object_get(data, "analytics");
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(a, "total_workflows")), 60);
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(a, "completed_workflows")), 40);
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(a, "failed_workflows")), 20);
+	/* mean of 10..600 step 10 = 305; 40/60 = 66.666..% */
+	CU_ASSERT_DOUBLE_EQUAL(get_double(a, "avg_duration_seconds"), 305.0, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(get_double(a, "success_rate_percent"), 66.67, 1e-9);
+	/* costs id/10 + (id%10)/100: sum = 0.1 * 1830 ... computed the same way here */
+	double sum = 0;
+	for (int id = 1; id <= 60; id++)
+		sum += id / 10 + (id % 10) / 100.0;
+	CU_ASSERT_DOUBLE_EQUAL(get_double(a, "total_cost"), sum, 1e-4);
+	CU_ASSERT_DOUBLE_EQUAL(get_double(a, "avg_cost"), sum / 60, 1e-4);
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_to_json_string_ext(json_object_object_get(a, "workflows_by_model"),
+	                                   JSON_C_TO_STRING_PLAIN),
+	    "{\"m0\":20,\"m1\":20,\"m2\":20}");
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_to_json_string_ext(json_object_object_get(a, "workflows_by_template"),
+	                                   JSON_C_TO_STRING_PLAIN),
+	    "{\"t0\":30,\"t1\":30}");
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_to_json_string_ext(json_object_object_get(a, "workflows_by_status"),
+	                                   JSON_C_TO_STRING_PLAIN),
+	    "{\"completed\":40,\"failed\":20}");
+	json_object_put(data);
+	fake_host_unload();
+}
+
+static void test_wrong_schema(void)
+{
+	char err[256];
+	reset();
+	load(NULL);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE workflow_history"), 0);
+	CU_ASSERT_EQUAL(snapshot_error(err, sizeof err), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "workflow_history: no such table");
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "schema.sql"), 0);
+	json_object_put(snapshot());
+	/* An older table without the columns we read: an error, not a crash. */
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE workflow_history; CREATE TABLE "
+	                                       "workflow_history (id INTEGER, adw_id TEXT)"),
+	                      0);
+	CU_ASSERT_EQUAL(snapshot_error(err, sizeof err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "issue_number"));
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE workflow_history"), 0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "schema.sql"), 0);
+	json_object_put(snapshot());
+	fake_host_unload();
+}
+
+static void test_missing_or_down(void)
+{
+	char err[512], path[4096], moved[4096];
+	reset();
+	if (fix.pg) {
+		load(NULL);
+		json_object_put(snapshot());
+		CU_ASSERT_EQUAL_FATAL(dbfix_pg_stop(&fix), 0);
+		CU_ASSERT_EQUAL(snapshot_error(err, sizeof err), -ECONNREFUSED);
+		CU_ASSERT_EQUAL_FATAL(dbfix_pg_start(&fix), 0);
+	} else {
+		snprintf(path, sizeof path, "%s/db/database.db", fix.dir);
+		snprintf(moved, sizeof moved, "%s/db/moved.db", fix.dir);
+		CU_ASSERT_EQUAL_FATAL(rename(path, moved), 0);
+		load(NULL);
+		CU_ASSERT_EQUAL(snapshot_error(err, sizeof err), -ENOENT);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file or directory"));
+		CU_ASSERT_EQUAL_FATAL(rename(moved, path), 0);
+		/* Locked by a writer: a clear error after the busy timeout, then fine. */
+		CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "BEGIN EXCLUSIVE"), 0);
+		CU_ASSERT_EQUAL(snapshot_error(err, sizeof err), -EBUSY);
+		CU_ASSERT_STRING_EQUAL(err, "database is locked");
+		CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "COMMIT"), 0);
+	}
+	json_object_put(snapshot());
+	fake_host_unload();
+}
+
+static void test_listen(void)
+{
+	reset();
+	if (!fix.pg)
+		return;
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "postgres-notify.sql"), 0);
+	load("tacws_history");
+	CU_ASSERT_EQUAL_FATAL(fake_host_wait_polls(FEED, 1, 5000), 1);
+	long long t0 = tacws_test_now_ms();
+	CU_ASSERT_EQUAL(dbfix_execf(&fix,
+	                            "%s (1, 'n1', 1, NULL, NULL, NULL, NULL, NULL, 't', 'm', "
+	                            "'running', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+	                            "'c', 'u')",
+	                            columns),
+	                0);
+	CU_ASSERT_EQUAL(fake_host_wait_polls(FEED, 2, 1000), 2);
+	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
+	/* Changes to the queue go to the queue's channel, not here. */
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "DELETE FROM phase_queue"), 0);
+	usleep(300 * 1000);
+	CU_ASSERT_EQUAL(fake_host_poll_count(FEED), 2);
+	fake_host_unload();
+}
+
+int main(void)
+{
+	static const tacws_test_case cases[] = {
+	    {"feed", test_feed},
+	    {"payload", test_payload},
+	    {"empty", test_empty},
+	    {"newest 50", test_newest_50},
+	    {"wrong schema", test_wrong_schema},
+	    {"missing or down", test_missing_or_down},
+	    {"listen", test_listen},
+	    {NULL, NULL},
+	};
+	return tacws_test_run(getenv("TACWS_TEST_DB") ? "history (pg)" : "history (sqlite)",
+	                      suite_init, suite_cleanup, cases);
+}
