@@ -14,11 +14,19 @@ import {
 	fmtNum,
 } from './dom.js';
 
-export const PHASES = ['plan', 'validate', 'build', 'lint', 'test', 'review', 'document', 'ship',
-		       'cleanup'];
+export const PHASES = [
+	'plan',
+	'validate',
+	'build',
+	'lint',
+	'test',
+	'review',
+	'document',
+	'ship',
+	'cleanup',
+];
 
-function skeleton(body, build)
-{
+function skeleton(body, build) {
 	if (!body._parts) {
 		body.textContent = '';
 		body._parts = build();
@@ -26,57 +34,51 @@ function skeleton(body, build)
 	return body._parts;
 }
 
-function table(headers)
-{
+function table(headers) {
 	const tbody = el('tbody');
-	const t = el('table', {}, el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', {}, h)))),
-		     tbody);
+	const t = el(
+		'table',
+		{},
+		el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', {}, h)))),
+		tbody,
+	);
 	return { table: t, tbody };
 }
 
-function badge(node, status)
-{
+function badge(node, status) {
 	const s = String(status || 'unknown').toLowerCase();
 	setText(node, s);
 	const cls = `badge st-${s.replace(/[^a-z_-]/g, '')}`;
-	if (node.className !== cls)
-		node.className = cls;
+	if (node.className !== cls) node.className = cls;
 }
 
-function link(node, href, text)
-{
+function link(node, href, text) {
 	setText(node, text);
 	setAttr(node, 'href', href || null);
 }
 
-function issue(n)
-{
+function issue(n) {
 	return n === null || n === undefined || n === '' ? '' : `#${n}`;
 }
 
-function empty(body, text)
-{
+function empty(body, text) {
 	body._parts = null;
 	setText(body, text);
 }
 
 // The current workflow: failed first (it needs a human), else running, else paused.
-export function pickCurrent(workflows)
-{
+export function pickCurrent(workflows) {
 	for (const status of ['failed', 'running', 'paused']) {
 		const w = (workflows || []).find((x) => x.status === status);
-		if (w)
-			return w;
+		if (w) return w;
 	}
 	return null;
 }
 
-function phaseState(w, phase, i)
-{
+function phaseState(w, phase, i) {
 	const done = w.phases_completed;
 	if (Array.isArray(done)) {
-		if (done.some((p) => String(p).toLowerCase() === phase))
-			return 'done';
+		if (done.some((p) => String(p).toLowerCase() === phase)) return 'done';
 	} else if (typeof done === 'number' && i < done) {
 		return 'done';
 	}
@@ -88,31 +90,26 @@ function phaseState(w, phase, i)
 	return 'todo';
 }
 
-function progressCell()
-{
+function progressCell() {
 	const fill = el('div', { class: 'fill' });
 	const chips = el('div', { class: 'chips' }, ...PHASES.map((p) => el('span', { title: p })));
 	return el('div', { class: 'progress' }, el('div', { class: 'bar' }, fill), chips);
 }
 
-function updateProgress(cell, w)
-{
+function updateProgress(cell, w) {
 	const pct = Math.max(0, Math.min(100, Number(w.phase_progress) || 0));
 	const fill = cell.querySelector('.fill');
 	const width = `${pct.toFixed(1)}%`;
-	if (fill.style.width !== width)
-		fill.style.width = width;
+	if (fill.style.width !== width) fill.style.width = width;
 	setAttr(cell, 'title', `${pct.toFixed(0)}%`);
 	const chips = cell.querySelector('.chips').children;
 	PHASES.forEach((p, i) => {
 		const cls = `chip ${phaseState(w, p, i)}`;
-		if (chips[i].className !== cls)
-			chips[i].className = cls;
+		if (chips[i].className !== cls) chips[i].className = cls;
 	});
 }
 
-export function renderCurrent(body, monitor)
-{
+export function renderCurrent(body, monitor) {
 	const w = pickCurrent(monitor && monitor.workflows);
 	if (!w) {
 		empty(body, 'No failed, running or paused workflow.');
@@ -130,140 +127,210 @@ export function renderCurrent(body, monitor)
 			duration: el('span'),
 			error: el('div', { class: 'error' }),
 		};
-		body.append(el('div', { class: 'card' },
-			       el('div', { class: 'row' }, parts.status, parts.id, parts.issue),
-			       parts.title, parts.progress,
-			       el('div', { class: 'row small' }, 'phase ', parts.phase, ' · cost ',
-				  parts.cost, ' · ', parts.duration),
-			       parts.error));
+		body.append(
+			el(
+				'div',
+				{ class: 'card' },
+				el('div', { class: 'row' }, parts.status, parts.id, parts.issue),
+				parts.title,
+				parts.progress,
+				el(
+					'div',
+					{ class: 'row small' },
+					'phase ',
+					parts.phase,
+					' · cost ',
+					parts.cost,
+					' · ',
+					parts.duration,
+				),
+				parts.error,
+			),
+		);
 		return parts;
 	});
 	badge(p.status, w.status);
 	setText(p.id, w.adw_id);
 	link(p.issue, w.github_url, issue(w.issue_number));
 	setText(p.title, w.title || '(no title)');
-	setText(p.phase, w.current_phase ||
-				 `${w.phases_completed ?? 0} of ${w.total_phases ?? PHASES.length} done`);
+	setText(
+		p.phase,
+		w.current_phase ||
+			`${w.phases_completed ?? 0} of ${w.total_phases ?? PHASES.length} done`,
+	);
 	updateProgress(p.progress, w);
 	setText(p.cost, `${fmtUsd(w.current_cost)} of ${fmtUsd(w.estimated_cost_total)}`);
-	setText(p.duration,
+	setText(
+		p.duration,
 		w.duration_seconds === null || w.duration_seconds === undefined
 			? `started ${fmtDateTime(w.start_time)}`
-			: fmtDuration(w.duration_seconds));
+			: fmtDuration(w.duration_seconds),
+	);
 	setText(p.error, w.last_error ? `${w.error_count || 1} error(s): ${w.last_error}` : '');
 }
 
-export function renderMonitor(body, data)
-{
+export function renderMonitor(body, data) {
 	const p = skeleton(body, () => {
 		const summary = el('div', { class: 'figures' });
 		const keys = ['total', 'running', 'completed', 'failed', 'paused', 'queued'];
 		const figs = {};
 		for (const k of keys) {
 			figs[k] = el('b');
-			summary.append(el('div', { class: `figure st-${k}` }, figs[k], el('span', {}, k)));
+			summary.append(
+				el('div', { class: `figure st-${k}` }, figs[k], el('span', {}, k)),
+			);
 		}
-		const t = table(['status', 'adw', 'issue', 'title', 'phase', 'progress', 'cost',
-				 'errors']);
+		const t = table([
+			'status',
+			'adw',
+			'issue',
+			'title',
+			'phase',
+			'progress',
+			'cost',
+			'errors',
+		]);
 		body.append(summary, el('div', { class: 'scroll' }, t.table));
 		return { figs, tbody: t.tbody };
 	});
 	const s = (data && data.summary) || {};
-	for (const [k, node] of Object.entries(p.figs))
-		setText(node, s[k] ?? 0);
-	reconcile(p.tbody, (data && data.workflows) || [], (w) => w.adw_id,
-		  () => {
-			  const tr = row(8);
-			  tr.cells[0].append(el('span'));
-			  tr.cells[1].append(el('code'));
-			  tr.cells[2].append(el('a', { target: '_blank', rel: 'noopener' }));
-			  tr.cells[5].append(progressCell());
-			  tr.cells[3].className = 'title';
-			  return tr;
-		  },
-		  (tr, w) => {
-			  const c = tr.cells;
-			  badge(c[0].firstChild, w.status);
-			  setText(c[1].firstChild, w.adw_id);
-			  link(c[2].firstChild, w.github_url, issue(w.issue_number));
-			  setText(c[3], w.title);
-			  setAttr(c[3], 'title', w.title || null);
-			  setText(c[4], w.current_phase || '—');
-			  updateProgress(c[5].firstChild, w);
-			  setText(c[6], fmtUsd(w.current_cost));
-			  setText(c[7], w.error_count ? String(w.error_count) : '');
-			  setAttr(c[7], 'title', w.last_error || null);
-		  });
+	for (const [k, node] of Object.entries(p.figs)) setText(node, s[k] ?? 0);
+	reconcile(
+		p.tbody,
+		(data && data.workflows) || [],
+		(w) => w.adw_id,
+		() => {
+			const tr = row(8);
+			tr.cells[0].append(el('span'));
+			tr.cells[1].append(el('code'));
+			tr.cells[2].append(el('a', { target: '_blank', rel: 'noopener' }));
+			tr.cells[5].append(progressCell());
+			tr.cells[3].className = 'title';
+			return tr;
+		},
+		(tr, w) => {
+			const c = tr.cells;
+			badge(c[0].firstChild, w.status);
+			setText(c[1].firstChild, w.adw_id);
+			link(c[2].firstChild, w.github_url, issue(w.issue_number));
+			setText(c[3], w.title);
+			setAttr(c[3], 'title', w.title || null);
+			setText(c[4], w.current_phase || '—');
+			updateProgress(c[5].firstChild, w);
+			setText(c[6], fmtUsd(w.current_cost));
+			setText(c[7], w.error_count ? String(w.error_count) : '');
+			setAttr(c[7], 'title', w.last_error || null);
+		},
+	);
 }
 
-export function renderQueue(body, data)
-{
+export function renderQueue(body, data) {
 	const p = skeleton(body, () => {
 		const head = el('div', { class: 'row' });
 		const total = el('span');
 		const paused = el('span');
 		head.append(total, paused);
-		const t = table(['#', 'feature', 'phase', 'issue', 'status', 'current', 'adw', 'depends',
-				 'PR', 'error']);
+		const t = table([
+			'#',
+			'feature',
+			'phase',
+			'issue',
+			'status',
+			'current',
+			'adw',
+			'depends',
+			'PR',
+			'error',
+		]);
 		body.append(head, el('div', { class: 'scroll' }, t.table));
 		return { total, paused, tbody: t.tbody };
 	});
 	setText(p.total, `${data?.total ?? 0} phase(s)`);
 	badge(p.paused, data?.paused ? 'paused' : 'processing');
-	reconcile(p.tbody, data?.phases || [], (q) => q.queue_id, () => {
-		const tr = row(10);
-		tr.cells[4].append(el('span'));
-		tr.cells[6].append(el('code'));
-		return tr;
-	}, (tr, q) => {
-		const c = tr.cells;
-		setText(c[0], q.queue_position ?? '');
-		setText(c[1], q.feature_id);
-		setText(c[2], q.phase_number);
-		setText(c[3], issue(q.issue_number));
-		badge(c[4].firstChild, q.status);
-		setText(c[5], q.current_phase || '');
-		setText(c[6].firstChild, q.adw_id || '');
-		setText(c[7], Array.isArray(q.depends_on_phases) ? q.depends_on_phases.join(', ') : '');
-		setText(c[8], q.pr_number ? `#${q.pr_number}` : '');
-		setText(c[9], q.error_message || '');
-	});
+	reconcile(
+		p.tbody,
+		data?.phases || [],
+		(q) => q.queue_id,
+		() => {
+			const tr = row(10);
+			tr.cells[4].append(el('span'));
+			tr.cells[6].append(el('code'));
+			return tr;
+		},
+		(tr, q) => {
+			const c = tr.cells;
+			setText(c[0], q.queue_position ?? '');
+			setText(c[1], q.feature_id);
+			setText(c[2], q.phase_number);
+			setText(c[3], issue(q.issue_number));
+			badge(c[4].firstChild, q.status);
+			setText(c[5], q.current_phase || '');
+			setText(c[6].firstChild, q.adw_id || '');
+			setText(
+				c[7],
+				Array.isArray(q.depends_on_phases)
+					? q.depends_on_phases.join(', ')
+					: '',
+			);
+			setText(c[8], q.pr_number ? `#${q.pr_number}` : '');
+			setText(c[9], q.error_message || '');
+		},
+	);
 }
 
-function countList(node, obj)
-{
-	reconcile(node, Object.entries(obj || {}).sort((a, b) => b[1] - a[1]), (e) => e[0],
-		  () => el('li', {}, el('span'), el('b')), (li, [k, v]) => {
-			  setText(li.children[0], k || '(none)');
-			  setText(li.children[1], v);
-		  });
+function countList(node, obj) {
+	reconcile(
+		node,
+		Object.entries(obj || {}).sort((a, b) => b[1] - a[1]),
+		(e) => e[0],
+		() => el('li', {}, el('span'), el('b')),
+		(li, [k, v]) => {
+			setText(li.children[0], k || '(none)');
+			setText(li.children[1], v);
+		},
+	);
 }
 
-export function renderHistory(body, data)
-{
+export function renderHistory(body, data) {
 	const p = skeleton(body, () => {
 		const figs = {};
 		const figures = el('div', { class: 'figures' });
-		for (const [k, label] of [['total_workflows', 'total'],
-					  ['completed_workflows', 'completed'],
-					  ['failed_workflows', 'failed'],
-					  ['success_rate_percent', 'success'],
-					  ['avg_duration_seconds', 'avg duration'],
-					  ['avg_cost', 'avg cost'],
-					  ['total_cost', 'total cost']]) {
+		for (const [k, label] of [
+			['total_workflows', 'total'],
+			['completed_workflows', 'completed'],
+			['failed_workflows', 'failed'],
+			['success_rate_percent', 'success'],
+			['avg_duration_seconds', 'avg duration'],
+			['avg_cost', 'avg cost'],
+			['total_cost', 'total cost'],
+		]) {
 			figs[k] = el('b');
-			figures.append(el('div', { class: 'figure' }, figs[k], el('span', {}, label)));
+			figures.append(
+				el('div', { class: 'figure' }, figs[k], el('span', {}, label)),
+			);
 		}
 		const lists = {
 			workflows_by_status: el('ul', { class: 'counts' }),
 			workflows_by_model: el('ul', { class: 'counts' }),
 			workflows_by_template: el('ul', { class: 'counts' }),
 		};
-		const breakdown = el('div', { class: 'breakdown' },
-				     ...Object.entries(lists).map(([k, ul]) =>
-					     el('div', {}, el('h3', {}, k.replace('workflows_', '')), ul)));
-		const t = table(['adw', 'issue', 'status', 'template', 'model', 'duration', 'cost',
-				 'created']);
+		const breakdown = el(
+			'div',
+			{ class: 'breakdown' },
+			...Object.entries(lists).map(([k, ul]) =>
+				el('div', {}, el('h3', {}, k.replace('workflows_', '')), ul),
+			),
+		);
+		const t = table([
+			'adw',
+			'issue',
+			'status',
+			'template',
+			'model',
+			'duration',
+			'cost',
+			'created',
+		]);
 		const shown = el('div', { class: 'small' });
 		body.append(figures, breakdown, shown, el('div', { class: 'scroll' }, t.table));
 		return { figs, lists, shown, tbody: t.tbody };
@@ -276,67 +343,84 @@ export function renderHistory(body, data)
 	setText(p.figs.avg_duration_seconds, fmtDuration(a.avg_duration_seconds));
 	setText(p.figs.avg_cost, fmtUsd(a.avg_cost));
 	setText(p.figs.total_cost, fmtUsd(a.total_cost));
-	for (const [k, ul] of Object.entries(p.lists))
-		countList(ul, a[k]);
+	for (const [k, ul] of Object.entries(p.lists)) countList(ul, a[k]);
 	const rows = data?.workflows || [];
 	setText(p.shown, `newest ${rows.length} of ${data?.total_count ?? rows.length}`);
-	reconcile(p.tbody, rows, (w) => w.adw_id ?? w.id, () => {
-		const tr = row(8);
-		tr.cells[0].append(el('code'));
-		tr.cells[2].append(el('span'));
-		return tr;
-	}, (tr, w) => {
-		const c = tr.cells;
-		setText(c[0].firstChild, w.adw_id);
-		setText(c[1], issue(w.issue_number));
-		badge(c[2].firstChild, w.status);
-		setText(c[3], w.workflow_template || '');
-		setText(c[4], w.model_used || '');
-		setText(c[5], fmtDuration(w.duration_seconds));
-		setText(c[6], fmtUsd(w.actual_cost_total ?? w.estimated_cost_total));
-		setText(c[7], fmtDateTime(w.created_at));
-	});
+	reconcile(
+		p.tbody,
+		rows,
+		(w) => w.adw_id ?? w.id,
+		() => {
+			const tr = row(8);
+			tr.cells[0].append(el('code'));
+			tr.cells[2].append(el('span'));
+			return tr;
+		},
+		(tr, w) => {
+			const c = tr.cells;
+			setText(c[0].firstChild, w.adw_id);
+			setText(c[1], issue(w.issue_number));
+			badge(c[2].firstChild, w.status);
+			setText(c[3], w.workflow_template || '');
+			setText(c[4], w.model_used || '');
+			setText(c[5], fmtDuration(w.duration_seconds));
+			setText(c[6], fmtUsd(w.actual_cost_total ?? w.estimated_cost_total));
+			setText(c[7], fmtDateTime(w.created_at));
+		},
+	);
 }
 
-export function renderRoutes(body, data)
-{
+export function renderRoutes(body, data) {
 	const p = skeleton(body, () => {
-		const filter = el('input', { type: 'search', placeholder: 'filter routes',
-					     'aria-label': 'filter routes' });
+		const filter = el('input', {
+			type: 'search',
+			placeholder: 'filter routes',
+			'aria-label': 'filter routes',
+		});
 		const count = el('span', { class: 'small' });
 		const t = table(['method', 'path', 'name', 'summary', 'tags']);
-		body.append(el('div', { class: 'row' }, filter, count),
-			    el('div', { class: 'scroll' }, t.table));
+		body.append(
+			el('div', { class: 'row' }, filter, count),
+			el('div', { class: 'scroll' }, t.table),
+		);
 		const parts = { filter, count, tbody: t.tbody, data: [] };
 		filter.addEventListener('input', () => renderRoutes(body, parts.data));
 		return parts;
 	});
 	p.data = Array.isArray(data) ? data : [];
 	const q = p.filter.value.trim().toLowerCase();
-	const rows = q ? p.data.filter((r) => `${r.method} ${r.path} ${r.name} ${r.summary}`
-					       .toLowerCase()
-					       .includes(q))
-		       : p.data;
+	const rows = q
+		? p.data.filter((r) =>
+				`${r.method} ${r.path} ${r.name} ${r.summary}`
+					.toLowerCase()
+					.includes(q),
+			)
+		: p.data;
 	setText(p.count, `${rows.length} of ${p.data.length}`);
-	reconcile(p.tbody, rows, (r) => `${r.method} ${r.path}`, () => {
-		const tr = row(5);
-		tr.cells[0].append(el('span'));
-		tr.cells[1].append(el('code'));
-		return tr;
-	}, (tr, r) => {
-		const c = tr.cells;
-		setText(c[0].firstChild, r.method);
-		c[0].firstChild.className = `method m-${String(r.method).toLowerCase()}`;
-		setText(c[1].firstChild, r.path);
-		setText(c[2], r.name || '');
-		setText(c[3], r.summary || '');
-		setAttr(c[3], 'title', r.description || null);
-		setText(c[4], Array.isArray(r.tags) ? r.tags.join(', ') : '');
-	});
+	reconcile(
+		p.tbody,
+		rows,
+		(r) => `${r.method} ${r.path}`,
+		() => {
+			const tr = row(5);
+			tr.cells[0].append(el('span'));
+			tr.cells[1].append(el('code'));
+			return tr;
+		},
+		(tr, r) => {
+			const c = tr.cells;
+			setText(c[0].firstChild, r.method);
+			c[0].firstChild.className = `method m-${String(r.method).toLowerCase()}`;
+			setText(c[1].firstChild, r.path);
+			setText(c[2], r.name || '');
+			setText(c[3], r.summary || '');
+			setAttr(c[3], 'title', r.description || null);
+			setText(c[4], Array.isArray(r.tags) ? r.tags.join(', ') : '');
+		},
+	);
 }
 
-export function renderSystem(body, data)
-{
+export function renderSystem(body, data) {
 	const p = skeleton(body, () => {
 		const overall = el('span');
 		const summary = el('span', { class: 'small' });
@@ -346,24 +430,40 @@ export function renderSystem(body, data)
 	});
 	badge(p.overall, data?.overall_status);
 	const s = data?.summary || {};
-	setText(p.summary, ` ${s.healthy_services ?? 0}/${s.total_services ?? 0} healthy` +
-				   ` (${fmtNum(s.health_percentage, 0)}%)`);
+	setText(
+		p.summary,
+		` ${s.healthy_services ?? 0}/${s.total_services ?? 0} healthy` +
+			` (${fmtNum(s.health_percentage, 0)}%)`,
+	);
 	const services = Object.entries(data?.services || {});
-	reconcile(p.list, services, ([k]) => k, () =>
-		el('li', {}, el('span', { class: 'light' }), el('b'), el('span', { class: 'small' }),
-		   el('div', { class: 'small msg' })),
-		  (li, [, v]) => {
-			  const st = String(v.status || 'unknown');
-			  li.children[0].className = `light st-${st}`;
-			  setAttr(li.children[0], 'title', st);
-			  setText(li.children[1], v.name);
-			  setText(li.children[2], v.uptime_human ? ` up ${v.uptime_human}` : ` ${st}`);
-			  setText(li.children[3], v.message || '');
-		  });
+	reconcile(
+		p.list,
+		services,
+		([k]) => k,
+		() =>
+			el(
+				'li',
+				{},
+				el('span', { class: 'light' }),
+				el('b'),
+				el('span', { class: 'small' }),
+				el('div', { class: 'small msg' }),
+			),
+		(li, [, v]) => {
+			const st = String(v.status || 'unknown');
+			li.children[0].className = `light st-${st}`;
+			setAttr(li.children[0], 'title', st);
+			setText(li.children[1], v.name);
+			setText(
+				li.children[2],
+				v.uptime_human ? ` up ${v.uptime_human}` : ` ${st}`,
+			);
+			setText(li.children[3], v.message || '');
+		},
+	);
 }
 
-export function renderWebhook(body, data)
-{
+export function renderWebhook(body, data) {
 	const p = skeleton(body, () => {
 		const parts = {
 			status: el('span'),
@@ -376,37 +476,69 @@ export function renderWebhook(body, data)
 		const figures = el('div', { class: 'figures' });
 		for (const k of ['total_received', 'successful', 'failed', 'success_rate']) {
 			parts.figs[k] = el('b');
-			figures.append(el('div', { class: 'figure' }, parts.figs[k],
-					      el('span', {}, k.replace('_', ' '))));
+			figures.append(
+				el(
+					'div',
+					{ class: 'figure' },
+					parts.figs[k],
+					el('span', {}, k.replace('_', ' ')),
+				),
+			);
 		}
-		body.append(el('div', { class: 'row' }, parts.status, parts.uptime), figures,
-			    parts.last, parts.message, parts.failures);
+		body.append(
+			el('div', { class: 'row' }, parts.status, parts.uptime),
+			figures,
+			parts.last,
+			parts.message,
+			parts.failures,
+		);
 		return parts;
 	});
 	badge(p.status, data?.status);
 	const up = data?.uptime;
-	setText(p.uptime, up ? ` up ${up.human ?? fmtDuration(up.seconds ?? up.uptime_seconds)}` : '');
+	setText(
+		p.uptime,
+		up ? ` up ${up.human ?? fmtDuration(up.seconds ?? up.uptime_seconds)}` : '',
+	);
 	const st = data?.stats || {};
 	for (const [k, node] of Object.entries(p.figs)) {
 		const v = st[k];
-		setText(node, v === undefined ? '—' : k === 'success_rate' ? `${fmtNum(v, 1)}%` : v);
+		setText(
+			node,
+			v === undefined ? '—' : k === 'success_rate' ? `${fmtNum(v, 1)}%` : v,
+		);
 	}
 	const last = data?.last_successful;
-	setText(p.last, last && Object.keys(last).length
-				? `last success: ${Object.entries(last)
-						  .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-						  .join(' · ')}`
-				: '');
+	setText(
+		p.last,
+		last && Object.keys(last).length
+			? `last success: ${Object.entries(last)
+					.map(
+						([k, v]) =>
+							`${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`,
+					)
+					.join(' · ')}`
+			: '',
+	);
 	setText(p.message, data?.message || '');
-	reconcile(p.failures, (data?.recent_failures || []).slice(0, 10), (f, ) => JSON.stringify(f),
-		  () => el('li', { class: 'small' }),
-		  (li, f) => setText(li, typeof f === 'object'
-						 ? Object.entries(f).map(([k, v]) => `${k}: ${v}`).join(' · ')
-						 : f));
+	reconcile(
+		p.failures,
+		(data?.recent_failures || []).slice(0, 10),
+		(f) => JSON.stringify(f),
+		() => el('li', { class: 'small' }),
+		(li, f) =>
+			setText(
+				li,
+				typeof f === 'object'
+					? Object.entries(f)
+							.map(([k, v]) => `${k}: ${v}`)
+							.join(' · ')
+					: f,
+			),
+	);
 }
 
-export function renderWorkflows(body, data, onPick, picked)
-{
+export function renderWorkflows(body, data, onPick, picked) {
 	const p = skeleton(body, () => {
 		const count = el('div', { class: 'small' });
 		const t = table(['adw', 'issue', 'phase', '']);
@@ -415,28 +547,48 @@ export function renderWorkflows(body, data, onPick, picked)
 	});
 	const rows = Array.isArray(data) ? data : [];
 	setText(p.count, `${rows.length} workflow(s) in agents/`);
-	reconcile(p.tbody, rows, (w) => w.adw_id, () => {
-		const tr = row(4);
-		const b = el('button', { class: 'link', type: 'button' });
-		b.addEventListener('click', () => onPick(tr.dataset.key));
-		tr.cells[0].append(b);
-		tr.cells[1].append(el('a', { target: '_blank', rel: 'noopener' }));
-		return tr;
-	}, (tr, w) => {
-		const c = tr.cells;
-		setText(c[0].firstChild, w.adw_id);
-		setClass(tr, 'picked', w.adw_id === picked);
-		link(c[1].firstChild, w.github_url, issue(w.issue_number));
-		setText(c[2], w.phase);
-	});
+	reconcile(
+		p.tbody,
+		rows,
+		(w) => w.adw_id,
+		() => {
+			const tr = row(4);
+			const b = el('button', { class: 'link', type: 'button' });
+			b.addEventListener('click', () => onPick(tr.dataset.key));
+			tr.cells[0].append(b);
+			tr.cells[1].append(el('a', { target: '_blank', rel: 'noopener' }));
+			return tr;
+		},
+		(tr, w) => {
+			const c = tr.cells;
+			setText(c[0].firstChild, w.adw_id);
+			setClass(tr, 'picked', w.adw_id === picked);
+			link(c[1].firstChild, w.github_url, issue(w.issue_number));
+			setText(c[2], w.phase);
+		},
+	);
 }
 
-const STATE_FIELDS = ['adw_id', 'issue_number', 'issue_class', 'branch_name', 'workflow_template',
-		      'model_used', 'model_set', 'start_time', 'end_time', 'status', 'estimated_cost_total',
-		      'error_count', 'last_error', 'worktree_path', 'plan_file', 'nl_input'];
+const STATE_FIELDS = [
+	'adw_id',
+	'issue_number',
+	'issue_class',
+	'branch_name',
+	'workflow_template',
+	'model_used',
+	'model_set',
+	'start_time',
+	'end_time',
+	'status',
+	'estimated_cost_total',
+	'error_count',
+	'last_error',
+	'worktree_path',
+	'plan_file',
+	'nl_input',
+];
 
-export function renderAdwState(body, data)
-{
+export function renderAdwState(body, data) {
 	const p = skeleton(body, () => {
 		const dl = el('dl', { class: 'fields' });
 		const costs = el('ul', { class: 'counts' });
@@ -446,17 +598,30 @@ export function renderAdwState(body, data)
 		return { dl, costs, raw };
 	});
 	const d = data && typeof data === 'object' ? data : {};
-	const fields = STATE_FIELDS.filter((k) => d[k] !== undefined && d[k] !== null)
-				   .map((k) => [k, d[k]]);
-	reconcile(p.dl, fields, ([k]) => k, () => el('div', {}, el('dt'), el('dd')), (div, [k, v]) => {
-		setText(div.children[0], k);
-		setText(div.children[1], typeof v === 'object' ? JSON.stringify(v) : v);
-	});
-	reconcile(p.costs, Object.entries(d.estimated_cost_breakdown || {}), ([k]) => k,
-		  () => el('li', {}, el('span'), el('b')), (li, [k, v]) => {
-			  setText(li.children[0], k);
-			  setText(li.children[1], fmtUsd(v));
-		  });
+	const fields = STATE_FIELDS.filter((k) => d[k] !== undefined && d[k] !== null).map((k) => [
+		k,
+		d[k],
+	]);
+	reconcile(
+		p.dl,
+		fields,
+		([k]) => k,
+		() => el('div', {}, el('dt'), el('dd')),
+		(div, [k, v]) => {
+			setText(div.children[0], k);
+			setText(div.children[1], typeof v === 'object' ? JSON.stringify(v) : v);
+		},
+	);
+	reconcile(
+		p.costs,
+		Object.entries(d.estimated_cost_breakdown || {}),
+		([k]) => k,
+		() => el('li', {}, el('span'), el('b')),
+		(li, [k, v]) => {
+			setText(li.children[0], k);
+			setText(li.children[1], fmtUsd(v));
+		},
+	);
 	setText(p.raw, Object.keys(d).length ? JSON.stringify(d, null, 2) : '{} (no state file)');
 }
 

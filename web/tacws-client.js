@@ -45,8 +45,7 @@ export const FEED_TYPES = Object.freeze({
 });
 
 // The largest delay before retry number `attempt` (0-based): base·2^attempt, capped.
-export function backoffCeiling(attempt, opts = DEFAULTS)
-{
+export function backoffCeiling(attempt, opts = DEFAULTS) {
 	const base = opts.baseDelayMs ?? DEFAULTS.baseDelayMs;
 	const cap = opts.maxDelayMs ?? DEFAULTS.maxDelayMs;
 	return Math.min(cap, base * Math.pow(2, Math.max(0, attempt)));
@@ -54,13 +53,11 @@ export function backoffCeiling(attempt, opts = DEFAULTS)
 
 // "Full jitter": uniform in [0, ceiling), so a server restart does not get every client back
 // at the same instant.
-export function backoffDelay(attempt, random = Math.random, opts = DEFAULTS)
-{
+export function backoffDelay(attempt, random = Math.random, opts = DEFAULTS) {
 	return Math.floor(random() * backoffCeiling(attempt, opts));
 }
 
-export function browserEnv()
-{
+export function browserEnv() {
 	const g = globalThis;
 	return {
 		WebSocket: g.WebSocket,
@@ -89,8 +86,7 @@ export const STATE = Object.freeze({
 // One WebSocket URL kept open: backoff, ping/pong, suspend/resume. Callbacks:
 // onOpen(), onMessage(msg) for every parsed non-pong message, onStatus(status).
 export class ReliableSocket {
-	constructor(url, { env, options = {}, label = url, onOpen, onMessage, onStatus } = {})
-	{
+	constructor(url, { env, options = {}, label = url, onOpen, onMessage, onStatus } = {}) {
 		this.url = url;
 		this.label = label;
 		this.env = env || browserEnv();
@@ -108,8 +104,7 @@ export class ReliableSocket {
 		this.timers = { retry: null, connect: null, ping: null, pong: null };
 	}
 
-	get status()
-	{
+	get status() {
 		return {
 			label: this.label,
 			url: this.url,
@@ -123,16 +118,12 @@ export class ReliableSocket {
 		};
 	}
 
-	start()
-	{
-		if (this.state === STATE.IDLE)
-			this._connect();
+	start() {
+		if (this.state === STATE.IDLE) this._connect();
 	}
 
-	send(obj)
-	{
-		if (!this.ws || this.state !== STATE.LIVE)
-			return false;
+	send(obj) {
+		if (!this.ws || this.state !== STATE.LIVE) return false;
 		try {
 			this.ws.send(JSON.stringify(obj));
 			return true;
@@ -142,48 +133,42 @@ export class ReliableSocket {
 	}
 
 	// Manual retry, and what visible/online use: a fresh count, a try right now.
-	reconnectNow()
-	{
-		if (this.state === STATE.STOPPED)
-			return;
+	reconnectNow() {
+		if (this.state === STATE.STOPPED) return;
 		this._drop();
 		this.attempt = 0;
 		this._connect();
 	}
 
 	// Wakes a socket that is not open; a live or opening socket is left alone.
-	resume()
-	{
-		if (this.state === STATE.LIVE || this.state === STATE.CONNECTING ||
-		    this.state === STATE.STOPPED)
+	resume() {
+		if (
+			this.state === STATE.LIVE ||
+			this.state === STATE.CONNECTING ||
+			this.state === STATE.STOPPED
+		)
 			return;
 		this.reconnectNow();
 	}
 
-	suspend()
-	{
-		if (this.state === STATE.STOPPED)
-			return;
+	suspend() {
+		if (this.state === STATE.STOPPED) return;
 		this._drop();
 		this._setState(STATE.PAUSED);
 	}
 
-	stop()
-	{
+	stop() {
 		this._drop();
 		this._setState(STATE.STOPPED);
 	}
 
-	_setState(state)
-	{
-		if (state !== STATE.RECONNECTING)
-			this.nextAttemptAt = null;
+	_setState(state) {
+		if (state !== STATE.RECONNECTING) this.nextAttemptAt = null;
 		this.state = state;
 		this.onStatusCb(this.status);
 	}
 
-	_clear(name)
-	{
+	_clear(name) {
 		if (this.timers[name] !== null) {
 			this.env.clearTimeout(this.timers[name]);
 			this.timers[name] = null;
@@ -191,10 +176,8 @@ export class ReliableSocket {
 	}
 
 	// Forgets the current socket at once: its late events must not touch the new one.
-	_drop()
-	{
-		for (const name of Object.keys(this.timers))
-			this._clear(name);
+	_drop() {
+		for (const name of Object.keys(this.timers)) this._clear(name);
 		const ws = this.ws;
 		this.ws = null;
 		if (ws) {
@@ -207,8 +190,7 @@ export class ReliableSocket {
 		}
 	}
 
-	_connect()
-	{
+	_connect() {
 		let ws;
 		try {
 			ws = new this.env.WebSocket(this.url);
@@ -225,8 +207,7 @@ export class ReliableSocket {
 			this._fail();
 		}, this.opts.connectTimeoutMs);
 		ws.onopen = () => {
-			if (this.ws !== ws)
-				return;
+			if (this.ws !== ws) return;
 			this._clear('connect');
 			this.attempt = 0;
 			this.openedAt = this.env.now();
@@ -236,20 +217,17 @@ export class ReliableSocket {
 			this.onOpen();
 		};
 		ws.onmessage = (ev) => {
-			if (this.ws !== ws)
-				return;
+			if (this.ws !== ws) return;
 			this._onFrame(ev.data);
 		};
 		ws.onclose = () => {
-			if (this.ws === ws)
-				this._fail();
+			if (this.ws === ws) this._fail();
 		};
 		// Browsers always follow an error with a close; nothing to do until then.
 		ws.onerror = () => {};
 	}
 
-	_onFrame(text)
-	{
+	_onFrame(text) {
 		this.lastMessageAt = this.env.now();
 		let msg;
 		try {
@@ -268,27 +246,25 @@ export class ReliableSocket {
 		this.onMessage(msg);
 	}
 
-	_schedulePing()
-	{
+	_schedulePing() {
 		this.timers.ping = this.env.setTimeout(() => {
 			this.timers.ping = null;
-			if (this.state !== STATE.LIVE)
-				return;
+			if (this.state !== STATE.LIVE) return;
 			this.send({ type: 'ping', timestamp: this.env.now() });
 			this._clear('pong');
 			this.timers.pong = this.env.setTimeout(() => {
 				this.timers.pong = null;
-				this.env.logger?.warn?.(`tacws: ${this.label}: no pong, connection dead`);
+				this.env.logger?.warn?.(
+					`tacws: ${this.label}: no pong, connection dead`,
+				);
 				this._fail();
 			}, this.opts.pongTimeoutMs);
 			this._schedulePing();
 		}, this.opts.pingIntervalMs);
 	}
 
-	_fail()
-	{
-		if (this.state === STATE.PAUSED || this.state === STATE.STOPPED)
-			return;
+	_fail() {
+		if (this.state === STATE.PAUSED || this.state === STATE.STOPPED) return;
 		this._drop();
 		if (this.attempt >= this.opts.maxAttempts) {
 			this._setState(STATE.OFFLINE);
@@ -309,8 +285,7 @@ export class ReliableSocket {
 // Page lifecycle: hidden → suspend after a grace period; visible or online → resume now.
 // Kept apart from the sockets so it can be tested with a fake document and clock.
 export class LifecycleWatcher {
-	constructor({ env, graceMs = DEFAULTS.hiddenGraceMs, onSuspend, onResume })
-	{
+	constructor({ env, graceMs = DEFAULTS.hiddenGraceMs, onSuspend, onResume }) {
 		this.env = env;
 		this.graceMs = graceMs;
 		this.onSuspend = onSuspend;
@@ -321,23 +296,19 @@ export class LifecycleWatcher {
 		this._onOnline = () => this.wake('online');
 	}
 
-	attach()
-	{
+	attach() {
 		this.env.document?.addEventListener?.('visibilitychange', this._onVisibility);
 		this.env.window?.addEventListener?.('online', this._onOnline);
-		if (this.env.document?.visibilityState === 'hidden')
-			this.visibilityChanged();
+		if (this.env.document?.visibilityState === 'hidden') this.visibilityChanged();
 	}
 
-	detach()
-	{
+	detach() {
 		this.env.document?.removeEventListener?.('visibilitychange', this._onVisibility);
 		this.env.window?.removeEventListener?.('online', this._onOnline);
 		this._cancel();
 	}
 
-	visibilityChanged()
-	{
+	visibilityChanged() {
 		if (this.env.document?.visibilityState === 'hidden') {
 			if (this.timer === null && !this.suspended)
 				this.timer = this.env.setTimeout(() => {
@@ -350,15 +321,13 @@ export class LifecycleWatcher {
 		}
 	}
 
-	wake(reason)
-	{
+	wake(reason) {
 		this._cancel();
 		this.suspended = false;
 		this.onResume(reason);
 	}
 
-	_cancel()
-	{
+	_cancel() {
 		if (this.timer !== null) {
 			this.env.clearTimeout(this.timer);
 			this.timer = null;
@@ -366,8 +335,7 @@ export class LifecycleWatcher {
 	}
 }
 
-function feedOf(topic)
-{
+function feedOf(topic) {
 	const slash = topic.indexOf('/');
 	return slash < 0 ? topic : topic.slice(0, slash);
 }
@@ -376,8 +344,14 @@ function feedOf(topic)
 export class TacwsClient {
 	// url: ws://host:port (no path); apiPrefix: "/api/v1"; token: the ws_token, if any;
 	// multiplex: 'auto' (ask /feeds), true or false.
-	constructor({ url, apiPrefix = '/api/v1', token = '', multiplex = 'auto', env, options } = {})
-	{
+	constructor({
+		url,
+		apiPrefix = '/api/v1',
+		token = '',
+		multiplex = 'auto',
+		env,
+		options,
+	} = {}) {
 		this.url = url.replace(/\/+$/, '');
 		this.apiPrefix = apiPrefix.replace(/\/+$/, '');
 		this.token = token;
@@ -398,24 +372,20 @@ export class TacwsClient {
 		});
 	}
 
-	get httpUrl()
-	{
+	get httpUrl() {
 		return this.url.replace(/^ws/, 'http');
 	}
 
 	// Asks the server whether it offers the multiplexed socket; any failure means "no".
-	async detectMultiplex()
-	{
-		if (this.multiplexWanted !== 'auto')
-			return Boolean(this.multiplexWanted);
-		if (!this.env.fetch)
-			return false;
+	async detectMultiplex() {
+		if (this.multiplexWanted !== 'auto') return Boolean(this.multiplexWanted);
+		if (!this.env.fetch) return false;
 		try {
 			const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-			const res = await this.env.fetch(`${this.httpUrl}${this.apiPrefix}/feeds`,
-							 { headers });
-			if (!res.ok)
-				return false;
+			const res = await this.env.fetch(`${this.httpUrl}${this.apiPrefix}/feeds`, {
+				headers,
+			});
+			if (!res.ok) return false;
 			const body = await res.json();
 			return Boolean(body && body.multiplex === true);
 		} catch (e) {
@@ -423,47 +393,46 @@ export class TacwsClient {
 		}
 	}
 
-	async start()
-	{
-		if (this.started)
-			return;
+	async start() {
+		if (this.started) return;
 		this.started = true;
 		this.multiplex = await this.detectMultiplex();
 		this.lifecycle.attach();
-		if (this.multiplex)
-			this._open('*');
-		else
-			for (const topic of this.topics.keys())
-				this._open(topic);
+		if (this.multiplex) this._open('*');
+		else for (const topic of this.topics.keys()) this._open(topic);
 		this._emitStatus();
 	}
 
-	stop()
-	{
+	stop() {
 		this.lifecycle.detach();
 		this._each((s) => s.stop());
 		this.sockets.clear();
 		this.started = false;
 	}
 
-	reconnectNow()
-	{
+	reconnectNow() {
 		this._each((s) => s.reconnectNow());
 	}
 
 	// handler(msg, meta): meta.snapshot is true for the first message after each open
 	// (replace, don't merge); meta.gap is {expected, got} when updates were missed.
 	// Returns a function that removes the handler (and the subscription when it was last).
-	subscribe(topic, handler)
-	{
+	subscribe(topic, handler) {
 		let t = this.topics.get(topic);
 		if (!t) {
-			t = { handlers: new Set(), seq: null, awaitingSnapshot: true, lastAt: null };
+			t = {
+				handlers: new Set(),
+				seq: null,
+				awaitingSnapshot: true,
+				lastAt: null,
+			};
 			this.topics.set(topic, t);
 			if (this.started) {
 				if (this.multiplex) {
 					t.awaitingSnapshot = true;
-					this.sockets.get('*')?.send({ type: 'subscribe', feeds: [topic] });
+					this.sockets
+						.get('*')
+						?.send({ type: 'subscribe', feeds: [topic] });
 				} else {
 					this._open(topic);
 					this._emitStatus();
@@ -474,25 +443,20 @@ export class TacwsClient {
 		return () => this._unsubscribe(topic, handler);
 	}
 
-	onStatus(fn)
-	{
+	onStatus(fn) {
 		this.statusListeners.add(fn);
 		return () => this.statusListeners.delete(fn);
 	}
 
-	connections()
-	{
+	connections() {
 		return [...this.sockets.values()].map((s) => s.status);
 	}
 
-	_unsubscribe(topic, handler)
-	{
+	_unsubscribe(topic, handler) {
 		const t = this.topics.get(topic);
-		if (!t)
-			return;
+		if (!t) return;
 		t.handlers.delete(handler);
-		if (t.handlers.size)
-			return;
+		if (t.handlers.size) return;
 		this.topics.delete(topic);
 		if (this.multiplex) {
 			this.sockets.get('*')?.send({ type: 'unsubscribe', feeds: [topic] });
@@ -503,20 +467,16 @@ export class TacwsClient {
 		}
 	}
 
-	_each(fn)
-	{
-		for (const s of this.sockets.values())
-			fn(s);
+	_each(fn) {
+		for (const s of this.sockets.values()) fn(s);
 	}
 
-	_wsUrl(path)
-	{
+	_wsUrl(path) {
 		const q = this.token ? `?token=${encodeURIComponent(this.token)}` : '';
 		return `${this.url}${this.apiPrefix}/${path}${q}`;
 	}
 
-	_open(key)
-	{
+	_open(key) {
 		const multiplexed = key === '*';
 		const sock = new ReliableSocket(this._wsUrl(multiplexed ? 'ws' : `ws/${key}`), {
 			env: this.env,
@@ -527,12 +487,13 @@ export class TacwsClient {
 					for (const t of this.topics.values())
 						t.awaitingSnapshot = true;
 					if (this.topics.size)
-						sock.send({ type: 'subscribe',
-							    feeds: [...this.topics.keys()] });
+						sock.send({
+							type: 'subscribe',
+							feeds: [...this.topics.keys()],
+						});
 				} else {
 					const t = this.topics.get(key);
-					if (t)
-						t.awaitingSnapshot = true;
+					if (t) t.awaitingSnapshot = true;
 				}
 			},
 			onMessage: (msg) => this._route(multiplexed ? null : key, msg),
@@ -542,15 +503,11 @@ export class TacwsClient {
 		sock.start();
 	}
 
-	_route(topic, msg)
-	{
-		if (!msg || typeof msg !== 'object')
-			return;
-		if (topic === null)
-			topic = this._topicOf(msg);
+	_route(topic, msg) {
+		if (!msg || typeof msg !== 'object') return;
+		if (topic === null) topic = this._topicOf(msg);
 		const t = topic && this.topics.get(topic);
-		if (!t)
-			return;
+		if (!t) return;
 		const meta = { topic, snapshot: t.awaitingSnapshot, gap: null };
 		if (typeof msg.seq === 'number') {
 			if (t.seq !== null && msg.seq > t.seq + 1) {
@@ -558,35 +515,30 @@ export class TacwsClient {
 				this.gaps += 1;
 				this.env.logger?.warn?.(
 					`tacws: ${topic}: seq gap, expected ${t.seq + 1}, got ${msg.seq}` +
-					(meta.snapshot ? ' (snapshot after reconnect replaces the data)'
-						       : ''));
+						(meta.snapshot
+							? ' (snapshot after reconnect replaces the data)'
+							: ''),
+				);
 			}
 			t.seq = msg.seq;
 		}
 		t.awaitingSnapshot = false;
 		t.lastAt = this.env.now();
-		for (const h of [...t.handlers])
-			h(msg, meta);
+		for (const h of [...t.handlers]) h(msg, meta);
 	}
 
-	_topicOf(msg)
-	{
-		if (typeof msg.feed === 'string')
-			return msg.feed;
-		if (typeof msg.topic === 'string')
-			return msg.topic;
+	_topicOf(msg) {
+		if (typeof msg.feed === 'string') return msg.feed;
+		if (typeof msg.topic === 'string') return msg.topic;
 		for (const [feed, type] of Object.entries(FEED_TYPES)) {
-			if (type !== msg.type)
-				continue;
+			if (type !== msg.type) continue;
 			return feed === 'adw-state' ? `adw-state/${msg.adw_id}` : feed;
 		}
 		return null;
 	}
 
-	_emitStatus()
-	{
+	_emitStatus() {
 		const list = this.connections();
-		for (const fn of [...this.statusListeners])
-			fn(list);
+		for (const fn of [...this.statusListeners]) fn(list);
 	}
 }

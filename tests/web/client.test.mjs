@@ -14,8 +14,7 @@ import { makeEnv } from './fake_env.mjs';
 
 const ALMOST_ONE = 0.999999;
 
-function socket(env, options = {})
-{
+function socket(env, options = {}) {
 	const states = [];
 	const messages = [];
 	let opens = 0;
@@ -31,16 +30,21 @@ function socket(env, options = {})
 
 test('backoff ceiling doubles from 1 s and is capped at 30 s', () => {
 	const got = [];
-	for (let i = 0; i < 10; i++)
-		got.push(backoffCeiling(i));
+	for (let i = 0; i < 10; i++) got.push(backoffCeiling(i));
 	assert.deepEqual(got, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
 	assert.equal(backoffCeiling(1000), 30000);
 	assert.equal(backoffCeiling(2, { baseDelayMs: 100, maxDelayMs: 250 }), 250);
 });
 
 test('full jitter spreads the delay over [0, ceiling)', () => {
-	assert.equal(backoffDelay(3, () => 0), 0);
-	assert.equal(backoffDelay(3, () => 0.5), 4000);
+	assert.equal(
+		backoffDelay(3, () => 0),
+		0,
+	);
+	assert.equal(
+		backoffDelay(3, () => 0.5),
+		4000,
+	);
 	assert.ok(backoffDelay(3, () => ALMOST_ONE) < 8000);
 	assert.ok(backoffDelay(3, () => ALMOST_ONE) >= 7999);
 	assert.ok(backoffDelay(9, () => ALMOST_ONE) < 30000);
@@ -68,8 +72,10 @@ test('retries follow the schedule, then go offline after maxAttempts', () => {
 		delays.push(wait);
 	}
 	const ceilings = delays.map((d) => Math.ceil(d / 1000) * 1000);
-	assert.deepEqual(ceilings,
-			 [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
+	assert.deepEqual(
+		ceilings,
+		[1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000],
+	);
 
 	instances.at(-1).serverClose();
 	assert.equal(s.state, STATE.OFFLINE);
@@ -159,38 +165,38 @@ test('late events from a dropped socket are ignored', () => {
 	assert.deepEqual(clock.pending(), [DEFAULTS.connectTimeoutMs]);
 });
 
-test('hidden: closes after the grace period and stops retrying; visible: reconnects at once',
-     () => {
-	     const { env, clock, instances, document } = makeEnv();
-	     const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
-	     client.subscribe('queue', () => {});
-	     client.start();
-	     return Promise.resolve().then(() => {
-		     const ws = instances[0];
-		     ws.serverOpen();
-		     document.setVisibility('hidden');
-		     clock.advance(DEFAULTS.hiddenGraceMs - 1);
-		     assert.equal(ws.closed, false, 'still open within the grace period');
-		     clock.advance(1);
-		     assert.equal(ws.closed, true);
-		     assert.equal(client.connections()[0].state, STATE.PAUSED);
-		     assert.deepEqual(clock.pending(), [], 'no retry while hidden');
-		     clock.advance(10 * 60 * 1000);
-		     assert.equal(instances.length, 1);
+test('hidden: closes after the grace period and stops retrying; visible: reconnects at once', async () => {
+	const { env, clock, instances, document } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	client.subscribe('queue', () => {});
+	await client.start();
+	const ws = instances[0];
+	ws.serverOpen();
+	document.setVisibility('hidden');
+	clock.advance(DEFAULTS.hiddenGraceMs - 1);
+	assert.equal(ws.closed, false, 'still open within the grace period');
+	clock.advance(1);
+	assert.equal(ws.closed, true);
+	assert.equal(client.connections()[0].state, STATE.PAUSED);
+	assert.deepEqual(clock.pending(), [], 'no retry while hidden');
+	clock.advance(10 * 60 * 1000);
+	assert.equal(instances.length, 1);
 
-		     document.setVisibility('visible');
-		     assert.equal(instances.length, 2, 'reconnects at once');
-		     assert.equal(client.connections()[0].state, STATE.CONNECTING);
-		     instances[1].serverOpen();
-		     assert.equal(client.connections()[0].state, STATE.LIVE);
-		     client.stop();
-	     });
-     });
+	document.setVisibility('visible');
+	assert.equal(instances.length, 2, 'reconnects at once');
+	assert.equal(client.connections()[0].state, STATE.CONNECTING);
+	instances[1].serverOpen();
+	assert.equal(client.connections()[0].state, STATE.LIVE);
+	client.stop();
+});
 
 test('hidden then visible within the grace period keeps the socket', async () => {
 	const { env, clock, instances, document } = makeEnv();
 	const client = new TacwsClient({
-		url: 'ws://127.0.0.1:1', env, multiplex: false, options: { pingIntervalMs: 1e9 },
+		url: 'ws://127.0.0.1:1',
+		env,
+		multiplex: false,
+		options: { pingIntervalMs: 1e9 },
 	});
 	client.subscribe('queue', () => {});
 	await client.start();
@@ -208,7 +214,10 @@ test('hidden then visible within the grace period keeps the socket', async () =>
 test('visible wakes a socket that had given up; online wakes one that waits', async () => {
 	const { env, clock, instances, document, window } = makeEnv();
 	const client = new TacwsClient({
-		url: 'ws://127.0.0.1:1', env, multiplex: false, options: { maxAttempts: 1 },
+		url: 'ws://127.0.0.1:1',
+		env,
+		multiplex: false,
+		options: { maxAttempts: 1 },
 	});
 	client.subscribe('queue', () => {});
 	await client.start();
@@ -246,10 +255,13 @@ test('one socket per topic; snapshots flagged; seq gaps logged', async () => {
 	client.subscribe('adw-state/77c90e61', () => {});
 	await client.start();
 	assert.equal(client.multiplex, false, 'no fetch means no multiplex');
-	assert.deepEqual(instances.map((w) => w.url), [
-		'ws://127.0.0.1:8003/api/v1/ws/queue?token=a%20b',
-		'ws://127.0.0.1:8003/api/v1/ws/adw-state/77c90e61?token=a%20b',
-	]);
+	assert.deepEqual(
+		instances.map((w) => w.url),
+		[
+			'ws://127.0.0.1:8003/api/v1/ws/queue?token=a%20b',
+			'ws://127.0.0.1:8003/api/v1/ws/adw-state/77c90e61?token=a%20b',
+		],
+	);
 	const ws = instances[0];
 	ws.serverOpen();
 	ws.serverSend({ type: 'queue_update', data: {}, seq: 5 });
@@ -267,8 +279,11 @@ test('one socket per topic; snapshots flagged; seq gaps logged', async () => {
 	clock.advance(1000);
 	instances[2].serverOpen();
 	instances[2].serverSend({ type: 'queue_update', data: {}, seq: 12 });
-	assert.deepEqual(got.at(-1), [12, true, { expected: 10, got: 12 }],
-			 'after a reconnect the snapshot replaces the data');
+	assert.deepEqual(
+		got.at(-1),
+		[12, true, { expected: 10, got: 12 }],
+		'after a reconnect the snapshot replaces the data',
+	);
 	instances[2].serverSend({ type: 'queue_update', data: {}, seq: 13 });
 	assert.deepEqual(got.at(-1), [13, false, null]);
 	client.stop();
@@ -321,13 +336,19 @@ test('multiplex: detected from /feeds, one socket, subscribe, routing by type', 
 	assert.equal(instances.length, 1);
 	assert.equal(instances[0].url, 'ws://127.0.0.1:8003/api/v1/ws?token=t');
 	instances[0].serverOpen();
-	assert.deepEqual(instances[0].sent[0],
-			 { type: 'subscribe', feeds: ['queue', 'adw-state/aa', 'adw-state/bb'] });
+	assert.deepEqual(instances[0].sent[0], {
+		type: 'subscribe',
+		feeds: ['queue', 'adw-state/aa', 'adw-state/bb'],
+	});
 	instances[0].serverSend({ type: 'queue_update', seq: 3 });
 	instances[0].serverSend({ type: 'adw_state_update', adw_id: 'bb', seq: 7 });
 	instances[0].serverSend({ type: 'routes_update', seq: 1 });
 	instances[0].serverSend({ feed: 'adw-state/aa', type: 'adw_state_update', seq: 2 });
-	assert.deepEqual(got, [['queue', 3, true], ['bb', 7], ['aa', 2]]);
+	assert.deepEqual(got, [
+		['queue', 3, true],
+		['bb', 7],
+		['aa', 2],
+	]);
 
 	const off = client.subscribe('routes', () => {});
 	assert.deepEqual(instances[0].sent.at(-1), { type: 'subscribe', feeds: ['routes'] });
@@ -338,10 +359,17 @@ test('multiplex: detected from /feeds, one socket, subscribe, routing by type', 
 
 test('multiplex detection falls back to one socket per feed on any failure', async () => {
 	for (const fetch of [
-		async () => { throw new Error('refused'); },
+		async () => {
+			throw new Error('refused');
+		},
 		async () => ({ ok: false, json: async () => ({}) }),
 		async () => ({ ok: true, json: async () => ({ feeds: [] }) }),
-		async () => ({ ok: true, json: async () => { throw new SyntaxError('x'); } }),
+		async () => ({
+			ok: true,
+			json: async () => {
+				throw new SyntaxError('x');
+			},
+		}),
 	]) {
 		const { env, instances } = makeEnv();
 		env.fetch = fetch;

@@ -24,43 +24,35 @@ const DEMO = process.env.TACWS_DEMO || path.join(BUILD, 'tools/demo/tacws-demo')
 const PLUGINS = process.env.TACWS_PLUGIN_DIR || path.join(BUILD, 'plugins');
 const SHOTS = process.env.TACWS_SCREENSHOT_DIR || path.join(BUILD, 'tests/web/screenshots');
 const TOTAL_MS = 240000;
-const STEPS = 7;
+const STEPS = 14;
 const GRACE_MS = 1500; // hidden-page grace period asked of the page under test
 
 const children = new Set();
 let tmp = null;
 let context = null;
 
-function log(msg)
-{
+function log(msg) {
 	process.stdout.write(`# ${msg}\n`);
 }
 
-async function cleanup()
-{
-	if (context)
-		await context.close().catch(() => {});
+async function cleanup() {
+	if (context) await context.close().catch(() => {});
 	context = null;
-	for (const c of children)
-		await stopChild(c);
-	if (tmp)
-		fs.rmSync(tmp, { recursive: true, force: true });
+	for (const c of children) await stopChild(c);
+	if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 	tmp = null;
 }
 
-async function die(msg)
-{
+async function die(msg) {
 	process.stdout.write(`not ok - ${msg}\n0 passed, 1 failed\n`);
 	await cleanup();
 	process.exit(1);
 }
 
 const watchdog = setTimeout(() => die(`timed out after ${TOTAL_MS / 1000} s`), TOTAL_MS);
-for (const sig of ['SIGINT', 'SIGTERM'])
-	process.on(sig, () => die(`stopped by ${sig}`));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => die(`stopped by ${sig}`));
 
-function start(name, file, args, opts = {})
-{
+function start(name, file, args, opts = {}) {
 	const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
 	const c = spawn(file, args, { stdio: ['ignore', out, out], ...opts });
 	fs.closeSync(out);
@@ -72,8 +64,7 @@ function start(name, file, args, opts = {})
 }
 
 // Stops one child we started, by its PID: SIGTERM, then SIGKILL after 3 s.
-async function stopChild(c)
-{
+async function stopChild(c) {
 	if (c.exitCode === null && c.signalCode === null) {
 		c.kill('SIGTERM');
 		const t = setTimeout(() => c.kill('SIGKILL'), 3000);
@@ -83,18 +74,19 @@ async function stopChild(c)
 	children.delete(c);
 }
 
-function tail(name)
-{
+function tail(name) {
 	try {
-		return fs.readFileSync(path.join(tmp, `${name}.log`), 'utf8').split('\n').slice(-15)
+		return fs
+			.readFileSync(path.join(tmp, `${name}.log`), 'utf8')
+			.split('\n')
+			.slice(-15)
 			.join('\n');
 	} catch (e) {
 		return '';
 	}
 }
 
-function freePort()
-{
+function freePort() {
 	return new Promise((resolve, reject) => {
 		const s = net.createServer();
 		s.on('error', reject);
@@ -107,26 +99,25 @@ function freePort()
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what, fn, timeoutMs = 15000, everyMs = 200)
-{
+async function waitFor(what, fn, timeoutMs = 15000, everyMs = 200) {
 	const end = Date.now() + timeoutMs;
 	let last;
 	for (;;) {
 		try {
 			last = await fn();
-			if (last)
-				return last;
+			if (last) return last;
 		} catch (e) {
 			last = e.message;
 		}
 		if (Date.now() > end)
-			throw new Error(`${what}: not after ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
+			throw new Error(
+				`${what}: not after ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`,
+			);
 		await sleep(everyMs);
 	}
 }
 
-async function httpOk(url)
-{
+async function httpOk(url) {
 	try {
 		const res = await fetch(url);
 		await res.arrayBuffer();
@@ -136,27 +127,56 @@ async function httpOk(url)
 	}
 }
 
-function writeConfig(port, demoPort)
-{
+function writeConfig(port, demoPort) {
 	const feeds = [
-		['workflows', 'workflows'], ['adw-state', 'adw_state'], ['adw-monitor', 'adw_monitor'],
-		['queue', 'queue'], ['workflow-history', 'history'], ['routes', 'routes'],
-		['system-status', 'system_status'], ['webhook-status', 'webhook_status'],
+		['workflows', 'workflows'],
+		['adw-state', 'adw_state'],
+		['adw-monitor', 'adw_monitor'],
+		['queue', 'queue'],
+		['workflow-history', 'history'],
+		['routes', 'routes'],
+		['system-status', 'system_status'],
+		['webhook-status', 'webhook_status'],
 	];
 	const ini = [
-		'[server]', 'listen = 127.0.0.1', `port = ${port}`, `plugin_dir = ${PLUGINS}`,
-		`web_dir = ${path.join(SRC, 'web')}`, 'workers = 2', '',
-		'[sources]', `repo_root = ${path.join(tmp, 'repo')}`,
+		'[server]',
+		'listen = 127.0.0.1',
+		`port = ${port}`,
+		`plugin_dir = ${PLUGINS}`,
+		`web_dir = ${path.join(SRC, 'web')}`,
+		'workers = 2',
+		'',
+		'[sources]',
+		`repo_root = ${path.join(tmp, 'repo')}`,
 		`database = sqlite:${path.join(tmp, 'repo/db/database.db')}`,
 		`backend_url = http://127.0.0.1:${demoPort}`,
-		`webhook_status_url = http://127.0.0.1:${demoPort}/webhook-status`, '',
-		...feeds.flatMap(([f, p]) => [`[feed.${f}]`, `plugin = ${p}`, 'enabled = true',
-					       'interval_ms = 500', '']),
-		'[check.backend]', 'type = http', 'name = Backend',
-		`url = http://127.0.0.1:${demoPort}/health`, 'timeout_ms = 1000', '',
-		'[check.webhooks]', 'type = tcp', 'name = Webhook service', 'host = 127.0.0.1',
-		`port = ${demoPort}`, 'timeout_ms = 1000', '',
-		'[check.database]', 'type = database', 'name = Database', 'timeout_ms = 1000', '',
+		`webhook_status_url = http://127.0.0.1:${demoPort}/webhook-status`,
+		'',
+		...feeds.flatMap(([f, p]) => [
+			`[feed.${f}]`,
+			`plugin = ${p}`,
+			'enabled = true',
+			'interval_ms = 500',
+			'',
+		]),
+		'[check.backend]',
+		'type = http',
+		'name = Backend',
+		`url = http://127.0.0.1:${demoPort}/health`,
+		'timeout_ms = 1000',
+		'',
+		'[check.webhooks]',
+		'type = tcp',
+		'name = Webhook service',
+		'host = 127.0.0.1',
+		`port = ${demoPort}`,
+		'timeout_ms = 1000',
+		'',
+		'[check.database]',
+		'type = database',
+		'name = Database',
+		'timeout_ms = 1000',
+		'',
 	];
 	const file = path.join(tmp, 'tacws.ini');
 	fs.writeFileSync(file, ini.join('\n'));
@@ -164,18 +184,20 @@ function writeConfig(port, demoPort)
 }
 
 // Reads the page: each panel's seq and row count, and each connection's shown state.
-function readPage(page)
-{
+function readPage(page) {
 	return page.evaluate(() => {
 		const panels = {};
 		for (const s of document.querySelectorAll('section.panel')) {
 			const id = s.id.replace('panel-', '');
 			const meta = s.querySelector('.meta');
 			panels[id] = {
-				seq: meta.dataset.seq === undefined || meta.dataset.seq === ''
-					     ? null
-					     : Number(meta.dataset.seq),
-				rows: s.querySelectorAll('tbody tr, ul.services li, dl.fields > div').length,
+				seq:
+					meta.dataset.seq === undefined || meta.dataset.seq === ''
+						? null
+						: Number(meta.dataset.seq),
+				rows: s.querySelectorAll(
+					'tbody tr, ul.services li, dl.fields > div',
+				).length,
 				text: s.querySelector('.body').textContent,
 			};
 		}
@@ -191,8 +213,7 @@ function readPage(page)
 const allIn = (conns, state) => conns.length > 0 && conns.every((c) => c.state === state);
 
 const results = [];
-async function step(name, fn)
-{
+async function step(name, fn) {
 	const t0 = Date.now();
 	try {
 		await fn();
@@ -205,8 +226,7 @@ async function step(name, fn)
 	}
 }
 
-async function main()
-{
+async function main() {
 	if (!fs.existsSync(CHROMIUM))
 		await die(`${CHROMIUM} not found: apt-get install -y chromium`);
 	let chromium;
@@ -214,13 +234,25 @@ async function main()
 		const entry = path.join(SRC, 'node_modules/playwright-core/index.mjs');
 		({ chromium } = await import(pathToFileURL(entry).href));
 	} catch (e) {
-		await die(`playwright-core not found under ${SRC}/node_modules: run npm ci in ${SRC}`);
+		await die(
+			`playwright-core not found under ${SRC}/node_modules: run npm ci in ${SRC}`,
+		);
 	}
-	for (const [what, file] of [['tacwsd', TACWSD], ['tacws-demo', DEMO]])
-		if (!fs.existsSync(file))
-			await die(`${what} not built: ${file} is missing`);
-	for (const p of ['workflows', 'adw_state', 'adw_monitor', 'queue', 'history', 'routes',
-			 'system_status', 'webhook_status'])
+	for (const [what, file] of [
+		['tacwsd', TACWSD],
+		['tacws-demo', DEMO],
+	])
+		if (!fs.existsSync(file)) await die(`${what} not built: ${file} is missing`);
+	for (const p of [
+		'workflows',
+		'adw_state',
+		'adw_monitor',
+		'queue',
+		'history',
+		'routes',
+		'system_status',
+		'webhook_status',
+	])
 		if (!fs.existsSync(path.join(PLUGINS, `${p}.so`)))
 			await die(`plugin ${p}.so not built in ${PLUGINS}`);
 
@@ -231,147 +263,265 @@ async function main()
 	const port = await freePort();
 	const base = `http://127.0.0.1:${port}`;
 
-	start('demo', DEMO, ['--repo-root', repo, '--schema', path.join(SRC, 'conf/sql/schema.sql'),
-			     '--http-port', String(demoPort), '--tick-ms', '1500', '--seed', '7',
-			     '--duration', String(TOTAL_MS / 1000)]);
-	await waitFor('demo fixtures', () => fs.existsSync(path.join(repo, 'db/database.db')) &&
-				       httpOk(`http://127.0.0.1:${demoPort}/openapi.json`))
-		.catch((e) => die(`${e.message}\n${tail('demo')}`));
+	start('demo', DEMO, [
+		'--repo-root',
+		repo,
+		'--schema',
+		path.join(SRC, 'conf/sql/schema.sql'),
+		'--http-port',
+		String(demoPort),
+		'--tick-ms',
+		'1500',
+		'--seed',
+		'7',
+		'--duration',
+		String(TOTAL_MS / 1000),
+	]);
+	await waitFor(
+		'demo fixtures',
+		() =>
+			fs.existsSync(path.join(repo, 'db/database.db')) &&
+			httpOk(`http://127.0.0.1:${demoPort}/openapi.json`),
+	).catch((e) => die(`${e.message}\n${tail('demo')}`));
 	const config = writeConfig(port, demoPort);
 	let server = start('tacwsd', TACWSD, ['--config', config]);
-	await waitFor('tacwsd /healthz', () => httpOk(`${base}/healthz`))
-		.catch((e) => die(`${e.message}\n${tail('tacwsd')}`));
+	await waitFor('tacwsd /healthz', () => httpOk(`${base}/healthz`)).catch((e) =>
+		die(`${e.message}\n${tail('tacwsd')}`),
+	);
 
 	const userDir = fs.mkdtempSync(path.join(tmp, 'chromium-'));
 	context = await chromium.launchPersistentContext(userDir, {
 		executablePath: CHROMIUM,
 		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-		       '--no-first-run', '--disable-background-networking',
-		       '--disable-component-update', '--disable-sync'],
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
 		viewport: { width: 1400, height: 1000 },
 	});
-	const page = context.pages()[0] || (await context.newPage());
-	const errors = [];
-	page.on('pageerror', (e) => errors.push(e.message));
-	page.on('console', (m) => {
-		if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text()))
-			errors.push(m.text());
-	});
+	// The server offers the multiplexed socket; ?multiplex=false checks the per-feed fallback.
+	for (const [mode, probeId, shot] of [
+		['multiplexed', 'feedbeef', ''],
+		['per-feed', 'feedbee2', '-per-feed'],
+	]) {
+		const page = await context.newPage();
+		const errors = [];
+		page.on('pageerror', (e) => errors.push(e.message));
+		page.on('console', (m) => {
+			if (
+				m.type() === 'error' &&
+				!/Failed to load resource|WebSocket connection/.test(m.text())
+			)
+				errors.push(m.text());
+		});
 
-	await step('the dashboard loads from tacwsd', async () => {
-		const res = await page.goto(`${base}/?grace=${GRACE_MS}`);
-		if (!res.ok())
-			throw new Error(`GET / answered ${res.status()}`);
-		await page.waitForSelector('#connections li', { timeout: 10000 });
-	});
+		await step(`${mode}: the dashboard loads from tacwsd`, async () => {
+			const query = mode === 'per-feed' ? '&multiplex=false' : '';
+			const res = await page.goto(`${base}/?grace=${GRACE_MS}${query}`);
+			if (!res.ok()) throw new Error(`GET / answered ${res.status()}`);
+			await page.waitForSelector('#connections li', { timeout: 10000 });
+		});
 
-	await step('every panel shows its feed data with a seq', async () => {
-		await waitFor('all panels filled', async () => {
-			const { panels } = await readPage(page);
-			const empty = Object.entries(panels)
-				.filter(([, p]) => p.seq === null || !(p.rows > 0 || p.text.length > 20))
-				.map(([id]) => id);
-			if (empty.length)
-				throw new Error(`still empty: ${empty.join(', ')}`);
-			return true;
-		}, 30000);
-		const { panels, conns } = await readPage(page);
-		for (const id of ['monitor', 'queue', 'history', 'routes', 'workflows', 'system',
-				  'adw-state'])
-			if (panels[id].rows < 1)
-				throw new Error(`panel ${id} has no rows`);
-		const current = await page.textContent('#panel-current .card code');
-		if (!/^[0-9a-f]{8}$/.test(current))
-			throw new Error(`current workflow card shows no adw_id: ${panels.current.text}`);
-		if (!/total received/.test(panels.webhook.text))
-			throw new Error(`webhook panel: ${panels.webhook.text.slice(0, 120)}`);
-		if (!allIn(conns, 'live'))
-			throw new Error(`connections: ${JSON.stringify(conns)}`);
-		log(`connections: ${conns.map((c) => c.label).join(', ')}`);
-		await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
-	});
+		await step(`${mode}: every panel shows its feed data with a seq`, async () => {
+			await waitFor(
+				'all panels filled',
+				async () => {
+					const { panels } = await readPage(page);
+					const empty = Object.entries(panels)
+						.filter(
+							([, p]) =>
+								p.seq === null ||
+								!(p.rows > 0 || p.text.length > 20),
+						)
+						.map(([id]) => id);
+					if (empty.length)
+						throw new Error(`still empty: ${empty.join(', ')}`);
+					return true;
+				},
+				30000,
+			);
+			const { panels, conns } = await readPage(page);
+			for (const id of [
+				'monitor',
+				'queue',
+				'history',
+				'routes',
+				'workflows',
+				'system',
+				'adw-state',
+			])
+				if (panels[id].rows < 1) throw new Error(`panel ${id} has no rows`);
+			const current = await page.textContent('#panel-current .card code');
+			if (!/^[0-9a-f]{8}$/.test(current))
+				throw new Error(
+					`current workflow card shows no adw_id: ${panels.current.text}`,
+				);
+			if (!/total received/.test(panels.webhook.text))
+				throw new Error(
+					`webhook panel: ${panels.webhook.text.slice(0, 120)}`,
+				);
+			if (!allIn(conns, 'live'))
+				throw new Error(`connections: ${JSON.stringify(conns)}`);
+			log(`connections: ${conns.map((c) => c.label).join(', ')}`);
+			await page.screenshot({
+				path: path.join(SHOTS, `dashboard${shot}.png`),
+				fullPage: true,
+			});
+		});
 
-	await step('a source change shows up without a reload', async () => {
-		const before = (await readPage(page)).panels.workflows.seq;
-		const dir = path.join(repo, 'agents/feedbeef');
-		fs.mkdirSync(dir, { recursive: true });
-		const state = { adw_id: 'feedbeef', issue_number: '4242', nl_input: 'browser test workflow',
+		await step(`${mode}: a source change shows up without a reload`, async () => {
+			const before = (await readPage(page)).panels.workflows.seq;
+			// Tag a row node: updating in place must keep it, a re-render would replace it.
+			const probe = await page.evaluate(() => {
+				const tr = document.querySelector('#panel-workflows tbody tr');
+				tr.tacwsProbe = true;
+				return tr.dataset.key;
+			});
+			const dir = path.join(repo, `agents/${probeId}`);
+			fs.mkdirSync(dir, { recursive: true });
+			const state = {
+				adw_id: probeId,
+				issue_number: '4242',
+				nl_input: 'browser test workflow',
 				github_url: 'https://github.com/example/repo/issues/4242',
-				start_time: new Date().toISOString() };
-		fs.writeFileSync(path.join(dir, 'adw_state.json.tmp'), JSON.stringify(state, null, 2));
-		fs.renameSync(path.join(dir, 'adw_state.json.tmp'), path.join(dir, 'adw_state.json'));
-		await page.waitForSelector('#panel-workflows tr[data-key="feedbeef"]', { timeout: 15000 });
-		await page.waitForSelector('#panel-monitor tr[data-key="feedbeef"]', { timeout: 15000 });
-		const after = (await readPage(page)).panels.workflows.seq;
-		if (!(after > before))
-			throw new Error(`workflows seq ${before} → ${after}`);
-	});
+				start_time: new Date().toISOString(),
+			};
+			fs.writeFileSync(
+				path.join(dir, 'adw_state.json.tmp'),
+				JSON.stringify(state, null, 2),
+			);
+			fs.renameSync(
+				path.join(dir, 'adw_state.json.tmp'),
+				path.join(dir, 'adw_state.json'),
+			);
+			for (const panel of ['workflows', 'monitor'])
+				await page.waitForSelector(
+					`#panel-${panel} tr[data-key="${probeId}"]`,
+					{ timeout: 15000 },
+				);
+			const after = (await readPage(page)).panels.workflows.seq;
+			if (!(after > before))
+				throw new Error(`workflows seq ${before} → ${after}`);
+			const kept = await page.evaluate(
+				(key) =>
+					document.querySelector(
+						`#panel-workflows tr[data-key="${key}"]`,
+					)?.tacwsProbe === true,
+				probe,
+			);
+			if (!kept)
+				throw new Error(
+					`row ${probe} was rebuilt instead of updated in place`,
+				);
+		});
 
-	await step('tacwsd stops: every indicator says reconnecting, the data stays', async () => {
-		await stopChild(server);
-		const { conns, panels } = await waitFor('reconnecting shown', async () => {
-			const r = await readPage(page);
-			return allIn(r.conns, 'reconnecting') ? r : null;
-		}, 10000);
-		if (!conns.every((c) => /try \d+\/10/.test(c.hint)))
-			throw new Error(`no countdown/attempt shown: ${JSON.stringify(conns)}`);
-		if (panels.monitor.rows < 1)
-			throw new Error('panels were cleared');
-		await page.screenshot({ path: path.join(SHOTS, 'dashboard-reconnecting.png') });
-	});
+		await step(
+			`${mode}: tacwsd stops: every indicator says reconnecting, the data stays`,
+			async () => {
+				await stopChild(server);
+				const { conns, panels } = await waitFor(
+					'reconnecting shown',
+					async () => {
+						const r = await readPage(page);
+						return allIn(r.conns, 'reconnecting') ? r : null;
+					},
+					10000,
+				);
+				if (!conns.every((c) => /try \d+\/10/.test(c.hint)))
+					throw new Error(
+						`no countdown/attempt shown: ${JSON.stringify(conns)}`,
+					);
+				if (panels.monitor.rows < 1) throw new Error('panels were cleared');
+				await page.screenshot({
+					path: path.join(SHOTS, `dashboard${shot}-reconnecting.png`),
+				});
+			},
+		);
 
-	await step('tacwsd restarts: the page recovers by itself', async () => {
-		await sleep(2000);
-		const seqBefore = (await readPage(page)).panels.queue.seq;
-		server = start('tacwsd', TACWSD, ['--config', config]);
-		await waitFor('tacwsd back', () => httpOk(`${base}/healthz`))
-			.catch((e) => die(`${e.message}\n${tail('tacwsd')}`));
-		await waitFor('all live again', async () => allIn((await readPage(page)).conns, 'live'),
-			      45000);
-		// A restarted server starts its seq again: the snapshot replaced the panel data.
-		await waitFor('queue snapshot after reconnect',
-			      async () => (await readPage(page)).panels.queue.seq !== null);
-		log(`queue seq ${seqBefore} before the restart`);
-	});
+		await step(`${mode}: tacwsd restarts: the page recovers by itself`, async () => {
+			await sleep(2000);
+			const seqBefore = (await readPage(page)).panels.queue.seq;
+			server = start('tacwsd', TACWSD, ['--config', config]);
+			await waitFor('tacwsd back', () => httpOk(`${base}/healthz`)).catch((e) =>
+				die(`${e.message}\n${tail('tacwsd')}`),
+			);
+			await waitFor(
+				'all live again',
+				async () => allIn((await readPage(page)).conns, 'live'),
+				45000,
+			);
+			// A restarted server starts its seq again: the snapshot replaced the panel data.
+			await waitFor(
+				'queue snapshot after reconnect',
+				async () => (await readPage(page)).panels.queue.seq !== null,
+			);
+			log(`queue seq ${seqBefore} before the restart`);
+		});
 
-	await step('hidden: disconnects after the grace period; visible: reconnects at once', async () => {
-		const setVisibility = (v) => page.evaluate((state) => {
-			Object.defineProperty(document, 'visibilityState',
-					      { configurable: true, get: () => state });
-			Object.defineProperty(document, 'hidden',
-					      { configurable: true, get: () => state === 'hidden' });
-			document.dispatchEvent(new Event('visibilitychange'));
-		}, v);
-		await setVisibility('hidden');
-		await sleep(GRACE_MS / 2);
-		if (!allIn((await readPage(page)).conns, 'live'))
-			throw new Error('closed before the grace period ended');
-		await waitFor('offline while hidden', async () => {
-			const { conns } = await readPage(page);
-			return allIn(conns, 'offline') && conns.every((c) => c.hint === 'page hidden');
-		}, 5000);
-		await sleep(3000);
-		if (!allIn((await readPage(page)).conns, 'offline'))
-			throw new Error('a hidden page tried to reconnect');
-		const t0 = Date.now();
-		await setVisibility('visible');
-		await waitFor('live after visible', async () => allIn((await readPage(page)).conns, 'live'),
-			      5000, 50);
-		log(`visible → live in ${Date.now() - t0} ms`);
-	});
+		await step(
+			`${mode}: hidden: disconnects after the grace period; visible: reconnects at once`,
+			async () => {
+				const setVisibility = (v) =>
+					page.evaluate((state) => {
+						Object.defineProperty(document, 'visibilityState', {
+							configurable: true,
+							get: () => state,
+						});
+						Object.defineProperty(document, 'hidden', {
+							configurable: true,
+							get: () => state === 'hidden',
+						});
+						document.dispatchEvent(
+							new Event('visibilitychange'),
+						);
+					}, v);
+				await setVisibility('hidden');
+				await sleep(GRACE_MS / 2);
+				if (!allIn((await readPage(page)).conns, 'live'))
+					throw new Error('closed before the grace period ended');
+				await waitFor(
+					'offline while hidden',
+					async () => {
+						const { conns } = await readPage(page);
+						return (
+							allIn(conns, 'offline') &&
+							conns.every((c) => c.hint === 'page hidden')
+						);
+					},
+					5000,
+				);
+				await sleep(3000);
+				if (!allIn((await readPage(page)).conns, 'offline'))
+					throw new Error('a hidden page tried to reconnect');
+				const t0 = Date.now();
+				await setVisibility('visible');
+				await waitFor(
+					'live after visible',
+					async () => allIn((await readPage(page)).conns, 'live'),
+					5000,
+					50,
+				);
+				log(`visible → live in ${Date.now() - t0} ms`);
+			},
+		);
 
-	await step('no script errors on the page', async () => {
-		if (errors.length)
-			throw new Error(errors.join(' | '));
-	});
+		await step(`${mode}: no script errors on the page`, async () => {
+			if (errors.length) throw new Error(errors.join(' | '));
+		});
+		await page.close();
+	}
 }
 
 try {
 	await main();
 } catch (e) {
-	if (!results.length || results.at(-1))
-		process.stdout.write(`not ok - ${e.message}\n`);
+	if (!results.length || results.at(-1)) process.stdout.write(`not ok - ${e.message}\n`);
 }
 clearTimeout(watchdog);
 await cleanup();

@@ -2,46 +2,39 @@
 // under node's test runner: time moves only when a test calls clock.advance().
 
 export class FakeClock {
-	constructor()
-	{
+	constructor() {
 		this.t = 0;
 		this.nextId = 1;
 		this.timers = new Map();
 	}
 
-	now()
-	{
+	now() {
 		return this.t;
 	}
 
-	setTimeout(fn, ms)
-	{
+	setTimeout(fn, ms) {
 		const id = this.nextId++;
 		this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
 		return id;
 	}
 
-	clearTimeout(id)
-	{
+	clearTimeout(id) {
 		this.timers.delete(id);
 	}
 
-	pending()
-	{
+	pending() {
 		return [...this.timers.values()].map((x) => x.at - this.t).sort((a, b) => a - b);
 	}
 
 	// Runs every timer due up to now+ms, in time order, including ones set meanwhile.
-	advance(ms)
-	{
+	advance(ms) {
 		const end = this.t + ms;
 		for (;;) {
 			let next = null;
 			for (const [id, x] of this.timers)
 				if (x.at <= end && (next === null || x.at < next[1].at))
 					next = [id, x];
-			if (!next)
-				break;
+			if (!next) break;
 			this.timers.delete(next[0]);
 			this.t = next[1].at;
 			next[1].fn();
@@ -50,12 +43,10 @@ export class FakeClock {
 	}
 }
 
-export function makeFakeWebSocket()
-{
+export function makeFakeWebSocket() {
 	const instances = [];
 	class FakeWebSocket {
-		constructor(url)
-		{
+		constructor(url) {
 			this.url = url;
 			this.sent = [];
 			this.closed = false;
@@ -63,29 +54,24 @@ export function makeFakeWebSocket()
 			instances.push(this);
 		}
 
-		send(text)
-		{
+		send(text) {
 			this.sent.push(JSON.parse(text));
 		}
 
-		close()
-		{
+		close() {
 			this.closed = true;
 		}
 
 		// Test side: what the server does.
-		serverOpen()
-		{
+		serverOpen() {
 			this.onopen?.({});
 		}
 
-		serverSend(obj)
-		{
+		serverSend(obj) {
 			this.onmessage?.({ data: JSON.stringify(obj) });
 		}
 
-		serverClose()
-		{
+		serverClose() {
 			this.closed = true;
 			this.onerror?.({});
 			this.onclose?.({ code: 1006 });
@@ -95,21 +81,18 @@ export function makeFakeWebSocket()
 }
 
 export class FakeDocument extends EventTarget {
-	constructor()
-	{
+	constructor() {
 		super();
 		this.visibilityState = 'visible';
 	}
 
-	setVisibility(state)
-	{
+	setVisibility(state) {
 		this.visibilityState = state;
 		this.dispatchEvent(new Event('visibilitychange'));
 	}
 }
 
-export function makeEnv({ random = () => 0.5 } = {})
-{
+export function makeEnv({ random = () => 0.5 } = {}) {
 	const clock = new FakeClock();
 	const { FakeWebSocket, instances } = makeFakeWebSocket();
 	const document = new FakeDocument();
