@@ -319,8 +319,17 @@ static void proc_start(demo_world *w, struct wf *f)
 	snprintf(argv0, sizeof argv0, "uv run adws/%s.py %s %s", templates[f->tmpl], f->issue,
 	         f->id);
 	pid_t parent = getpid();
+	/* Until exec, the child would run our SIGTERM handler and survive a
+	 * proc_stop: keep signals blocked until it has the default handlers. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
 	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		/* The process monitor finds a run by its adw_id in a command line. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -329,6 +338,7 @@ static void proc_start(demo_world *w, struct wf *f)
 		execvp("sleep", argv);
 		_exit(127);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
 		demo_log("fork: %s", strerror(errno));
 	else
