@@ -59,7 +59,7 @@ struct check {
 
 struct result {
 	enum status status;
-	double uptime; /* < 0: the service reports none */
+	json_object *uptime; /* the number the service reported, or NULL */
 	char message[512];
 	json_object *details;
 };
@@ -119,7 +119,7 @@ static void check_http(const struct check *c, struct result *r)
 	json_object *v;
 	if (json_object_object_get_ex(body, "uptime_seconds", &v) &&
 	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-		r->uptime = json_object_get_double(v);
+		r->uptime = json_object_get(v);
 	const char *reported = NULL;
 	if (json_object_object_get_ex(body, "status", &v) &&
 	    json_object_is_type(v, json_type_string))
@@ -258,7 +258,7 @@ static void run_release(struct run *run)
 static void *check_main(void *arg)
 {
 	struct job *job = arg;
-	struct result r = {.status = ST_UNKNOWN, .uptime = -1, .details = json_object_new_object()};
+	struct result r = {.status = ST_UNKNOWN, .details = json_object_new_object()};
 	switch (job->check->kind) {
 	case CHECK_HTTP:
 		check_http(job->check, &r);
@@ -277,6 +277,7 @@ static void *check_main(void *arg)
 	pthread_mutex_lock(&run->lock);
 	if (run->abandoned) {
 		json_object_put(r.details);
+		json_object_put(r.uptime);
 	} else {
 		run->results[job->index] = r;
 		run->finished[job->index] = 1;
@@ -331,14 +332,17 @@ static void add_straggler(pthread_t t)
 	pthread_mutex_unlock(&stragglers_lock);
 }
 
-static void add_uptime(json_object *svc, double uptime)
+/* Takes uptime (a JSON number, or NULL when the service reports none). */
+static void add_uptime(json_object *svc, json_object *uptime)
 {
-	if (uptime < 0) {
+	double seconds = uptime ? json_object_get_double(uptime) : -1;
+	if (seconds < 0) {
+		json_object_put(uptime);
 		json_object_object_add(svc, "uptime_seconds", NULL);
 		json_object_object_add(svc, "uptime_human", NULL);
 		return;
 	}
-	long s = (long)uptime;
+	long s = (long)seconds;
 	char human[64];
 	if (s >= 86400)
 		snprintf(human, sizeof human, "%ldd %ldh", s / 86400, s % 86400 / 3600);
@@ -348,9 +352,7 @@ static void add_uptime(json_object *svc, double uptime)
 		snprintf(human, sizeof human, "%ldm %lds", s / 60, s % 60);
 	else
 		snprintf(human, sizeof human, "%lds", s);
-	json_object_object_add(svc, "uptime_seconds",
-	                       uptime == (double)s ? json_object_new_int64(s)
-	                                           : json_object_new_double(uptime));
+	json_object_object_add(svc, "uptime_seconds", uptime);
 	json_object_object_add(svc, "uptime_human", json_object_new_string(human));
 }
 
@@ -366,6 +368,7 @@ static json_object *build_payload(struct run *run)
 		json_object_object_add(svc, "status",
 		                       json_object_new_string(status_names[r->status]));
 		add_uptime(svc, r->uptime);
+		r->uptime = NULL;
 		json_object_object_add(svc, "message", json_object_new_string(r->message));
 		json_object_object_add(svc, "details", r->details);
 		r->details = NULL;
@@ -439,7 +442,6 @@ static int system_status_snapshot(void *arg, const char *param, json_object **da
 			run->results[i].status = ST_UNKNOWN;
 			snprintf(run->results[i].message, sizeof run->results[i].message,
 			         "cannot start the check: %s", strerror(-rc));
-			run->results[i].uptime = -1;
 			run->finished[i] = 1;
 			pthread_mutex_unlock(&run->lock);
 		}
@@ -460,7 +462,6 @@ static int system_status_snapshot(void *arg, const char *param, json_object **da
 			continue;
 		struct result *r = &run->results[i];
 		r->status = ST_ERROR;
-		r->uptime = -1;
 		snprintf(r->message, sizeof r->message, "no answer within %ld ms",
 		         checks[i].timeout_ms);
 	}

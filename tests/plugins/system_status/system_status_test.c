@@ -325,6 +325,7 @@ static void test_uptime_human(void)
 	    {"{\"uptime_seconds\":42}", "42", "42s"},
 	    {"{\"uptime_seconds\":125}", "125", "2m 5s"},
 	    {"{\"uptime_seconds\":97200}", "97200", "1d 3h"},
+	    {"{\"uptime_seconds\":90.10}", "90.10", "1m 30s"},
 	    {"{\"uptime_seconds\":\"soon\"}", NULL, NULL},
 	    {"not json", NULL, NULL},
 	};
