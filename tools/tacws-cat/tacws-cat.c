@@ -29,6 +29,7 @@ struct options {
 	const char *url;
 	const char *token;
 	const char *origin;
+	const char *subscribe;
 	int pretty;
 	int data_only;
 	long count;
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "  --token T        send \"Authorization: Bearer T\"\n"
 	        "  --origin O       send \"Origin: O\"\n"
+	        "  --subscribe F,G  on the multiplexed /api/v1/ws, subscribe to feeds F and G\n"
+	        "                   (sent again after each reconnect)\n"
 	        "  --pretty         pretty-print each message\n"
 	        "  --data           print only the message's \"data\" member\n"
 	        "  --count N        exit after N messages\n"
@@ -85,11 +88,17 @@ static long long now_ms(void)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"token", required_argument, NULL, 't'},  {"origin", required_argument, NULL, 'o'},
-	    {"pretty", no_argument, NULL, 'p'},       {"data", no_argument, NULL, 'd'},
-	    {"count", required_argument, NULL, 'c'},  {"timeout", required_argument, NULL, 'T'},
-	    {"no-reconnect", no_argument, NULL, 'n'}, {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"token", required_argument, NULL, 't'},
+	    {"origin", required_argument, NULL, 'o'},
+	    {"subscribe", required_argument, NULL, 's'},
+	    {"pretty", no_argument, NULL, 'p'},
+	    {"data", no_argument, NULL, 'd'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"no-reconnect", no_argument, NULL, 'n'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int ch;
@@ -103,6 +112,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'o':
 			o->origin = optarg;
+			break;
+		case 's':
+			o->subscribe = optarg;
 			break;
 		case 'p':
 			o->pretty = 1;
@@ -215,6 +227,26 @@ static int ms_left(const struct session *s, int cap)
 	return left < cap ? (int)(left > 0 ? left : 0) : cap;
 }
 
+/* Sends {"type":"subscribe","feeds":[...]} built from the comma list. */
+static int send_subscribe(const char *list, tacws_wsclient *c)
+{
+	json_object *msg = json_object_new_object();
+	json_object *feeds = json_object_new_array();
+	const char *p = list;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (n)
+			json_object_array_add(feeds, json_object_new_string_len(p, (int)n));
+		p += n + (p[n] == ',');
+	}
+	json_object_object_add(msg, "type", json_object_new_string("subscribe"));
+	json_object_object_add(msg, "feeds", feeds);
+	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	int rc = tacws_wsclient_send(c, text, strlen(text), 0);
+	json_object_put(msg);
+	return rc;
+}
+
 /* Reads messages until the connection ends. Returns an exit code, or -1 when
  * the connection ended and may be retried. */
 static int read_messages(struct session *s, tacws_wsclient *c)
@@ -287,6 +319,8 @@ static int run(struct session *s)
 		if (!rc) {
 			note(s->o, "connected to %s", s->o->url);
 			attempts = 0;
+			if (s->o->subscribe && send_subscribe(s->o->subscribe, c))
+				note(s->o, "cannot send the subscription");
 			rc = read_messages(s, c);
 			if (rc == EXIT_OK && tacws_wsclient_get_state(c) == TACWS_WSCLIENT_OPEN)
 				tacws_wsclient_close(c, 1000, 1000);

@@ -181,12 +181,18 @@ static char *cat_stderr(struct cat *c)
 	return s;
 }
 
+static int is_test_update(json_object *o)
+{
+	const char *t = tacws_ws_type(o);
+	return t && !strcmp(t, "test_update");
+}
+
 /* Checks a raw line: a test_update envelope whose data has "n" == n. */
 static void check_envelope(const char *line, int n)
 {
 	json_object *o = line ? json_tokener_parse(line) : NULL;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-	CU_ASSERT_STRING_EQUAL(tacws_ws_type(o), "test_update");
+	CU_ASSERT(is_test_update(o));
 	CU_ASSERT(tacws_ws_seq(o) >= 1);
 	CU_ASSERT_PTR_NOT_NULL(tacws_ws_timestamp(o));
 	json_object *v;
@@ -242,7 +248,21 @@ static void test_pretty_prints_indented_json(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.buf, "\n  \"type\": \"test_update\""));
 	json_object *o = json_tokener_parse(c.buf);
 	CU_ASSERT_PTR_NOT_NULL(o);
-	CU_ASSERT_STRING_EQUAL(tacws_ws_type(o), "test_update");
+	CU_ASSERT(is_test_update(o));
+	json_object_put(o);
+	free(cat_stderr(&c));
+}
+
+static void test_subscribe_on_multiplexed_socket(void)
+{
+	struct cat c;
+	char u[256], line[4096];
+	snprintf(u, sizeof(u), "ws://127.0.0.1:%d/api/v1/ws", tacws_server_fixture_port(srv));
+	const char *args[] = {"--subscribe", "alpha", "--count", "1", "--timeout", "5", u, NULL};
+	CU_ASSERT_EQUAL_FATAL(cat_start(&c, args), 0);
+	CU_ASSERT_EQUAL(cat_wait(&c, 10000), 0);
+	json_object *o = json_tokener_parse(cat_line(&c, 0, line, sizeof(line)) ? line : "");
+	CU_ASSERT(is_test_update(o));
 	json_object_put(o);
 	free(cat_stderr(&c));
 }
@@ -389,6 +409,7 @@ int main(void)
 	    {"count prints raw envelopes", test_count_prints_raw_envelopes},
 	    {"--data prints only the payload", test_data_prints_only_the_payload},
 	    {"--pretty prints indented JSON", test_pretty_prints_indented_json},
+	    {"--subscribe on the multiplexed socket", test_subscribe_on_multiplexed_socket},
 	    {"--timeout exits 3", test_timeout_exits_3},
 	    {"unknown feed exits 4", test_refused_exits_4},
 	    {"token: 401 exits 4, right token reads", test_token},
