@@ -24,7 +24,7 @@ const DEMO = process.env.TACWS_DEMO || path.join(BUILD, 'tools/demo/tacws-demo')
 const PLUGINS = process.env.TACWS_PLUGIN_DIR || path.join(BUILD, 'plugins');
 const SHOTS = process.env.TACWS_SCREENSHOT_DIR || path.join(BUILD, 'tests/web/screenshots');
 const TOTAL_MS = 240000;
-const STEPS = 14;
+const STEPS = 15;
 const GRACE_MS = 1500; // hidden-page grace period asked of the page under test
 
 const children = new Set();
@@ -63,7 +63,8 @@ function start(name, file, args, opts = {}) {
 	return c;
 }
 
-// Stops one child we started, by its PID: SIGTERM, then SIGKILL after 3 s.
+// Stops one child we started, by its PID: SIGTERM, then SIGKILL after 3 s. Returns how it
+// ended, {code, sig}.
 async function stopChild(c) {
 	if (c.exitCode === null && c.signalCode === null) {
 		c.kill('SIGTERM');
@@ -72,6 +73,14 @@ async function stopChild(c) {
 		clearTimeout(t);
 	}
 	children.delete(c);
+	return c.exited;
+}
+
+// Under ASan/UBSan a leak or an error report makes tacwsd exit non-zero.
+async function stopServer(c) {
+	const { code, sig } = await stopChild(c);
+	if (code !== 0)
+		throw new Error(`tacwsd exited with ${code ?? sig} on SIGTERM:\n${tail('tacwsd')}`);
 }
 
 function tail(name) {
@@ -424,7 +433,7 @@ async function main() {
 		await step(
 			`${mode}: tacwsd stops: every indicator says reconnecting, the data stays`,
 			async () => {
-				await stopChild(server);
+				await stopServer(server);
 				const { conns, panels } = await waitFor(
 					'reconnecting shown',
 					async () => {
@@ -516,6 +525,8 @@ async function main() {
 		});
 		await page.close();
 	}
+
+	await step('tacwsd stops cleanly on SIGTERM', () => stopServer(server));
 }
 
 try {
