@@ -38,6 +38,9 @@ enum {
 struct tacws_db {
 	sqlite3 *lite;
 	PGconn *pg;
+	char *path; /* SQLite: the file, to notice when it is replaced */
+	dev_t dev;
+	ino_t ino;
 };
 
 int tacws_db_url_is_postgres(const char *url)
@@ -96,6 +99,8 @@ static int open_sqlite(const char *url, const char *base_dir, tacws_db *db, char
 		return -e;
 	}
 	int rc = sqlite3_open_v2(full, &db->lite, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK && !(db->path = strdup(full)))
+		rc = SQLITE_NOMEM;
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", full,
 		         db->lite ? sqlite3_errmsg(db->lite) : sqlite3_errstr(rc));
@@ -104,7 +109,32 @@ static int open_sqlite(const char *url, const char *base_dir, tacws_db *db, char
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db->lite, SQLITE_BUSY_MS);
+	db->dev = st.st_dev;
+	db->ino = st.st_ino;
 	return 0;
+}
+
+/* A file deleted or replaced under an open handle would be read forever: follow the path. */
+static int lite_follow(tacws_db *db, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(db->path, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", db->path, strerror(e));
+		return -e;
+	}
+	if (db->lite && st.st_dev == db->dev && st.st_ino == db->ino)
+		return 0;
+	sqlite3_close(db->lite);
+	db->lite = NULL;
+	char *path = db->path;
+	db->path = NULL;
+	int rc = open_sqlite(path, NULL, db, err, errlen);
+	if (rc < 0)
+		db->path = path; /* kept to retry at the next query */
+	else
+		free(path);
+	return rc;
 }
 
 static int pg_connect(const char *url, PGconn **out, char *err, size_t errlen)
@@ -169,6 +199,7 @@ void tacws_db_close(tacws_db *db)
 		return;
 	sqlite3_close(db->lite);
 	PQfinish(db->pg);
+	free(db->path);
 	free(db);
 }
 
@@ -340,6 +371,16 @@ static int pg_query(PGconn *pg, const char *sql, const char *const *params, int 
 	}
 	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType status = PQresultStatus(res);
+	if (status == PGRES_FATAL_ERROR && PQstatus(pg) == CONNECTION_BAD) {
+		/* A server restarted since our last query: once more on a new connection. */
+		PQreset(pg);
+		if (PQstatus(pg) == CONNECTION_OK) {
+			PQclear(res);
+			PQclear(PQexec(pg, PG_STATEMENT_TIMEOUT));
+			res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+			status = PQresultStatus(res);
+		}
+	}
 	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 		int rc = pg_error(res, pg, err, errlen);
 		PQclear(res);
@@ -364,6 +405,9 @@ int tacws_db_query(tacws_db *db, const char *sql, const char *const *params, int
 	*rows = NULL;
 	if (db->pg)
 		return pg_query(db->pg, sql, params, nparams, rows, err, errlen);
+	int rc = lite_follow(db, err, errlen);
+	if (rc < 0)
+		return rc;
 	return lite_query(db->lite, sql, params, nparams, rows, err, errlen);
 }
 

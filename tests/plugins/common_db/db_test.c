@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db.h"
 #include "dbfix.h"
 #include "testutil.h"
@@ -169,6 +171,49 @@ static void test_sqlite_paths(void)
 	tacws_db_close(db);
 }
 
+static void test_sqlite_replaced(void)
+{
+	if (fix.pg)
+		return;
+	char path[4096], other[4096];
+	snprintf(path, sizeof path, "%s/db/r.db", fix.dir);
+	snprintf(other, sizeof other, "%s/db/r2.db", fix.dir);
+	sqlite3 *w;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &w), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(w, "CREATE TABLE v (x INTEGER); INSERT INTO v VALUES (1)",
+	                             NULL, NULL, NULL),
+	                SQLITE_OK);
+	sqlite3_close(w);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(other, &w), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(w, "CREATE TABLE v (x INTEGER); INSERT INTO v VALUES (2)",
+	                             NULL, NULL, NULL),
+	                SQLITE_OK);
+	sqlite3_close(w);
+
+	tacws_db *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_db_open("sqlite:db/r.db", fix.dir, &db, err, sizeof err), 0);
+	int rc;
+	char *s = query_str(db, "SELECT x FROM v", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":1}]");
+	free(s);
+	/* Replaced by a new file (a reset demo database): the new one is read. */
+	CU_ASSERT_EQUAL(rename(other, path), 0);
+	s = query_str(db, "SELECT x FROM v", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":2}]");
+	free(s);
+	/* Removed: a clear error, and back when it is back. */
+	CU_ASSERT_EQUAL(rename(path, other), 0);
+	s = query_str(db, "SELECT x FROM v", NULL, 0, &rc);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_EQUAL(rc, -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "r.db: No such file or directory"));
+	CU_ASSERT_EQUAL(rename(other, path), 0);
+	s = query_str(db, "SELECT x FROM v", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":2}]");
+	free(s);
+	tacws_db_close(db);
+}
+
 static void test_sqlite_locked(void)
 {
 	if (fix.pg)
@@ -262,8 +307,8 @@ static void test_listen(void)
 	    tacws_db_listen_start(fix.url, "Tacws Test", on_event, &ev, &l, err, sizeof err), 0);
 	CU_ASSERT_EQUAL_FATAL(wait_count(&ev.listening, 1, 5000), 1);
 
-	long long t0 = tacws_test_now_ms();
 	CU_ASSERT_EQUAL(dbfix_exec(&fix, "NOTIFY \"Tacws Test\", 'hello'"), 0);
+	long long t0 = tacws_test_now_ms();
 	CU_ASSERT_EQUAL(wait_count(&ev.notify, 1, 1000), 1);
 	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
 	CU_ASSERT_STRING_EQUAL(ev.payload, "hello");
@@ -292,6 +337,14 @@ static void test_pg_restart(void)
 	char *s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
 	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":1}]");
 	free(s);
+	/* Restarted between two queries: the next one reconnects and succeeds. */
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_stop(&fix), 0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_pg_start(&fix), 0);
+	s = query_str(db, "SELECT 2 AS x", NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"x\":2}]");
+	free(s);
+	/* Away during a query: that query fails, and the one after it works again. */
 	CU_ASSERT_EQUAL_FATAL(dbfix_pg_stop(&fix), 0);
 	s = query_str(db, "SELECT 1 AS x", NULL, 0, &rc);
 	CU_ASSERT_PTR_NULL(s);
@@ -315,6 +368,7 @@ int main(void)
 	    {"missing table", test_missing_table},
 	    {"tables", test_tables},
 	    {"sqlite paths", test_sqlite_paths},
+	    {"sqlite replaced", test_sqlite_replaced},
 	    {"sqlite locked", test_sqlite_locked},
 	    {"pg unreachable", test_pg_unreachable},
 	    {"listen", test_listen},

@@ -298,13 +298,13 @@ static void test_listen(void)
 	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "postgres-notify.sql"), 0);
 	load("tacws_history");
 	CU_ASSERT_EQUAL_FATAL(fake_host_wait_polls(FEED, 1, 5000), 1);
-	long long t0 = tacws_test_now_ms();
 	CU_ASSERT_EQUAL(dbfix_execf(&fix,
 	                            "%s (1, 'n1', 1, NULL, NULL, NULL, NULL, NULL, 't', 'm', "
 	                            "'running', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
 	                            "'c', 'u')",
 	                            columns),
 	                0);
+	long long t0 = tacws_test_now_ms(); /* committed: the NOTIFY is out */
 	CU_ASSERT_EQUAL(fake_host_wait_polls(FEED, 2, 1000), 2);
 	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
 	/* Changes to the queue go to the queue's channel, not here. */

@@ -327,8 +327,8 @@ static void test_listen(void)
 	    "DELETE FROM phase_queue",
 	};
 	for (int i = 0; i < 4; i++) {
-		long long t0 = tacws_test_now_ms();
 		CU_ASSERT_EQUAL(dbfix_exec(&fix, changes[i]), 0);
+		long long t0 = tacws_test_now_ms(); /* committed: the NOTIFY is out */
 		CU_ASSERT_EQUAL(fake_host_wait_polls("queue", i + 2, 1000), i + 2);
 		CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
 	}
