@@ -475,6 +475,9 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	tacws_conn *conn = user;
 	struct lws_context *ctx = lws_get_context(wsi);
 	tacws_server *srv = ctx ? lws_context_user(ctx) : NULL;
+	/* Connections that die before their headers are in have no session data. */
+	if (!conn && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv && srv->workers) {
@@ -563,7 +566,9 @@ static int server_listen(tacws_server *srv)
 	info.protocols = protocols;
 	info.user = srv;
 	info.retry_and_idle_policy = &retry_policy;
+	/* A peer must finish its handshake in time, whatever stage it stalls at. */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
+	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.vhost_name = "tacws";
 	info.server_string = "tacws";
