@@ -363,6 +363,7 @@ export class TacwsClient {
 		this.statusListeners = new Set();
 		this.multiplex = false;
 		this.started = false;
+		this.ready = false; // sockets are open(ing): new topics need their own subscribe
 		this.gaps = 0;
 		this.lifecycle = new LifecycleWatcher({
 			env: this.env,
@@ -396,7 +397,11 @@ export class TacwsClient {
 	async start() {
 		if (this.started) return;
 		this.started = true;
-		this.multiplex = await this.detectMultiplex();
+		const multiplex = await this.detectMultiplex();
+		// stop() may have run while we waited; topics added meanwhile are opened below.
+		if (!this.started) return;
+		this.multiplex = multiplex;
+		this.ready = true;
 		this.lifecycle.attach();
 		if (this.multiplex) this._open('*');
 		else for (const topic of this.topics.keys()) this._open(topic);
@@ -408,6 +413,7 @@ export class TacwsClient {
 		this._each((s) => s.stop());
 		this.sockets.clear();
 		this.started = false;
+		this.ready = false;
 	}
 
 	reconnectNow() {
@@ -427,7 +433,7 @@ export class TacwsClient {
 				lastAt: null,
 			};
 			this.topics.set(topic, t);
-			if (this.started) {
+			if (this.ready) {
 				if (this.multiplex) {
 					t.awaitingSnapshot = true;
 					this.sockets

@@ -382,3 +382,41 @@ test('multiplex detection falls back to one socket per feed on any failure', asy
 		client.stop();
 	}
 });
+
+test('topics added while multiplex detection is pending share the one socket', async () => {
+	const { env, instances } = makeEnv();
+	let answer;
+	env.fetch = () =>
+		new Promise((resolve) => {
+			answer = () =>
+				resolve({ ok: true, json: async () => ({ multiplex: true }) });
+		});
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env });
+	client.subscribe('queue', () => {});
+	const started = client.start();
+	client.subscribe('routes', () => {});
+	assert.equal(instances.length, 0, 'nothing opens before the answer');
+	answer();
+	await started;
+	assert.equal(instances.length, 1);
+	instances[0].serverOpen();
+	assert.deepEqual(instances[0].sent[0], { type: 'subscribe', feeds: ['queue', 'routes'] });
+	client.stop();
+});
+
+test('stop() during multiplex detection opens nothing', async () => {
+	const { env, instances } = makeEnv();
+	let answer;
+	env.fetch = () =>
+		new Promise((resolve) => {
+			answer = () =>
+				resolve({ ok: true, json: async () => ({ multiplex: false }) });
+		});
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env });
+	client.subscribe('queue', () => {});
+	const started = client.start();
+	client.stop();
+	answer();
+	await started;
+	assert.equal(instances.length, 0);
+});

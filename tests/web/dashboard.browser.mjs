@@ -508,6 +508,17 @@ async function main() {
 				await sleep(3000);
 				if (!allIn((await readPage(page)).conns, 'offline'))
 					throw new Error('a hidden page tried to reconnect');
+				// The server agrees: nobody is subscribed any more.
+				await waitFor('no subscribers left on tacwsd', async () => {
+					const res = await fetch(`${base}/api/v1/feeds`);
+					const { feeds } = await res.json();
+					const n = feeds.reduce(
+						(sum, f) => sum + (f.subscribers || 0),
+						0,
+					);
+					if (n) throw new Error(`${n} subscriber(s)`);
+					return true;
+				});
 				const t0 = Date.now();
 				await setVisibility('visible');
 				await waitFor(
