@@ -10,7 +10,11 @@
  *
  * A tacws_db handle is used by one thread at a time. A PostgreSQL handle
  * survives a server restart: a query on a broken connection reconnects first
- * (and fails, for that call only, while the server is away).
+ * (and fails, for that call only, while the server is away); a query that
+ * finds the connection broken is run once more on a new one, so keep
+ * statements that are not safe to repeat out of tacws_db_query. A SQLite
+ * handle follows its path: a file replaced under it is reopened, a removed
+ * one is -ENOENT until it is back.
  */
 #ifndef TACWS_DB_H
 #define TACWS_DB_H

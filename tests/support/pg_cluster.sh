@@ -11,8 +11,9 @@ dir=${2:-}
 port=${3:-55432}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2; }
 
+# TACWS_PG_BINDIR picks the server binaries; else the newest /usr/lib/postgresql/*/bin.
 bindir=
-for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+for d in ${TACWS_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r)}; do
 	if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then bindir=$d; break; fi
 done
 if [ -z "$bindir" ]; then
