@@ -68,7 +68,8 @@ void demo_store_close(demo_store *st);
 int demo_store_begin(demo_store *st);
 int demo_store_commit(demo_store *st);
 
-/* Runs sql with parameters given by a format string, one character each:
+/* Runs sql, whose parameters are written $1, $2, ..., with their values
+ * given by a format string, one character each:
  * 'i' int, 'j' int bound as NULL when <= 0, 'I' long long, 'd' double,
  * 's' string (NULL binds NULL), 'n' NULL (takes no argument).
  * Returns 0 or -EIO. */

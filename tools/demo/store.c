@@ -172,8 +172,12 @@ int demo_store_exec(demo_store *st, const char *sql, const char *fmt, ...)
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	int i = 1;
-	for (const char *f = fmt; *f; f++, i++) {
+	int k = 1;
+	for (const char *f = fmt; *f; f++, k++) {
+		/* SQLite numbers "$N" parameters by first appearance, not by N. */
+		char name[16];
+		snprintf(name, sizeof name, "$%d", k);
+		int i = sqlite3_bind_parameter_index(stmt, name);
 		switch (*f) {
 		case 'i':
 			sqlite3_bind_int(stmt, i, va_arg(ap, int));

@@ -250,6 +250,12 @@ static void test_once_fixtures(void)
 	CU_ASSERT(count_rows(db, "SELECT count(*) FROM workflow_history") >= 30);
 	CU_ASSERT(count_rows(db, "SELECT count(DISTINCT status) FROM workflow_history") >= 3);
 	CU_ASSERT(count_rows(db, "SELECT count(DISTINCT model_used) FROM workflow_history") >= 2);
+	/* the live runs' rows follow them (not just inserted as pending) */
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM workflow_history WHERE status = 'running' "
+	                         "AND current_phase IS NOT NULL") >= 1);
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM workflow_history WHERE status IN "
+	                         "('completed','failed') AND (end_time IS NULL OR duration_seconds "
+	                         "IS NULL)") == 0);
 	CU_ASSERT(count_rows(db, "SELECT count(*) FROM task_logs WHERE phase_status = 'completed' "
 	                         "AND cost_usd > 0") > 0);
 	CU_ASSERT(count_rows(db, "SELECT count(*) FROM task_logs WHERE phase_status NOT IN "

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The tacws demo in one command: builds the project if needed, starts
+# tacws-demo (a simulated TAC WebBuilder: agents/, a SQLite database, the
+# backend's OpenAPI document, the trigger service's status, a flaky /health)
+# and serves it all live with tacwsd. Ctrl-C stops both.
+#
+# Environment (all optional):
+#   TACWS_BUILD_DIR  build folder (default: <source>/build)
+#   TACWS_DEMO_DIR   where the demo data and its config go (default: <source>/demo-data)
+#   TACWS_PORT       first port to try for tacwsd (default 8003)
+#   TACWS_DEMO_PORT  first port to try for the demo's HTTP services (default 8002)
+#   TACWS_DEMO_SEED  the story's random seed (default 1)
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${TACWS_BUILD_DIR:-$src/build}
+demo=${TACWS_DEMO_DIR:-$src/demo-data}
+tacwsd=$build/core/tacwsd
+driver=$build/tools/demo/tacws-demo
+
+# Only what the demo runs, so a half-built test elsewhere cannot stop it;
+# make skips what is up to date.
+if [[ ! -f $build/CMakeCache.txt ]]; then
+	echo "tacws demo: configuring $build"
+	cmake -S "$src" -B "$build" >/dev/null
+fi
+echo "tacws demo: building tacwsd, the plugins and tacws-demo in $build"
+cmake --build "$build" -j2 --target tacwsd tacws-demo workflows adw_state adw_monitor queue \
+	history routes system_status webhook_status >"$build/run-demo-build.log" 2>&1 || {
+	tail -30 "$build/run-demo-build.log" >&2
+	echo "tacws demo: the build failed; the full log is $build/run-demo-build.log" >&2
+	exit 1
+}
+
+# The first port from $1 on which nothing listens on 127.0.0.1.
+free_port() {
+	local p=$1
+	for ((i = 0; i < 200; i++, p++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "tacws demo: no free port from $1" >&2
+	return 1
+}
+
+demo_port=$(free_port "${TACWS_DEMO_PORT:-8002}")
+port=$(free_port "${TACWS_PORT:-8003}")
+if [[ $port == "$demo_port" ]]; then
+	port=$(free_port $((demo_port + 1)))
+fi
+
+mkdir -p "$demo"
+driver_pid=
+stop_driver() {
+	if [[ -n $driver_pid ]]; then
+		kill -TERM "$driver_pid" 2>/dev/null || true
+		wait "$driver_pid" 2>/dev/null || true
+		driver_pid=
+	fi
+}
+trap stop_driver EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$driver" --repo-root "$demo/repo" --schema "$src/conf/sql/schema.sql" \
+	--http-port "$demo_port" --seed "${TACWS_DEMO_SEED:-1}" --quiet >"$demo/driver.log" 2>&1 &
+driver_pid=$!
+
+for ((i = 0; i < 100; i++)); do
+	if grep -q "ready" "$demo/driver.log" 2>/dev/null; then
+		break
+	fi
+	if ! kill -0 "$driver_pid" 2>/dev/null; then
+		echo "tacws demo: tacws-demo failed to start:" >&2
+		cat "$demo/driver.log" >&2
+		driver_pid=
+		exit 1
+	fi
+	sleep 0.1
+done
+
+# conf/demo.ini with this machine's paths and ports.
+sed -e "s|^port = 8003|port = $port|" \
+	-e "s|^port = 8002|port = $demo_port|" \
+	-e "s|127\.0\.0\.1:8002|127.0.0.1:$demo_port|g" \
+	-e "s|^plugin_dir = .*|plugin_dir = $build/plugins|" \
+	-e "s|^web_dir = .*|web_dir = $src/web|" \
+	-e "s|^repo_root = .*|repo_root = $demo/repo|" \
+	-e "s|^database = sqlite:db/database.db|database = sqlite:$demo/repo/db/database.db|" \
+	"$src/conf/demo.ini" >"$demo/tacwsd.ini"
+
+echo "tacws demo: data in $demo/repo, services on http://127.0.0.1:$demo_port/, config $demo/tacwsd.ini"
+echo "tacws demo: open http://127.0.0.1:$port/ in a browser"
+"$tacwsd" --config "$demo/tacwsd.ini"
