@@ -6,7 +6,7 @@
 #
 # Environment (all optional):
 #   TACWS_BUILD_DIR  build folder (default: <source>/build)
-#   TACWS_DEMO_DIR   where the demo data and its config go (default: <source>/demo-data)
+#   TACWS_DEMO_DIR   where the demo data, its logs and config go (default: <build>/demo)
 #   TACWS_PORT       first port to try for tacwsd (default 8003)
 #   TACWS_DEMO_PORT  first port to try for the demo's HTTP services (default 8002)
 #   TACWS_DEMO_SEED  the story's random seed (default 1)
@@ -14,7 +14,7 @@ set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${TACWS_BUILD_DIR:-$src/build}
-demo=${TACWS_DEMO_DIR:-$src/demo-data}
+demo=${TACWS_DEMO_DIR:-$build/demo}
 tacwsd=$build/core/tacwsd
 driver=$build/tools/demo/tacws-demo
 
