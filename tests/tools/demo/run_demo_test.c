@@ -1,0 +1,197 @@
+/* tools/demo/run-demo.sh end to end: the script starts tacws-demo and the
+ * real tacwsd with all eight feeds, and Ctrl-C stops both. */
+#include "testutil.h"
+
+#include <CUnit/CUnit.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *tmp;
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+	char **body = arg;
+	size_t old = *body ? strlen(*body) : 0;
+	char *p = realloc(*body, old + size * n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + old, data, size * n);
+	p[old + size * n] = '\0';
+	*body = p;
+	return size * n;
+}
+
+static long http_get(int port, const char *path, char **body)
+{
+	char url[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	*body = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* Reads the script's output until "open http://127.0.0.1:PORT/"; returns
+ * PORT, or -1 after timeout_ms. */
+static int read_open_line(int fd, int timeout_ms)
+{
+	static char buf[16384];
+	size_t len = 0;
+	long long end = tacws_test_now_ms() + timeout_ms;
+	while (len < sizeof buf - 1 && tacws_test_now_ms() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *at = strstr(buf, "open http://127.0.0.1:");
+		if (at && strchr(at, '\n'))
+			return atoi(at + strlen("open http://127.0.0.1:"));
+	}
+	fprintf(stderr, "run-demo.sh said:\n%s\n", buf);
+	return -1;
+}
+
+static void test_script_runs_and_stops(void)
+{
+	/* Ports away from the defaults, so a demo someone runs is not in the way. */
+	char port[16], demo_port[16];
+	snprintf(port, sizeof port, "%d", 20000 + (int)(getpid() % 20000));
+	snprintf(demo_port, sizeof demo_port, "%d", 20000 + (int)(getpid() % 20000) + 300);
+	int fds[2];
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		/* Its own process group, like a terminal job: Ctrl-C goes to all of it. */
+		setpgid(0, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		setenv("TACWS_BUILD_DIR", TACWS_BUILD_DIR, 1);
+		setenv("TACWS_DEMO_DIR", tmp, 1);
+		setenv("TACWS_PORT", port, 1);
+		setenv("TACWS_DEMO_PORT", demo_port, 1);
+		setenv("TACWS_DEMO_NO_BUILD", "1", 1);
+		execl("/bin/bash", "bash", RUN_DEMO_PATH, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(fds[1]);
+	int http_port = read_open_line(fds[0], 60000);
+	CU_ASSERT(http_port >= atoi(port));
+
+	char *body = NULL;
+	long status = 0;
+	for (long long end = tacws_test_now_ms() + 10000;
+	     http_port > 0 && status != 200 && tacws_test_now_ms() < end;) {
+		free(body);
+		status = http_get(http_port, "/healthz", &body);
+		if (status != 200)
+			usleep(100000);
+	}
+	CU_ASSERT_EQUAL(status, 200);
+	free(body);
+
+	CU_ASSERT_EQUAL(http_get(http_port, "/api/v1/feeds", &body), 200);
+	json_object *doc = body ? json_tokener_parse(body) : NULL, *feeds = NULL;
+	CU_ASSERT(doc && json_object_object_get_ex(doc, "feeds", &feeds));
+	static const char *const want[] = {"workflows",     "adw-state/{adw_id}", "adw-monitor",
+	                                   "queue",         "workflow-history",   "routes",
+	                                   "system-status", "webhook-status"};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		int found = 0;
+		for (size_t k = 0; feeds && k < json_object_array_length(feeds); k++) {
+			json_object *ep = NULL;
+			if (json_object_object_get_ex(json_object_array_get_idx(feeds, k),
+			                              "endpoint", &ep) &&
+			    !strcmp(json_object_get_string(ep), want[i]))
+				found = 1;
+		}
+		if (!found)
+			fprintf(stderr, "feed %s missing\n", want[i]);
+		CU_ASSERT(found);
+	}
+	json_object_put(doc);
+	free(body);
+
+	/* the generated config points at this run's folder and ports */
+	char ini[PATH_MAX], line[512];
+	snprintf(ini, sizeof ini, "%s/tacwsd.ini", tmp);
+	FILE *f = fopen(ini, "r");
+	CU_ASSERT_PTR_NOT_NULL(f);
+	int saw_root = 0, saw_port = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		if (!strncmp(line, "repo_root = ", 12) && strstr(line, tmp))
+			saw_root = 1;
+		char want_port[32];
+		snprintf(want_port, sizeof want_port, "port = %d\n", http_port);
+		if (!strcmp(line, want_port))
+			saw_port = 1;
+	}
+	if (f)
+		fclose(f);
+	CU_ASSERT(saw_root);
+	CU_ASSERT(saw_port);
+
+	/* Ctrl-C: the whole job stops by itself */
+	kill(-pid, SIGINT);
+	int st = 0, done = 0;
+	for (long long end = tacws_test_now_ms() + 15000; !done && tacws_test_now_ms() < end;) {
+		done = waitpid(pid, &st, WNOHANG) == pid;
+		if (!done)
+			usleep(50000);
+	}
+	CU_ASSERT(done);
+	long long end = tacws_test_now_ms() + 5000;
+	while (kill(-pid, 0) == 0 && tacws_test_now_ms() < end)
+		usleep(50000);
+	CU_ASSERT(kill(-pid, 0) != 0 && errno == ESRCH);
+	if (!done || kill(-pid, 0) == 0) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	close(fds[0]);
+}
+
+static int suite_init(void)
+{
+	tmp = tacws_test_mkdtemp();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return tmp ? 0 : 1;
+}
+
+static int suite_cleanup(void)
+{
+	tacws_test_rmtree(tmp);
+	free(tmp);
+	curl_global_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	static const tacws_test_case cases[] = {
+	    {"run-demo.sh serves all eight feeds and stops on Ctrl-C", test_script_runs_and_stops},
+	    {NULL, NULL},
+	};
+	return tacws_test_run("run-demo.sh", suite_init, suite_cleanup, cases);
+}
