@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -475,9 +476,6 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	tacws_conn *conn = user;
 	struct lws_context *ctx = lws_get_context(wsi);
 	tacws_server *srv = ctx ? lws_context_user(ctx) : NULL;
-	/* Connections that die before their headers are in have no session data. */
-	if (!conn && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv && srv->workers) {
@@ -486,14 +484,17 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		return handle_http(wsi, conn, srv, in);
+		return conn ? handle_http(wsi, conn, srv, in) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return conn->http_body ? http_write_more(wsi, conn) : 0;
+		return conn && conn->http_body ? http_write_more(wsi, conn) : 0;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
-		free(conn->http_body);
-		conn->http_body = NULL;
+		/* a connection that dies before its headers are in has no session data */
+		if (conn) {
+			free(conn->http_body);
+			conn->http_body = NULL;
+		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return upgrade_check(wsi, srv);
@@ -504,7 +505,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_RECEIVE:
 		return on_receive(wsi, srv, conn, in, len);
 	case LWS_CALLBACK_CLOSED:
-		if (conn->established) {
+		if (conn && conn->established) {
 			tacws_conn_release(conn);
 			lws_dll2_remove(&conn->link);
 			srv->metrics.connections_current--;
@@ -570,6 +571,11 @@ static int server_listen(tacws_server *srv)
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* lws binds a dual-stack socket to every address unless told otherwise:
+	 * an IPv4 listen address must mean that address only. */
+	struct in6_addr v6;
+	if (inet_pton(AF_INET6, cfg->listen, &v6) != 1)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "tacws";
 	info.server_string = "tacws";
 	srv->lws = lws_create_context(&info);

@@ -35,24 +35,6 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	if (!rc)
-		rc = getsockname(fd, (struct sockaddr *)&a, &len);
-	rc = rc ? -errno : ntohs(a.sin_port);
-	close(fd);
-	return rc;
-}
-
 static void curl_init_once(void)
 {
 	static int done;
@@ -70,12 +52,13 @@ int tacws_server_fixture_new(tacws_server_fixture **out)
 	if (!s)
 		return -ENOMEM;
 	s->dir = tacws_test_mkdtemp();
-	s->port = free_port();
-	if (!s->dir || s->port < 0 || asprintf(&s->ini_path, "%s/tacws.ini", s->dir) < 0 ||
+	/* Port 0: tacwsd binds any free port and logs it, so two fixtures started
+	 * at once can never race for one port. Restarts reuse the port it got. */
+	s->port = 0;
+	if (!s->dir || asprintf(&s->ini_path, "%s/tacws.ini", s->dir) < 0 ||
 	    asprintf(&s->log_path, "%s/tacwsd.log", s->dir) < 0) {
-		int rc = s->port < 0 ? s->port : -ENOMEM;
 		tacws_server_fixture_free(s);
-		return rc;
+		return -ENOMEM;
 	}
 	*out = s;
 	return 0;
@@ -223,12 +206,32 @@ int tacws_server_fixture_wait_exit(tacws_server_fixture *s, int timeout_ms)
 	}
 }
 
+/* The port tacwsd logged ("tacws listening on http://127.0.0.1:PORT/"), or 0. */
+static int logged_port(const tacws_server_fixture *s)
+{
+	char *log = tacws_server_fixture_log(s);
+	const char *needle = "tacws listening on http://";
+	const char *line = log ? strstr(log, needle) : NULL;
+	const char *colon = line ? strchr(line + strlen(needle), ':') : NULL;
+	int port = colon ? atoi(colon + 1) : 0;
+	free(log);
+	return port;
+}
+
 int tacws_server_fixture_wait_healthy(tacws_server_fixture *s, int timeout_ms)
 {
 	long long deadline = tacws_test_now_ms() + timeout_ms;
 	for (;;) {
 		if (s->pid <= 0 || tacws_server_fixture_wait_exit(s, 0) != -ETIMEDOUT)
 			return -ECHILD;
+		if (!s->port)
+			s->port = logged_port(s);
+		if (!s->port) {
+			if (tacws_test_now_ms() >= deadline)
+				return -ETIMEDOUT;
+			sleep_ms(20);
+			continue;
+		}
 		tacws_http_reply r;
 		if (!tacws_server_http_get(s, "/healthz", &r)) {
 			long status = r.status;
