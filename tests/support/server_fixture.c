@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -277,6 +278,17 @@ int tacws_server_fixture_restart(tacws_server_fixture *s)
 {
 	if (!s->argv[0])
 		return -EINVAL;
+	/* The file says port 0; the restarted server must take the port clients know. */
+	int n = 0;
+	bool has_port = false;
+	for (; s->argv[n]; n++)
+		has_port |= !strcmp(s->argv[n], "--port");
+	if (!has_port && s->port) {
+		if (n + 2 > MAX_ARGS)
+			return -E2BIG;
+		if (asprintf(&s->argv[n], "--port") < 0 || asprintf(&s->argv[n + 1], "%d", s->port) < 0)
+			return -ENOMEM;
+	}
 	int rc = spawn(s);
 	if (rc)
 		return rc;
