@@ -437,7 +437,7 @@ static void test_live_driver(void)
 	snprintf(seed, sizeof seed, "%d", (int)getpid());
 	const char *args[] = {"--repo-root",     root,  "--schema",    TACWS_DEMO_SCHEMA,
 	                      "--seed",          seed,  "--http-port", "0",
-	                      "--tick-ms",       "100", "--duration",  "5",
+	                      "--tick-ms",       "100", "--duration",  "8",
 	                      "--health-period", "1",   "--quiet",     NULL};
 	int fd = -1;
 	pid_t pid = spawn_demo(args, &fd);
@@ -498,7 +498,7 @@ static void test_live_driver(void)
 
 	/* with --health-period 1, /health is up 1 s then down 1/3 s */
 	int up_seen = 0, down_seen = 0;
-	for (long long end = tacws_test_now_ms() + 3000; tacws_test_now_ms() < end;) {
+	for (long long end = tacws_test_now_ms() + 5000; tacws_test_now_ms() < end;) {
 		long s = http_get(port, "/health", &body);
 		free(body);
 		up_seen |= s == 200;
@@ -510,10 +510,16 @@ static void test_live_driver(void)
 	CU_ASSERT(up_seen);
 	CU_ASSERT(down_seen);
 
-	char *before = snapshot(root);
-	usleep(1200000);
-	char *after = snapshot(root);
-	CU_ASSERT(strcmp(before, after) != 0);
+	/* ticks every 100 ms: the files or tables change within a few */
+	char *before = snapshot(root), *after = NULL;
+	for (long long end = tacws_test_now_ms() + 4000; tacws_test_now_ms() < end;) {
+		usleep(300000);
+		free(after);
+		after = snapshot(root);
+		if (strcmp(before, after))
+			break;
+	}
+	CU_ASSERT(after && strcmp(before, after) != 0);
 	free(before);
 	free(after);
 
