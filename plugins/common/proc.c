@@ -33,16 +33,15 @@ static char *read_cmdline(pid_t pid)
 		return NULL;
 	size_t cap = 512, len = 0;
 	char *buf = malloc(cap);
-	while (buf) {
+	if (!buf) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
 		if (len + 1 >= cap) {
-			if (cap >= CMDLINE_MAX)
-				break;
-			char *bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
+			char *bigger = cap < CMDLINE_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!bigger)
+				break; /* keep what fits */
 			buf = bigger;
 			cap *= 2;
 		}
@@ -54,8 +53,6 @@ static char *read_cmdline(pid_t pid)
 		len += (size_t)r;
 	}
 	close(fd);
-	if (!buf)
-		return NULL;
 	while (len > 0 && buf[len - 1] == '\0')
 		len--;
 	if (len == 0) {
