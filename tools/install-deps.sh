@@ -16,7 +16,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 # The browser test drives Debian's chromium with playwright-core (no browser download).
-if [ -f tests/web/package.json ]; then
-  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
-fi
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund --loglevel=error
 echo "tacws: dependencies installed"
