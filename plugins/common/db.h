@@ -20,6 +20,7 @@
 #define TACWS_DB_H
 
 #include <json-c/json.h>
+#include <tacws/plugin.h>
 #include <stddef.h>
 
 typedef struct tacws_db tacws_db;
@@ -88,5 +89,35 @@ int tacws_db_listen_start(const char *url, const char *channel, tacws_db_listen_
 /* Wakes the thread, waits for it (fn is not called after this returns),
  * closes its connection and frees l. NULL is a no-op. */
 void tacws_db_listen_stop(tacws_db_listener *l);
+
+/*
+ * A feed whose snapshot reads the database, the way the queue and history
+ * plugins do: it reads [sources] database and repo_root, registers the feed,
+ * opens the database lazily at each poll until it works, and, when the feed's
+ * section sets listen_channel on PostgreSQL, polls the feed at each NOTIFY.
+ * One tacws_db_feed per feed; its snapshot runs on one worker at a time.
+ */
+typedef struct tacws_db_feed {
+	const tacws_host_api *host;
+	tacws_plugin_ctx *ctx;
+	const char *endpoint; /* the feed's base, as registered */
+	const char *url, *repo_root;
+	tacws_db *db;
+	tacws_db_listener *listener;
+} tacws_db_feed;
+
+/* The config keys such a feed accepts; pass as tacws_feed_desc.config_keys. */
+extern const char *const tacws_db_feed_keys[];
+
+/* Registers desc (its endpoint has no parameter) and starts the listener if
+ * configured. Returns host->feed_register's result (-ENOENT: not enabled). */
+int tacws_db_feed_start(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                        const tacws_feed_desc *desc);
+
+/* The feed's open database in *db, opening it if needed (snapshot thread). */
+int tacws_db_feed_open(tacws_db_feed *f, tacws_db **db, char *err, size_t errlen);
+
+/* Stops the listener and closes the database. */
+void tacws_db_feed_stop(tacws_db_feed *f);
 
 #endif

@@ -26,11 +26,7 @@
 
 #define ENDPOINT "workflow-history"
 
-static const tacws_host_api *host;
-static tacws_plugin_ctx *ctx;
-static const char *db_url, *repo_root;
-static tacws_db *db;
-static tacws_db_listener *listener;
+static tacws_db_feed feed;
 
 static const char *const rows_sql =
     "SELECT id, adw_id, issue_number, issue_class, nl_input, github_url, branch_name, "
@@ -122,7 +118,8 @@ static int history_snapshot(void *arg, const char *param, json_object **data, ch
 	(void)arg;
 	(void)param;
 	json_object *rows = NULL, *totals = NULL, *groups = NULL;
-	int rc = tacws_db_ensure(&db, db_url, repo_root, err, errlen);
+	tacws_db *db;
+	int rc = tacws_db_feed_open(&feed, &db, err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((rc = tacws_db_query(db, rows_sql, NULL, 0, &rows, err, errlen)) < 0 ||
@@ -143,55 +140,23 @@ out:
 	return rc;
 }
 
-static void on_db_event(void *arg, tacws_db_event event, const char *text)
+static int history_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	(void)arg;
-	if (event == TACWS_DB_LOST)
-		host->log(ctx, TACWS_LOG_WARN, "listen: %s (retrying)", text);
-	else
-		host->poll_now(ctx, ENDPOINT, NULL);
-}
-
-static int history_init(const tacws_host_api *h, tacws_plugin_ctx *c)
-{
-	static const char *const keys[] = {"listen_channel", NULL};
-	host = h;
-	ctx = c;
-	db_url = host->config_get(ctx, "sources", "database");
-	if (!db_url)
-		db_url = "sqlite:db/database.db";
-	repo_root = host->config_get(ctx, "sources", "repo_root");
-
-	tacws_feed_desc feed = {
-	    .size = sizeof feed,
+	tacws_feed_desc desc = {
+	    .size = sizeof desc,
 	    .endpoint = ENDPOINT,
 	    .message_type = "workflow_history_update",
 	    .snapshot = history_snapshot,
 	    .default_interval_ms = 5000,
-	    .config_keys = keys,
+	    .config_keys = tacws_db_feed_keys,
 	};
-	int rc = host->feed_register(ctx, &feed);
-	if (rc < 0)
-		return rc == -ENOENT ? 0 : rc;
-
-	const char *channel = host->config_get(ctx, "feed." ENDPOINT, "listen_channel");
-	if (channel && *channel) {
-		char err[256];
-		if (!tacws_db_url_is_postgres(db_url))
-			host->log(ctx, TACWS_LOG_WARN, "listen_channel needs PostgreSQL: ignored");
-		else if (tacws_db_listen_start(db_url, channel, on_db_event, NULL, &listener, err,
-		                               sizeof err) < 0)
-			host->log(ctx, TACWS_LOG_WARN, "listen: %s", err);
-	}
-	return 0;
+	int rc = tacws_db_feed_start(&feed, host, ctx, &desc);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 static void history_fini(void)
 {
-	tacws_db_listen_stop(listener);
-	listener = NULL;
-	tacws_db_close(db);
-	db = NULL;
+	tacws_db_feed_stop(&feed);
 }
 
 TACWS_PLUGIN_EXPORT = {
