@@ -302,3 +302,31 @@ int tacws_http_parse_ms(const char *text, long fallback, long *out)
 	*out = v;
 	return 0;
 }
+
+const char *const tacws_http_feed_keys[] = {"timeout_ms", NULL};
+
+int tacws_http_feed_start(const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                          const tacws_feed_desc *desc, long default_ms, long *timeout_ms)
+{
+	char section[128];
+	snprintf(section, sizeof section, "feed.%s", desc->endpoint);
+	if (tacws_http_parse_ms(host->config_get(ctx, section, "timeout_ms"), default_ms,
+	                        timeout_ms)) {
+		host->log(ctx, TACWS_LOG_ERROR, "[%s] timeout_ms: not a duration in ms", section);
+		return -EINVAL;
+	}
+	/* reference counted: each plugin in the process inits and cleans up its own */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -EIO;
+	int rc = host->feed_register(ctx, desc);
+	if (rc && rc != -ENOENT) {
+		curl_global_cleanup();
+		return rc;
+	}
+	return 0;
+}
+
+void tacws_http_feed_stop(void)
+{
+	curl_global_cleanup();
+}

@@ -19,6 +19,7 @@
 #define TACWS_HTTP_H
 
 #include <json-c/json.h>
+#include <tacws/plugin.h>
 #include <stddef.h>
 
 /* Default cap on a response body, when max_bytes is 0 or less. */
@@ -62,5 +63,17 @@ int tacws_http_get_json(const char *url, long timeout_ms, long max_bytes, json_o
 /* Parses a configured duration in milliseconds ("2000"): NULL or "" gives
  * fallback; anything but a whole number from 1 to 3600000 is -EINVAL. */
 int tacws_http_parse_ms(const char *text, long fallback, long *out);
+
+
+/* The config keys of a feed that GETs a URL; pass as tacws_feed_desc.config_keys. */
+extern const char *const tacws_http_feed_keys[];
+
+/* For a feed that GETs a URL: reads [feed.<endpoint>] timeout_ms (default
+ * default_ms) into *timeout_ms, initialises libcurl and registers desc.
+ * Returns 0, also when the feed is not enabled, or a negative errno (logged;
+ * libcurl is released again). Pair with tacws_http_feed_stop in fini. */
+int tacws_http_feed_start(const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                          const tacws_feed_desc *desc, long default_ms, long *timeout_ms);
+void tacws_http_feed_stop(void);
 
 #endif

@@ -5,7 +5,6 @@
  *                         the plugin reads <backend_url>/openapi.json
  * [feed.routes] timeout_ms  how long one fetch may take (default 5000)
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +117,6 @@ static int routes_snapshot(void *arg, const char *param, json_object **data, cha
 	return 0;
 }
 
-static const char *const config_keys[] = {"timeout_ms", NULL};
-
 static int routes_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
 	const char *base = host->config_get(ctx, "sources", "backend_url");
@@ -133,33 +130,20 @@ static int routes_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 		host->log(ctx, TACWS_LOG_ERROR, "[sources] backend_url is too long");
 		return -EINVAL;
 	}
-	if (tacws_http_parse_ms(host->config_get(ctx, "feed.routes", "timeout_ms"), 5000,
-	                        &feed.timeout_ms)) {
-		host->log(ctx, TACWS_LOG_ERROR, "[feed.routes] timeout_ms: not a duration in ms");
-		return -EINVAL;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return -EIO;
-
 	tacws_feed_desc desc = {
 	    .size = sizeof desc,
 	    .endpoint = "routes",
 	    .message_type = "routes_update",
 	    .snapshot = routes_snapshot,
 	    .default_interval_ms = 10000,
-	    .config_keys = config_keys,
+	    .config_keys = tacws_http_feed_keys,
 	};
-	int rc = host->feed_register(ctx, &desc);
-	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
-		curl_global_cleanup();
-		return rc;
-	}
-	return 0;
+	return tacws_http_feed_start(host, ctx, &desc, 5000, &feed.timeout_ms);
 }
 
 static void routes_fini(void)
 {
-	curl_global_cleanup();
+	tacws_http_feed_stop();
 }
 
 TACWS_PLUGIN_EXPORT = {

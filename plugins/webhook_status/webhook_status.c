@@ -7,7 +7,6 @@
  * When the service cannot be read, subscribers get
  * {"status":"error","message":"<reason>"} and the core counts the error.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,8 +45,6 @@ static int webhook_status_snapshot(void *arg, const char *param, json_object **d
 	return 0;
 }
 
-static const char *const config_keys[] = {"timeout_ms", NULL};
-
 static int webhook_status_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
 	const char *url = host->config_get(ctx, "sources", "webhook_status_url");
@@ -57,34 +54,20 @@ static int webhook_status_init(const tacws_host_api *host, tacws_plugin_ctx *ctx
 		host->log(ctx, TACWS_LOG_ERROR, "[sources] webhook_status_url is too long");
 		return -EINVAL;
 	}
-	if (tacws_http_parse_ms(host->config_get(ctx, "feed.webhook-status", "timeout_ms"), 3000,
-	                        &feed.timeout_ms)) {
-		host->log(ctx, TACWS_LOG_ERROR,
-		          "[feed.webhook-status] timeout_ms: not a duration in ms");
-		return -EINVAL;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return -EIO;
-
 	tacws_feed_desc desc = {
 	    .size = sizeof desc,
 	    .endpoint = "webhook-status",
 	    .message_type = "webhook_status_update",
 	    .snapshot = webhook_status_snapshot,
 	    .default_interval_ms = 5000,
-	    .config_keys = config_keys,
+	    .config_keys = tacws_http_feed_keys,
 	};
-	int rc = host->feed_register(ctx, &desc);
-	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
-		curl_global_cleanup();
-		return rc;
-	}
-	return 0;
+	return tacws_http_feed_start(host, ctx, &desc, 3000, &feed.timeout_ms);
 }
 
 static void webhook_status_fini(void)
 {
-	curl_global_cleanup();
+	tacws_http_feed_stop();
 }
 
 TACWS_PLUGIN_EXPORT = {
