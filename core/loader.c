@@ -44,6 +44,9 @@ static int host_config_foreach(tacws_plugin_ctx *ctx, const char *prefix, tacws_
 	return 0;
 }
 
+/* The size of the first ABI version's feed descriptor. */
+#define TACWS_FEED_DESC_MIN_SIZE (offsetof(tacws_feed_desc, config_keys) + sizeof(void *))
+
 static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc)
 {
 	if (!ctx || !desc)
@@ -52,8 +55,18 @@ static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc
 		host_log(ctx, TACWS_LOG_ERROR, "feed_register called outside init");
 		return -EINVAL;
 	}
-	if (desc->size < sizeof(tacws_feed_desc) || !desc->endpoint || !desc->message_type ||
-	    !desc->snapshot) {
+	if (desc->size < TACWS_FEED_DESC_MIN_SIZE) {
+		host_log(ctx, TACWS_LOG_ERROR, "feed_register: descriptor size %u is below %zu",
+			 desc->size, (size_t)TACWS_FEED_DESC_MIN_SIZE);
+		return -EINVAL;
+	}
+	/* A plugin built against an older header passes a shorter struct, a newer
+	 * one a longer: read what both know, the rest stays zero. */
+	tacws_feed_desc d;
+	memset(&d, 0, sizeof d);
+	memcpy(&d, desc, desc->size < sizeof d ? desc->size : sizeof d);
+	desc = &d;
+	if (!desc->endpoint || !desc->message_type || !desc->snapshot) {
 		host_log(ctx, TACWS_LOG_ERROR,
 			 "feed_register: descriptor needs size, endpoint, message_type, snapshot");
 		return -EINVAL;

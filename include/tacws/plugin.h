@@ -27,6 +27,12 @@
  *    version), so fields can be appended later without breaking plugins built
  *    against an older header. The loader refuses a descriptor whose ABI version
  *    differs from the host's, or whose size is smaller than the first version.
+ *    A struct the plugin passes in (tacws_plugin, tacws_feed_desc) may be
+ *    shorter or longer than the host's: the host reads the fields both know
+ *    and treats missing ones as zero. The host's table may be shorter than
+ *    the plugin's header says: before calling a function appended after ABI 1's
+ *    first release, check that host->size covers it, e.g.
+ *        if (host->size >= offsetof(tacws_host_api, fn) + sizeof host->fn)
  */
 #ifndef TACWS_PLUGIN_H
 #define TACWS_PLUGIN_H
