@@ -1216,8 +1216,12 @@ void demo_world_free(demo_world *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < MAX_WORKFLOWS; i++)
+	for (int i = 0; i < MAX_WORKFLOWS; i++) {
 		proc_stop(&w->wf[i]);
+		/* a torn file is a moment's show, never what the demo leaves behind */
+		if (w->wf[i].used && w->wf[i].torn_until)
+			write_state(w, &w->wf[i]);
+	}
 	json_object_put(w->wh_failures);
 	json_object_put(w->wh_last);
 	demo_store_close(w->st);

@@ -525,6 +525,19 @@ static void test_live_driver(void)
 
 	CU_ASSERT_EQUAL(wait_demo(pid, 20000), 0);
 	close(fd);
+	/* a deliberately torn state file is repaired before it leaves */
+	char *ids = agent_ids(root);
+	for (char *save = NULL, *id = strtok_r(ids, " ", &save); id;
+	     id = strtok_r(NULL, " ", &save)) {
+		char *dir = path_of(root, "agents", id),
+		     *file = path_of(dir, "adw_state.json", NULL);
+		json_object *state = json_object_from_file(file);
+		CU_ASSERT_PTR_NOT_NULL(state);
+		json_object_put(state);
+		free(dir);
+		free(file);
+	}
+	free(ids);
 	/* it stopped its stand-in processes before leaving */
 	for (int i = 0; i < nkids; i++)
 		CU_ASSERT(kill(kids[i], 0) != 0 && errno == ESRCH);
