@@ -45,8 +45,7 @@ static const char *const status_names[ST_COUNT] = {"running", "paused", "failed"
 
 static const tacws_host_api *host;
 static tacws_plugin_ctx *ctx;
-static tacws_agents_watcher *watcher;
-static tacws_agents_skiplog *skiplog;
+static tacws_agents_feed feed;
 
 /* Kept across polls; the lock is for form's sake, polls of one topic never overlap. */
 static struct {
@@ -354,7 +353,7 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 		tacws_agents_runs_free(&runs);
 		return rc;
 	}
-	tacws_agents_skiplog_report(skiplog, &runs, host, ctx);
+	tacws_agents_skiplog_report(feed.skiplog, &runs, host, ctx);
 
 	pthread_mutex_lock(&st.lock);
 	json_object *body = build_body(root, &runs);
@@ -382,49 +381,25 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 	return 0;
 }
 
-/* Runs on the watcher thread. */
-static void on_change(void *arg, const char *adw_id)
-{
-	(void)arg;
-	(void)adw_id;
-	host->poll_now(ctx, "adw-monitor", NULL);
-}
-
 static int adw_monitor_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	const tacws_feed_desc feed = {
-	    .size = sizeof feed,
+	const tacws_feed_desc desc = {
+	    .size = sizeof desc,
 	    .endpoint = "adw-monitor",
 	    .message_type = "adw_monitor_update",
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
 	};
-	int rc = host->feed_register(ctx, &feed);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
-		return rc;
-	rc = tacws_agents_skiplog_new(&skiplog);
-	if (rc)
-		return rc;
-	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), TACWS_AGENTS_WATCH_TREES,
-	                              on_change, NULL, &watcher);
-	if (rc)
-		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
-		          strerror(-rc));
-	return 0;
+	return tacws_agents_feed_start(&feed, host, ctx, &desc, TACWS_AGENTS_WATCH_TREES);
 }
 
 static void adw_monitor_fini(void)
 {
-	tacws_agents_watch_stop(watcher);
-	tacws_agents_skiplog_free(skiplog);
+	tacws_agents_feed_stop(&feed);
 	tacws_db_close(st.db);
 	free(st.last_body);
-	watcher = NULL;
-	skiplog = NULL;
 	st.db = NULL;
 	st.last_body = NULL;
 	st.last_updated[0] = '\0';

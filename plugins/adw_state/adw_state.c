@@ -16,7 +16,7 @@
 
 static const tacws_host_api *host;
 static tacws_plugin_ctx *ctx;
-static tacws_agents_watcher *watcher;
+static tacws_agents_feed feed;
 
 static int snapshot(void *arg, const char *adw_id, json_object **data, char *err, size_t errlen)
 {
@@ -35,42 +35,24 @@ static int snapshot(void *arg, const char *adw_id, json_object **data, char *err
 	return rc;
 }
 
-/* Runs on the watcher thread. */
-static void on_change(void *arg, const char *adw_id)
-{
-	(void)arg;
-	host->poll_now(ctx, "adw-state", adw_id);
-}
-
 static int adw_state_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	const tacws_feed_desc feed = {
-	    .size = sizeof feed,
+	const tacws_feed_desc desc = {
+	    .size = sizeof desc,
 	    .endpoint = "adw-state/{adw_id}",
 	    .message_type = "adw_state_update",
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
 	    .param_pattern = "[A-Za-z0-9_-]{1,64}",
 	};
-	int rc = host->feed_register(ctx, &feed);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
-		return rc;
-	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), 0, on_change, NULL,
-	                              &watcher);
-	if (rc)
-		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
-		          strerror(-rc));
-	return 0;
+	return tacws_agents_feed_start(&feed, host, ctx, &desc, 0);
 }
 
 static void adw_state_fini(void)
 {
-	tacws_agents_watch_stop(watcher);
-	watcher = NULL;
+	tacws_agents_feed_stop(&feed);
 	host = NULL;
 	ctx = NULL;
 }

@@ -571,3 +571,42 @@ void tacws_agents_watch_stop(tacws_agents_watcher *w)
 	free(w->w);
 	free(w);
 }
+
+/* Runs on the watcher thread. */
+static void feed_changed(void *arg, const char *adw_id)
+{
+	tacws_agents_feed *f = arg;
+	f->host->poll_now(f->ctx, f->base, f->per_run ? adw_id : NULL);
+}
+
+int tacws_agents_feed_start(tacws_agents_feed *f, const tacws_host_api *host,
+                            tacws_plugin_ctx *ctx, const tacws_feed_desc *desc,
+                            unsigned watch_flags)
+{
+	memset(f, 0, sizeof *f);
+	f->host = host;
+	f->ctx = ctx;
+	size_t n = strcspn(desc->endpoint, "/");
+	snprintf(f->base, sizeof f->base, "%.*s", (int)n, desc->endpoint);
+	f->per_run = desc->endpoint[n] != '\0';
+	int rc = host->feed_register(ctx, desc);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = tacws_agents_skiplog_new(&f->skiplog);
+	if (rc)
+		return rc;
+	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), watch_flags, feed_changed,
+	                              f, &f->watcher);
+	if (rc)
+		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
+		          strerror(-rc));
+	return 0;
+}
+
+void tacws_agents_feed_stop(tacws_agents_feed *f)
+{
+	tacws_agents_watch_stop(f->watcher);
+	tacws_agents_skiplog_free(f->skiplog);
+	f->watcher = NULL;
+	f->skiplog = NULL;
+}

@@ -116,4 +116,29 @@ int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents
  * NULL is fine. Call from any thread but the watcher's. */
 void tacws_agents_watch_stop(tacws_agents_watcher *w);
 
+
+/*
+ * A feed over agents/: registers desc and starts a watcher that polls the
+ * feed when files change (for a feed with a parameter, the changed run's
+ * topic), plus a skiplog for reporting broken runs. A watcher that cannot
+ * start is logged and the feed falls back to its interval.
+ */
+typedef struct tacws_agents_feed {
+	const tacws_host_api *host;
+	tacws_plugin_ctx *ctx;
+	char base[65];	/* the feed's endpoint without its parameter */
+	int per_run;	/* the endpoint has an {adw_id} parameter */
+	tacws_agents_watcher *watcher;
+	tacws_agents_skiplog *skiplog;
+} tacws_agents_feed;
+
+/* Returns 0 (also when the feed is not enabled: then nothing runs) or a
+ * negative errno. watch_flags as for tacws_agents_watch_start. */
+int tacws_agents_feed_start(tacws_agents_feed *f, const tacws_host_api *host,
+                            tacws_plugin_ctx *ctx, const tacws_feed_desc *desc,
+                            unsigned watch_flags);
+
+/* Stops the watcher (joined) and frees the skiplog. */
+void tacws_agents_feed_stop(tacws_agents_feed *f);
+
 #endif

@@ -18,8 +18,7 @@
 
 static const tacws_host_api *host;
 static tacws_plugin_ctx *ctx;
-static tacws_agents_watcher *watcher;
-static tacws_agents_skiplog *skiplog;
+static tacws_agents_feed feed;
 
 static const char *const phases[] = {"plan", "build", "test", "review", "document", "ship"};
 
@@ -47,7 +46,7 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 		tacws_agents_runs_free(&runs);
 		return rc;
 	}
-	tacws_agents_skiplog_report(skiplog, &runs, host, ctx);
+	tacws_agents_skiplog_report(feed.skiplog, &runs, host, ctx);
 	json_object *list = json_object_new_array();
 	for (size_t i = 0; i < runs.n; i++) {
 		const tacws_agents_run *run = &runs.v[i];
@@ -69,47 +68,23 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 	return 0;
 }
 
-/* Runs on the watcher thread: any change may alter the list. */
-static void on_change(void *arg, const char *adw_id)
-{
-	(void)arg;
-	(void)adw_id;
-	host->poll_now(ctx, "workflows", NULL);
-}
-
 static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	const tacws_feed_desc feed = {
-	    .size = sizeof feed,
+	const tacws_feed_desc desc = {
+	    .size = sizeof desc,
 	    .endpoint = "workflows",
 	    .message_type = "workflows_update",
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
 	};
-	int rc = host->feed_register(ctx, &feed);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
-		return rc;
-	rc = tacws_agents_skiplog_new(&skiplog);
-	if (rc)
-		return rc;
-	rc = tacws_agents_watch_start(tacws_agents_repo_root(host, ctx), 0, on_change, NULL,
-	                              &watcher);
-	if (rc)
-		host->log(ctx, TACWS_LOG_WARN, "no watcher on agents/ (%s): polling only",
-		          strerror(-rc));
-	return 0;
+	return tacws_agents_feed_start(&feed, host, ctx, &desc, 0);
 }
 
 static void workflows_fini(void)
 {
-	tacws_agents_watch_stop(watcher);
-	tacws_agents_skiplog_free(skiplog);
-	watcher = NULL;
-	skiplog = NULL;
+	tacws_agents_feed_stop(&feed);
 	host = NULL;
 	ctx = NULL;
 }
