@@ -347,13 +347,9 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 	(void)param;
 	const char *root = tacws_agents_repo_root(host, ctx);
 	tacws_agents_runs runs;
-	int rc = tacws_agents_load(root, &runs);
-	if (rc) {
-		snprintf(err, errlen, "reading %s/agents: %s", root, strerror(-rc));
-		tacws_agents_runs_free(&runs);
+	int rc = tacws_agents_feed_load(&feed, &runs, err, errlen);
+	if (rc)
 		return rc;
-	}
-	tacws_agents_skiplog_report(feed.skiplog, &runs, host, ctx);
 
 	pthread_mutex_lock(&st.lock);
 	json_object *body = build_body(root, &runs);

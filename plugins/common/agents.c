@@ -603,6 +603,20 @@ int tacws_agents_feed_start(tacws_agents_feed *f, const tacws_host_api *host,
 	return 0;
 }
 
+int tacws_agents_feed_load(tacws_agents_feed *f, tacws_agents_runs *runs, char *err,
+                           size_t errlen)
+{
+	const char *root = tacws_agents_repo_root(f->host, f->ctx);
+	int rc = tacws_agents_load(root, runs);
+	if (rc) {
+		snprintf(err, errlen, "reading %s/agents: %s", root, strerror(-rc));
+		tacws_agents_runs_free(runs);
+		return rc;
+	}
+	tacws_agents_skiplog_report(f->skiplog, runs, f->host, f->ctx);
+	return 0;
+}
+
 void tacws_agents_feed_stop(tacws_agents_feed *f)
 {
 	tacws_agents_watch_stop(f->watcher);

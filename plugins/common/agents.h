@@ -138,6 +138,11 @@ int tacws_agents_feed_start(tacws_agents_feed *f, const tacws_host_api *host,
                             tacws_plugin_ctx *ctx, const tacws_feed_desc *desc,
                             unsigned watch_flags);
 
+/* Loads the runs (tacws_agents_load) and reports broken ones once through
+ * the skiplog. On error err says why and runs is empty. Snapshot thread. */
+int tacws_agents_feed_load(tacws_agents_feed *f, tacws_agents_runs *runs, char *err,
+                           size_t errlen);
+
 /* Stops the watcher (joined) and frees the skiplog. */
 void tacws_agents_feed_stop(tacws_agents_feed *f);
 

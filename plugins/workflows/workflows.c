@@ -40,13 +40,9 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 	(void)param;
 	const char *root = tacws_agents_repo_root(host, ctx);
 	tacws_agents_runs runs;
-	int rc = tacws_agents_load(root, &runs);
-	if (rc) {
-		snprintf(err, errlen, "reading %s/agents: %s", root, strerror(-rc));
-		tacws_agents_runs_free(&runs);
+	int rc = tacws_agents_feed_load(&feed, &runs, err, errlen);
+	if (rc)
 		return rc;
-	}
-	tacws_agents_skiplog_report(feed.skiplog, &runs, host, ctx);
 	json_object *list = json_object_new_array();
 	for (size_t i = 0; i < runs.n; i++) {
 		const tacws_agents_run *run = &runs.v[i];
