@@ -1,0 +1,1090 @@
+/*
+ * tacws-bench: a load generator for tacwsd (and for any server speaking the
+ * same protocol, such as the Node peer in tools/bench/).
+ *
+ * One process, one epoll loop, non-blocking sockets and a minimal WebSocket
+ * client: the tool must cost less than the server it measures. N subscribers
+ * connect to ws://HOST:PORT<prefix>/ws/<feed> from 127.0.0.1..127.0.0.x, then
+ * M messages of S bytes are published at R per second through
+ * POST <prefix>/publish, each carrying its send time and index in "data", so
+ * latency, loss and duplicates are measured per delivery. The result is one
+ * JSON line on stdout. Loopback only; every phase is bounded in time.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+#define RX_CHUNK (256 * 1024)
+#define MAX_PUBLISHERS 8
+#define TAG_TIMER UINT64_MAX
+#define TAG_PUB (UINT64_MAX - 1 - MAX_PUBLISHERS)
+
+enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSED };
+
+struct client {
+	int fd;
+	uint8_t state;
+	bool slow;           /* never reads after the handshake */
+	bool got_first;      /* first message (the snapshot) seen */
+	bool counted_open;   /* counted in the current phase's connected set */
+	int64_t t_start;     /* connect() time, ns */
+	unsigned char *pend; /* unparsed bytes: handshake reply or a partial frame */
+	uint32_t plen, pcap;
+};
+
+struct publisher {
+	int fd;
+	bool busy, connected;
+	char *out;
+	size_t out_len, out_off;
+	char in[4096];
+	size_t in_len;
+};
+
+struct samples {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct opts {
+	const char *host, *feed, *prefix, *token, *label, *type;
+	int port, sources, slow, publishers, conc;
+	long subscribers, messages, size;
+	double rate, timeout_s, drain_s, idle_s;
+	bool storm;
+	pid_t pid;
+};
+
+static struct opts o = {
+    .host = "127.0.0.1",
+    .feed = "workflows",
+    .prefix = "/api/v1",
+    .token = "",
+    .label = "server",
+    .type = "bench_event",
+    .port = 8003,
+    .sources = 8,
+    .publishers = 4,
+    .conc = 512,
+    .subscribers = 100,
+    .messages = 100,
+    .size = 1024,
+    .rate = 10,
+    .timeout_s = 300,
+    .drain_s = 10,
+};
+
+static int ep;
+static struct client *clients;
+static long n_clients;
+static struct publisher pubs[MAX_PUBLISHERS];
+static char *handshake;
+static size_t handshake_len;
+static unsigned char *rxbuf;
+static uint8_t *seen; /* bit (client, index) */
+static struct samples lat_us, conn_us, snap_us;
+static int64_t t_deadline;
+static volatile sig_atomic_t interrupted;
+
+static struct {
+	long connected, connect_errors, snapshots, delivered, duplicates, bad_frames, server_closes,
+	    eof_closes, pings, sent, publish_ok, publish_errors, open_healthy;
+	long inflight;
+	int64_t first_send, last_delivery;
+	bool measuring_conn, measuring_snap;
+	long frame_bytes;
+} st;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void samples_add(struct samples *s, uint32_t v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		uint32_t *g = realloc(s->v, cap * sizeof *g);
+		if (!g)
+			return;
+		s->v = g;
+		s->cap = cap;
+	}
+	s->v[s->n++] = v;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Milliseconds at quantile q of s (sorted in place); -1 when empty. */
+static double quantile_ms(struct samples *s, double q)
+{
+	if (!s->n)
+		return -1;
+	size_t i = (size_t)(q * (double)(s->n - 1) + 0.5);
+	return s->v[i] / 1000.0;
+}
+
+static void samples_sort(struct samples *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+}
+
+/* --- the server's process, from /proc --- */
+
+struct proc_stat {
+	double cpu_s;
+	long rss_kb;
+	bool ok;
+};
+
+static struct proc_stat proc_read(void)
+{
+	struct proc_stat p = {0, 0, false};
+	if (o.pid <= 0)
+		return p;
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)o.pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return p;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces: fields count from the last ')' */
+	char *s = strrchr(buf, ')');
+	unsigned long ut = 0, stime = 0;
+	if (!s ||
+	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
+		return p;
+	p.cpu_s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)o.pid);
+	f = fopen(path, "r");
+	if (!f)
+		return p;
+	while (fgets(buf, sizeof buf, f))
+		if (!strncmp(buf, "VmRSS:", 6))
+			p.rss_kb = atol(buf + 6);
+	fclose(f);
+	p.ok = true;
+	return p;
+}
+
+static double tool_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* --- subscribers --- */
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->state == C_CONNECTING || c->state == C_HANDSHAKE)
+		st.inflight--;
+	if (c->state == C_OPEN && !c->slow)
+		st.open_healthy--;
+	c->state = C_CLOSED;
+	free(c->pend);
+	c->pend = NULL;
+	c->plen = c->pcap = 0;
+}
+
+static int client_connect(long i)
+{
+	struct client *c = &clients[i];
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	int one = 1;
+	/* The port is chosen at connect(), per 4-tuple, so many sources multiply the ports. */
+	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i % o.sources));
+	if (bind(c->fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		int e = -errno;
+		close(c->fd);
+		c->fd = -1;
+		return e;
+	}
+	inet_pton(AF_INET, o.host, &a.sin_addr);
+	a.sin_port = htons((uint16_t)o.port);
+	c->t_start = now_ns();
+	c->got_first = false;
+	c->counted_open = false;
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
+		int e = -errno;
+		close(c->fd);
+		c->fd = -1;
+		return e;
+	}
+	c->state = C_CONNECTING;
+	st.inflight++;
+	struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = (uint64_t)i};
+	epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+	return 0;
+}
+
+static void send_pong(struct client *c, const unsigned char *payload, size_t len)
+{
+	unsigned char f[2 + 4 + 125];
+	if (len > 125)
+		return;
+	f[0] = 0x8a;
+	f[1] = (unsigned char)(0x80 | len);
+	memset(f + 2, 0, 4); /* a zero mask: valid, and the payload stays as is */
+	memcpy(f + 6, payload, len);
+	if (send(c->fd, f, 6 + len, MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+		st.bad_frames++;
+}
+
+static long parse_field(const unsigned char *p, size_t len, const char *key, bool *found)
+{
+	const unsigned char *k = memmem(p, len, key, strlen(key));
+	*found = k != NULL;
+	return k ? strtol((const char *)k + strlen(key), NULL, 10) : 0;
+}
+
+/* One server message. The index and time are found by scanning, not by a JSON
+ * parser: at 10^5 deliveries per second the tool must stay cheap. */
+static void on_text(long ci, struct client *c, const unsigned char *p, size_t len)
+{
+	int64_t now = now_ns();
+	if (!c->got_first) {
+		c->got_first = true;
+		st.snapshots++;
+		if (st.measuring_snap)
+			samples_add(&snap_us, (uint32_t)((now - c->t_start) / 1000));
+	}
+	/* the envelope's "data" holds {"t":ns,"i":index,...}; search only its start */
+	size_t window = len < 256 ? len : 256;
+	bool has_i, has_t;
+	long idx = parse_field(p, window, "\"i\":", &has_i);
+	long t = parse_field(p, window, "\"t\":", &has_t);
+	if (!has_i || !has_t || idx < 0 || idx >= o.messages)
+		return;
+	size_t bit = (size_t)ci * (size_t)o.messages + (size_t)idx;
+	if (seen[bit / 8] & (1u << (bit % 8))) {
+		st.duplicates++;
+		return;
+	}
+	seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	st.delivered++;
+	st.last_delivery = now;
+	if (!st.frame_bytes)
+		st.frame_bytes = (long)len;
+	samples_add(&lat_us, (uint32_t)((now - t) / 1000));
+}
+
+/* Parses complete frames in p[0..len); returns bytes consumed, or -1 to close. */
+static long parse_frames(long ci, struct client *c, unsigned char *p, size_t len)
+{
+	size_t off = 0;
+	while (len - off >= 2) {
+		unsigned char *f = p + off;
+		int opcode = f[0] & 0x0f;
+		uint64_t plen = f[1] & 0x7f;
+		size_t hdr = 2;
+		if (f[1] & 0x80)
+			return -1; /* servers do not mask */
+		if (plen == 126) {
+			if (len - off < 4)
+				break;
+			plen = ((uint64_t)f[2] << 8) | f[3];
+			hdr = 4;
+		} else if (plen == 127) {
+			if (len - off < 10)
+				break;
+			plen = 0;
+			for (int i = 0; i < 8; i++)
+				plen = (plen << 8) | f[2 + i];
+			hdr = 10;
+		}
+		if (plen > (64u << 20))
+			return -1;
+		if (len - off - hdr < plen)
+			break;
+		unsigned char *payload = f + hdr;
+		switch (opcode) {
+		case 0x1:
+			on_text(ci, c, payload, (size_t)plen);
+			break;
+		case 0x9:
+			st.pings++;
+			send_pong(c, payload, (size_t)plen);
+			break;
+		case 0x8:
+			st.server_closes++;
+			return -1;
+		default:
+			break; /* continuation, pong, binary: not used by the servers measured */
+		}
+		off += hdr + (size_t)plen;
+	}
+	return (long)off;
+}
+
+static bool pend_append(struct client *c, const unsigned char *p, size_t len)
+{
+	if (!len)
+		return true;
+	if (c->plen + len > c->pcap) {
+		size_t cap = c->pcap ? c->pcap : 1024;
+		while (cap < c->plen + len)
+			cap *= 2;
+		unsigned char *g = realloc(c->pend, cap);
+		if (!g)
+			return false;
+		c->pend = g;
+		c->pcap = (uint32_t)cap;
+	}
+	memcpy(c->pend + c->plen, p, len);
+	c->plen += (uint32_t)len;
+	return true;
+}
+
+/* Frames from p (the shared buffer, or the client's own pending bytes). */
+static bool consume(long ci, struct client *c, unsigned char *p, size_t len, bool own)
+{
+	long used = parse_frames(ci, c, p, len);
+	if (used < 0)
+		return false;
+	size_t rest = len - (size_t)used;
+	if (own) {
+		memmove(c->pend, c->pend + used, rest);
+		c->plen = (uint32_t)rest;
+		if (!rest) {
+			free(c->pend);
+			c->pend = NULL;
+			c->pcap = 0;
+		}
+		return true;
+	}
+	return pend_append(c, p + used, rest);
+}
+
+static void on_open(long ci, struct client *c)
+{
+	int64_t now = now_ns();
+	st.inflight--;
+	c->state = C_OPEN;
+	st.connected++;
+	if (st.measuring_conn)
+		samples_add(&conn_us, (uint32_t)((now - c->t_start) / 1000));
+	if (c->slow) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		return;
+	}
+	st.open_healthy++;
+	(void)ci;
+}
+
+static void client_event(long ci, uint32_t events)
+{
+	struct client *c = &clients[ci];
+	if (c->state == C_CONNECTING) {
+		int err = 0;
+		socklen_t sl = sizeof err;
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+		if (err || (events & (EPOLLERR | EPOLLHUP))) {
+			st.connect_errors++;
+			client_close(c);
+			return;
+		}
+		if (send(c->fd, handshake, handshake_len, MSG_NOSIGNAL) != (ssize_t)handshake_len) {
+			st.connect_errors++;
+			client_close(c);
+			return;
+		}
+		c->state = C_HANDSHAKE;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)ci};
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
+	}
+	for (int rounds = 0; rounds < 4; rounds++) {
+		ssize_t n = recv(c->fd, rxbuf, RX_CHUNK, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			if (c->state == C_HANDSHAKE)
+				st.connect_errors++;
+			else
+				st.eof_closes++;
+			client_close(c);
+			return;
+		}
+		if (c->state == C_HANDSHAKE) {
+			if (!pend_append(c, rxbuf, (size_t)n)) {
+				client_close(c);
+				return;
+			}
+			unsigned char *end = memmem(c->pend, c->plen, "\r\n\r\n", 4);
+			if (!end) {
+				if (c->plen > 8192) {
+					st.connect_errors++;
+					client_close(c);
+				}
+				return;
+			}
+			if (c->plen < 12 || memcmp(c->pend + 9, "101", 3)) {
+				st.connect_errors++;
+				client_close(c);
+				return;
+			}
+			on_open(ci, c);
+			if (c->slow)
+				return;
+			size_t hs = (size_t)(end - c->pend) + 4;
+			memmove(c->pend, c->pend + hs, c->plen - hs);
+			c->plen -= (uint32_t)hs;
+			if (c->plen && !consume(ci, c, c->pend, c->plen, true)) {
+				client_close(c);
+				return;
+			}
+			continue;
+		}
+		bool ok;
+		if (c->plen) {
+			ok = pend_append(c, rxbuf, (size_t)n) &&
+			     consume(ci, c, c->pend, c->plen, true);
+		} else {
+			ok = consume(ci, c, rxbuf, (size_t)n, false);
+		}
+		if (!ok) {
+			client_close(c);
+			return;
+		}
+		if (n < RX_CHUNK)
+			return;
+	}
+}
+
+/* --- publishers: keep-alive HTTP/1.1, one request in flight each --- */
+
+static int pub_connect(struct publisher *p, int j)
+{
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
+	inet_pton(AF_INET, o.host, &a.sin_addr);
+	if (connect(p->fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
+		int e = -errno;
+		close(p->fd);
+		p->fd = -1;
+		return e;
+	}
+	p->connected = true;
+	p->in_len = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_PUB + (uint64_t)j};
+	epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev);
+	return 0;
+}
+
+static void pub_reset(struct publisher *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->connected = false;
+	if (p->busy)
+		st.publish_errors++;
+	p->busy = false;
+	free(p->out);
+	p->out = NULL;
+	p->in_len = 0;
+}
+
+static void pub_flush(struct publisher *p, int j)
+{
+	while (p->out_off < p->out_len) {
+		ssize_t n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			pub_reset(p);
+			return;
+		}
+		p->out_off += (size_t)n;
+	}
+	uint32_t want = EPOLLIN | (p->out_off < p->out_len ? EPOLLOUT : 0);
+	struct epoll_event ev = {.events = want, .data.u64 = TAG_PUB + (uint64_t)j};
+	epoll_ctl(ep, EPOLL_CTL_MOD, p->fd, &ev);
+	if (p->out_off == p->out_len) {
+		free(p->out);
+		p->out = NULL;
+	}
+}
+
+static char *pad;
+
+static bool publish_one(long idx)
+{
+	int j;
+	for (j = 0; j < o.publishers; j++)
+		if (!pubs[j].busy)
+			break;
+	if (j == o.publishers)
+		return false;
+	struct publisher *p = &pubs[j];
+	if (!p->connected && pub_connect(p, j))
+		return false;
+	json_object *body = json_object_new_object();
+	json_object *data = json_object_new_object();
+	json_object_object_add(body, "feed", json_object_new_string(o.feed));
+	json_object_object_add(body, "type", json_object_new_string(o.type));
+	json_object_object_add(data, "t", json_object_new_int64(now_ns()));
+	json_object_object_add(data, "i", json_object_new_int64(idx));
+	json_object_object_add(data, "pad", json_object_new_string(pad));
+	json_object_object_add(body, "data", data);
+	size_t blen;
+	const char *b = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &blen);
+	size_t cap = blen + 512 + strlen(o.token);
+	p->out = malloc(cap);
+	if (!p->out) {
+		json_object_put(body);
+		return false;
+	}
+	int h = snprintf(p->out, cap,
+	                 "POST %s/publish HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+	                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	                 o.prefix, o.host, o.port, o.token, blen);
+	memcpy(p->out + h, b, blen);
+	p->out_len = (size_t)h + blen;
+	p->out_off = 0;
+	json_object_put(body);
+	p->busy = true;
+	st.sent++;
+	if (!st.first_send)
+		st.first_send = now_ns();
+	pub_flush(p, j);
+	return true;
+}
+
+static void pub_event(int j, uint32_t events)
+{
+	struct publisher *p = &pubs[j];
+	if (p->fd < 0)
+		return;
+	if ((events & EPOLLOUT) && p->out) {
+		pub_flush(p, j);
+		if (p->fd < 0)
+			return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	ssize_t n = recv(p->fd, p->in + p->in_len, sizeof p->in - 1 - p->in_len, 0);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		pub_reset(p);
+		return;
+	}
+	p->in_len += (size_t)n;
+	p->in[p->in_len] = '\0';
+	char *end = strstr(p->in, "\r\n\r\n");
+	if (!end)
+		return;
+	long clen = 0;
+	char *cl = strcasestr(p->in, "\r\ncontent-length:");
+	if (cl && cl < end)
+		clen = atol(cl + 17);
+	size_t total = (size_t)(end - p->in) + 4 + (size_t)clen;
+	if (p->in_len < total)
+		return;
+	int status = p->in_len > 12 ? atoi(p->in + 9) : 0;
+	if (status >= 200 && status < 300)
+		st.publish_ok++;
+	else
+		st.publish_errors++;
+	bool close_after = strcasestr(p->in, "\r\nconnection: close") != NULL;
+	memmove(p->in, p->in + total, p->in_len - total);
+	p->in_len -= total;
+	p->busy = false;
+	if (close_after)
+		pub_reset(p);
+}
+
+/* --- the loop --- */
+
+static void poll_once(int timeout_ms)
+{
+	struct epoll_event evs[1024];
+	int n = epoll_wait(ep, evs, 1024, timeout_ms);
+	for (int k = 0; k < n; k++) {
+		uint64_t tag = evs[k].data.u64;
+		if (tag == TAG_TIMER)
+			continue;
+		if (tag >= TAG_PUB && tag < TAG_PUB + MAX_PUBLISHERS)
+			pub_event((int)(tag - TAG_PUB), evs[k].events);
+		else
+			client_event((long)tag, evs[k].events);
+	}
+}
+
+static bool past(int64_t t)
+{
+	return interrupted || now_ns() >= t;
+}
+
+/* Connects clients [from, to) with at most conc handshakes in flight. */
+static void connect_range(long from, long to, long conc, double limit_s)
+{
+	int64_t end = now_ns() + (int64_t)(limit_s * 1e9);
+	if (end > t_deadline)
+		end = t_deadline;
+	long next = from;
+	while (!past(end)) {
+		while (next < to && st.inflight < conc) {
+			if (client_connect(next))
+				st.connect_errors++;
+			next++;
+		}
+		if (next >= to && st.inflight == 0)
+			break;
+		poll_once(10);
+	}
+}
+
+static void wait_snapshots(long want, double limit_s)
+{
+	int64_t end = now_ns() + (int64_t)(limit_s * 1e9);
+	while (st.snapshots < want && !past(end) && !past(t_deadline))
+		poll_once(10);
+}
+
+static void run_for(double secs)
+{
+	int64_t end = now_ns() + (int64_t)(secs * 1e9);
+	while (!past(end) && !past(t_deadline))
+		poll_once(50);
+}
+
+/* A number with three decimals, printed as such (json-c would print 17 digits). */
+static json_object *num(double v)
+{
+	char s[64];
+	snprintf(s, sizeof s, "%.3f", v);
+	return json_object_new_double_s(v, s);
+}
+
+static void add_ms(json_object *obj, const char *key, double ms)
+{
+	json_object_object_add(obj, key, ms < 0 ? NULL : num(ms));
+}
+
+static json_object *quantiles(struct samples *s)
+{
+	samples_sort(s);
+	json_object *q = json_object_new_object();
+	add_ms(q, "p50", quantile_ms(s, 0.5));
+	add_ms(q, "p90", quantile_ms(s, 0.9));
+	add_ms(q, "p99", quantile_ms(s, 0.99));
+	add_ms(q, "max", quantile_ms(s, 1.0));
+	return q;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: tacws-bench [options]\n"
+	    "  --port N           server port (8003)\n"
+	    "  --feed NAME        feed to subscribe and publish to (workflows)\n"
+	    "  --prefix P         API prefix (/api/v1)\n"
+	    "  --token T          publish token\n"
+	    "  --pid PID          the server's PID, for CPU time and RSS from /proc\n"
+	    "  --label L          \"server\" field of the JSON line\n"
+	    "  -n, --subscribers  healthy subscribers (100)\n"
+	    "  -k, --slow K       extra subscribers that never read (0)\n"
+	    "  -m, --messages M   messages to publish (100; 0: none)\n"
+	    "  -r, --rate R       messages per second (10)\n"
+	    "  -s, --size S       bytes of padding in each message's data (1024)\n"
+	    "  --sources X        source addresses 127.0.0.1..127.0.0.X (8)\n"
+	    "  --publishers P     publisher connections, one request in flight each (4)\n"
+	    "  --concurrency C    handshakes in flight while connecting (512)\n"
+	    "  --idle SECS        after connecting, idle this long and measure the server\n"
+	    "  --storm            at the end, all subscribers disconnect and reconnect at once\n"
+	    "  --drain SECS       wait this long for the last deliveries (10)\n"
+	    "  --timeout SECS     hard limit for the whole run (300)\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum {
+		O_PORT = 256,
+		O_FEED,
+		O_PREFIX,
+		O_TOKEN,
+		O_PID,
+		O_LABEL,
+		O_SOURCES,
+		O_PUBS,
+		O_CONC,
+		O_IDLE,
+		O_STORM,
+		O_DRAIN,
+		O_TIMEOUT,
+		O_TYPE
+	};
+	static const struct option lo[] = {
+	    {"port", required_argument, NULL, O_PORT},
+	    {"feed", required_argument, NULL, O_FEED},
+	    {"prefix", required_argument, NULL, O_PREFIX},
+	    {"token", required_argument, NULL, O_TOKEN},
+	    {"pid", required_argument, NULL, O_PID},
+	    {"label", required_argument, NULL, O_LABEL},
+	    {"type", required_argument, NULL, O_TYPE},
+	    {"subscribers", required_argument, NULL, 'n'},
+	    {"slow", required_argument, NULL, 'k'},
+	    {"messages", required_argument, NULL, 'm'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"size", required_argument, NULL, 's'},
+	    {"sources", required_argument, NULL, O_SOURCES},
+	    {"publishers", required_argument, NULL, O_PUBS},
+	    {"concurrency", required_argument, NULL, O_CONC},
+	    {"idle", required_argument, NULL, O_IDLE},
+	    {"storm", no_argument, NULL, O_STORM},
+	    {"drain", required_argument, NULL, O_DRAIN},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "n:k:m:r:s:h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_PORT:
+			o.port = atoi(optarg);
+			break;
+		case O_FEED:
+			o.feed = optarg;
+			break;
+		case O_PREFIX:
+			o.prefix = optarg;
+			break;
+		case O_TOKEN:
+			o.token = optarg;
+			break;
+		case O_PID:
+			o.pid = (pid_t)atoi(optarg);
+			break;
+		case O_LABEL:
+			o.label = optarg;
+			break;
+		case O_TYPE:
+			o.type = optarg;
+			break;
+		case 'n':
+			o.subscribers = atol(optarg);
+			break;
+		case 'k':
+			o.slow = atoi(optarg);
+			break;
+		case 'm':
+			o.messages = atol(optarg);
+			break;
+		case 'r':
+			o.rate = atof(optarg);
+			break;
+		case 's':
+			o.size = atol(optarg);
+			break;
+		case O_SOURCES:
+			o.sources = atoi(optarg);
+			break;
+		case O_PUBS:
+			o.publishers = atoi(optarg);
+			break;
+		case O_CONC:
+			o.conc = atoi(optarg);
+			break;
+		case O_IDLE:
+			o.idle_s = atof(optarg);
+			break;
+		case O_STORM:
+			o.storm = true;
+			break;
+		case O_DRAIN:
+			o.drain_s = atof(optarg);
+			break;
+		case O_TIMEOUT:
+			o.timeout_s = atof(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc || o.port <= 0 || o.port > 65535 || o.subscribers < 0 || o.slow < 0 ||
+	    o.messages < 0 || o.rate <= 0 || o.size < 0 || o.size > (16 << 20) || o.sources < 1 ||
+	    o.sources > 250 || o.publishers < 1 || o.publishers > MAX_PUBLISHERS || o.conc < 1 ||
+	    o.timeout_s <= 0 || o.drain_s < 0 || o.idle_s < 0)
+		return -EINVAL;
+	struct in_addr a;
+	/* loopback only: this tool must never load another machine */
+	if (inet_pton(AF_INET, o.host, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+		return -EINVAL;
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (parse_args(argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	t_deadline = now_ns() + (int64_t)(o.timeout_s * 1e9);
+
+	n_clients = o.subscribers + o.slow;
+	clients = calloc((size_t)n_clients + 1, sizeof *clients);
+	seen = calloc((size_t)o.subscribers * (size_t)o.messages / 8 + 1, 1);
+	rxbuf = malloc(RX_CHUNK);
+	pad = malloc((size_t)o.size + 1);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!clients || !seen || !rxbuf || !pad || ep < 0) {
+		fprintf(stderr, "tacws-bench: out of memory\n");
+		return 1;
+	}
+	memset(pad, 'x', (size_t)o.size);
+	pad[o.size] = '\0';
+	for (long i = 0; i < n_clients; i++) {
+		clients[i].fd = -1;
+		clients[i].slow = i >= o.subscribers;
+	}
+	for (int j = 0; j < MAX_PUBLISHERS; j++)
+		pubs[j].fd = -1;
+	size_t hcap = 512 + strlen(o.prefix) + strlen(o.feed) + strlen(o.token);
+	handshake = malloc(hcap);
+	handshake_len = (size_t)snprintf(
+	    handshake, hcap,
+	    "GET %s/ws/%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Key: dGFjd3MtYmVuY2gta2V5MQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+	    o.prefix, o.feed, o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
+	    *o.token ? "\r\n" : "");
+
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, "server", json_object_new_string(o.label));
+	json_object_object_add(out, "subscribers", json_object_new_int64(o.subscribers));
+	json_object_object_add(out, "slow", json_object_new_int(o.slow));
+	json_object_object_add(out, "messages", json_object_new_int64(o.messages));
+	json_object_object_add(out, "rate", num(o.rate));
+	json_object_object_add(out, "size", json_object_new_int64(o.size));
+
+	/* connect */
+	struct proc_stat p0 = proc_read();
+	int64_t t0 = now_ns();
+	st.measuring_conn = true;
+	connect_range(0, n_clients, o.conc, o.timeout_s);
+	wait_snapshots(o.subscribers, 10);
+	st.measuring_conn = false;
+	double connect_s = (double)(now_ns() - t0) / 1e9;
+	struct proc_stat p1 = proc_read();
+	json_object_object_add(out, "connected", json_object_new_int64(st.connected));
+	json_object_object_add(out, "connect_errors", json_object_new_int64(st.connect_errors));
+	json_object_object_add(out, "connect_wall_s", num(connect_s));
+	json_object *cq = quantiles(&conn_us);
+	json_object_object_add(out, "connect_ms", cq);
+	json_object_object_add(out, "snapshots", json_object_new_int64(st.snapshots));
+	if (p1.ok) {
+		json_object_object_add(out, "server_rss_kb_idle0",
+		                       json_object_new_int64(p0.rss_kb));
+		json_object_object_add(out, "server_rss_kb_connected",
+		                       json_object_new_int64(p1.rss_kb));
+		if (st.connected)
+			json_object_object_add(
+			    out, "server_rss_bytes_per_conn",
+			    json_object_new_int64((p1.rss_kb - p0.rss_kb) * 1024 / st.connected));
+	}
+
+	if (o.idle_s > 0) {
+		struct proc_stat a = proc_read();
+		int64_t ti = now_ns();
+		run_for(o.idle_s);
+		struct proc_stat b = proc_read();
+		double secs = (double)(now_ns() - ti) / 1e9;
+		json_object *idle = json_object_new_object();
+		json_object_object_add(idle, "seconds", num(secs));
+		json_object_object_add(idle, "pings", json_object_new_int64(st.pings));
+		json_object_object_add(idle, "open", json_object_new_int64(st.open_healthy));
+		if (a.ok && b.ok) {
+			json_object_object_add(idle, "server_cpu_s", num(b.cpu_s - a.cpu_s));
+			json_object_object_add(idle, "server_cpu_pct",
+			                       num(100.0 * (b.cpu_s - a.cpu_s) / secs));
+			json_object_object_add(idle, "server_rss_kb",
+			                       json_object_new_int64(b.rss_kb));
+		}
+		json_object_object_add(out, "idle", idle);
+	}
+
+	/* publish */
+	long healthy_open = st.open_healthy;
+	struct proc_stat pa = proc_read();
+	double tool_a = tool_cpu_s();
+	long peak_rss = pa.rss_kb;
+	if (o.messages > 0) {
+		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		long period_ns = (long)(1e9 / o.rate);
+		struct itimerspec its = {{period_ns / 1000000000L, period_ns % 1000000000L},
+		                         {0, 1000000}};
+		timerfd_settime(tfd, 0, &its, NULL);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
+		epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+		long due = 0;
+		int64_t last_rss = now_ns();
+		while (st.sent < o.messages && !past(t_deadline)) {
+			uint64_t ticks;
+			if (read(tfd, &ticks, sizeof ticks) == (ssize_t)sizeof ticks)
+				due += (long)ticks;
+			while (due > 0 && st.sent < o.messages && publish_one(st.sent))
+				due--;
+			poll_once(5);
+			if (now_ns() - last_rss > 250000000LL) {
+				struct proc_stat ps = proc_read();
+				if (ps.rss_kb > peak_rss)
+					peak_rss = ps.rss_kb;
+				last_rss = now_ns();
+			}
+		}
+		close(tfd);
+		int64_t drain_end = now_ns() + (int64_t)(o.drain_s * 1e9);
+		while (!past(drain_end) && !past(t_deadline) &&
+		       (st.delivered < healthy_open * o.messages ||
+		        st.publish_ok + st.publish_errors < st.sent))
+			poll_once(10);
+	}
+	struct proc_stat pb = proc_read();
+	double tool_b = tool_cpu_s();
+	if (pb.rss_kb > peak_rss)
+		peak_rss = pb.rss_kb;
+	long expected = healthy_open * o.messages;
+	json_object_object_add(out, "sent", json_object_new_int64(st.sent));
+	json_object_object_add(out, "publish_errors", json_object_new_int64(st.publish_errors));
+	json_object_object_add(out, "frame_bytes", json_object_new_int64(st.frame_bytes));
+	json_object_object_add(out, "expected", json_object_new_int64(expected));
+	json_object_object_add(out, "delivered", json_object_new_int64(st.delivered));
+	json_object_object_add(out, "lost", json_object_new_int64(expected - st.delivered));
+	json_object_object_add(out, "duplicates", json_object_new_int64(st.duplicates));
+	json_object_object_add(out, "latency_ms", quantiles(&lat_us));
+	double span =
+	    st.last_delivery > st.first_send ? (double)(st.last_delivery - st.first_send) / 1e9 : 0;
+	json_object_object_add(out, "deliveries_per_s",
+	                       num(span > 0 ? (double)st.delivered / span : 0));
+	if (pa.ok && pb.ok) {
+		double cpu = pb.cpu_s - pa.cpu_s;
+		json_object_object_add(out, "server_cpu_s", num(cpu));
+		json_object_object_add(out, "server_us_per_delivery",
+		                       st.delivered ? num(cpu * 1e6 / (double)st.delivered) : NULL);
+		json_object_object_add(out, "server_rss_kb_peak", json_object_new_int64(peak_rss));
+	}
+	json_object_object_add(out, "tool_cpu_s", num(tool_b - tool_a));
+
+	if (o.storm) {
+		/* every healthy subscriber drops at once, then all come back at once */
+		for (long i = 0; i < o.subscribers; i++)
+			if (clients[i].fd >= 0)
+				client_close(&clients[i]);
+		long snaps_before = st.snapshots;
+		long conn_before = st.connected, err_before = st.connect_errors;
+		struct proc_stat sa = proc_read();
+		conn_us.n = 0;
+		snap_us.n = 0;
+		st.measuring_conn = st.measuring_snap = true;
+		int64_t ts = now_ns();
+		connect_range(0, o.subscribers, o.subscribers + 1, 60);
+		wait_snapshots(snaps_before + o.subscribers, 30);
+		double secs = (double)(now_ns() - ts) / 1e9;
+		struct proc_stat sb = proc_read();
+		json_object *storm = json_object_new_object();
+		json_object_object_add(storm, "reconnected",
+		                       json_object_new_int64(st.connected - conn_before));
+		json_object_object_add(storm, "errors",
+		                       json_object_new_int64(st.connect_errors - err_before));
+		json_object_object_add(storm, "snapshots",
+		                       json_object_new_int64(st.snapshots - snaps_before));
+		json_object_object_add(storm, "wall_s", num(secs));
+		json_object_object_add(storm, "connect_ms", quantiles(&conn_us));
+		json_object_object_add(storm, "snapshot_ms", quantiles(&snap_us));
+		if (sa.ok && sb.ok)
+			json_object_object_add(storm, "server_cpu_s", num(sb.cpu_s - sa.cpu_s));
+		json_object_object_add(out, "storm", storm);
+	}
+	json_object_object_add(out, "server_closes", json_object_new_int64(st.server_closes));
+	json_object_object_add(out, "eof_closes", json_object_new_int64(st.eof_closes));
+	json_object_object_add(out, "interrupted", json_object_new_boolean(interrupted));
+	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+
+	json_object_put(out);
+	for (long i = 0; i < n_clients; i++)
+		if (clients[i].fd >= 0 || clients[i].pend)
+			client_close(&clients[i]);
+	for (int j = 0; j < MAX_PUBLISHERS; j++) {
+		pubs[j].busy = false;
+		pub_reset(&pubs[j]);
+	}
+	close(ep);
+	free(clients);
+	free(seen);
+	free(rxbuf);
+	free(pad);
+	free(handshake);
+	free(lat_us.v);
+	free(conn_us.v);
+	free(snap_us.v);
+	return 0;
+}
