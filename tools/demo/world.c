@@ -105,7 +105,6 @@ struct wf {
 	int pinned; /* never pruned */
 	int dirty;
 	int torn_until; /* tick at which a deliberately torn state file is repaired */
-	double created;
 };
 
 struct qrow {
@@ -149,8 +148,6 @@ struct demo_world {
 	int extra_route;
 };
 
-/* ---- JSON helpers ---- */
-
 static void add(json_object *o, const char *key, json_object *v)
 {
 	json_object_object_add(o, key, v);
@@ -187,8 +184,6 @@ static int write_json(const char *path, json_object *o)
 	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	return demo_write_atomic(path, text, strlen(text));
 }
-
-/* ---- paths and files of one workflow ---- */
 
 static void wf_path(const demo_world *w, const struct wf *f, const char *rel, char *buf, size_t len)
 {
@@ -309,8 +304,6 @@ static void log_error(demo_world *w, struct wf *f, const char *level, const char
 	demo_append(path, line);
 }
 
-/* ---- child processes standing in for the ADW scripts ---- */
-
 static void proc_start(demo_world *w, struct wf *f)
 {
 	if (!w->live || !w->opts->spawn_processes || f->pid > 0)
@@ -362,8 +355,6 @@ static void proc_reap(demo_world *w)
 			f->pid = 0;
 	}
 }
-
-/* ---- the phase queue ---- */
 
 static void qrow_save(demo_world *w, struct feature *ft, int i)
 {
@@ -451,8 +442,6 @@ static void queue_set_paused(demo_world *w, int paused)
 	    "VALUES ('queue_paused', $1, $2)",
 	    "ss", paused ? "true" : "false", now);
 }
-
-/* ---- workflows ---- */
 
 static int active_count(const demo_world *w)
 {
@@ -562,7 +551,7 @@ static struct wf *wf_create(demo_world *w, int feature, int fphase, int issue)
 	f->fphase = fphase;
 	f->backend_port = 9100 + slot;
 	f->frontend_port = 9200 + slot;
-	f->start = f->created = w->now;
+	f->start = w->now;
 	for (int p = 0; p < NPHASES; p++)
 		f->est[p] = round4(demo_uniform(&w->rng, 0.04, 0.45) * model_price[f->model]);
 	f->next_tick = w->tick + demo_range(&w->rng, 2, 6);
@@ -751,8 +740,6 @@ static void wf_step(demo_world *w, struct wf *f)
 	}
 }
 
-/* ---- the trigger service's webhook counters ---- */
-
 static void webhook_publish(demo_world *w)
 {
 	long long up = (long long)(w->now - w->trigger_started);
@@ -816,8 +803,6 @@ static void webhook_arrive(demo_world *w, const struct wf *f)
 	}
 	webhook_publish(w);
 }
-
-/* ---- the TAC backend's OpenAPI document ---- */
 
 static const struct route {
 	const char *path, *method, *op, *summary, *tag;
@@ -892,8 +877,6 @@ static void openapi_publish(demo_world *w)
 	                          doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 }
-
-/* ---- the story ---- */
 
 static void queue_step(demo_world *w)
 {
