@@ -228,7 +228,18 @@ static int http_write_more(struct lws *wsi, tacws_conn *pss)
 	}
 	free(pss->http_body);
 	pss->http_body = NULL;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	return pss->http_close || lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Answers a POST step's status, or goes on reading the body (status 0).
+ * body is read only after the step that fills it has run. */
+static int http_post_reply(struct lws *wsi, tacws_conn *pss, int status, char **body)
+{
+	if (!status)
+		return 0;
+	if (!*body)
+		return http_error(wsi, pss, 500, "out of memory");
+	return http_send(wsi, pss, status, "application/json", *body);
 }
 
 static const char *mime_for(const char *path)
@@ -285,7 +296,8 @@ static int handle_http(struct lws *wsi, tacws_conn *pss, tacws_server *srv, cons
 	else if (get)
 		return serve_static(wsi, pss, srv, uri);
 	else
-		return http_error(wsi, pss, 405, "method not allowed");
+		return http_post_reply(wsi, pss, tacws_http_post_begin(srv, wsi, pss, uri, &body),
+				       &body);
 	if (!body)
 		return http_error(wsi, pss, 500, "out of memory");
 	return http_send(wsi, pss, status, type, body);
@@ -487,6 +499,18 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		return conn ? handle_http(wsi, conn, srv, in) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return conn && conn->http_body ? http_write_more(wsi, conn) : 0;
+	case LWS_CALLBACK_HTTP_BODY: {
+		char *body = NULL;
+		return conn ? http_post_reply(wsi, conn,
+					      tacws_http_post_body(srv, conn, in, len, &body), &body)
+			    : -1;
+	}
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+		char *body = NULL;
+		return conn ? http_post_reply(wsi, conn, tacws_http_post_complete(srv, conn, &body),
+					      &body)
+			    : -1;
+	}
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
@@ -494,6 +518,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (conn) {
 			free(conn->http_body);
 			conn->http_body = NULL;
+			tacws_http_post_free(conn);
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

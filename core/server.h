@@ -113,12 +113,44 @@ struct tacws_conn {
 	/* HTTP responses use the same session data */
 	char *http_body;
 	size_t http_len, http_sent;
+	bool http_close;	  /* close the connection after this response */
+	struct tacws_post *post;  /* a POST whose body is being read (http_post.c) */
+	double rate_tokens;	  /* client messages allowed now (client_messages_per_s) */
+	lws_usec_t rate_last;	  /* when rate_tokens was last refilled; 0 = never */
+};
+
+/* Limits of the edge, each counted in /metrics when hit. */
+enum tacws_limit {
+	TACWS_LIMIT_CONNECTIONS,     /* max_connections: upgrade refused 503 */
+	TACWS_LIMIT_CONNECTIONS_IP,  /* max_connections_per_ip: upgrade refused 429 */
+	TACWS_LIMIT_MESSAGE_RATE,    /* client_messages_per_s: closed 1008 */
+	TACWS_LIMIT_BODY_BYTES,	     /* max_body_bytes: 413 */
+	TACWS_LIMIT_SUBSCRIPTIONS,   /* max_subscriptions: error message */
+	TACWS_LIMIT_COUNT
+};
+enum tacws_auth_failure {
+	TACWS_AUTH_WS_TOKEN,
+	TACWS_AUTH_ORIGIN,
+	TACWS_AUTH_PUBLISH_TOKEN,
+	TACWS_AUTH_WEBHOOK_SIGNATURE,
+	TACWS_AUTH_COUNT
+};
+enum tacws_bad_input {
+	TACWS_INPUT_CLIENT_MESSAGE, /* not JSON, or not an object with a string type */
+	TACWS_INPUT_TOPIC,	    /* a subscribe naming an unknown feed or a bad parameter */
+	TACWS_INPUT_PUBLISH_BODY,
+	TACWS_INPUT_WEBHOOK_BODY,
+	TACWS_INPUT_COUNT
 };
 
 struct tacws_metrics {
 	uint64_t connections_total, connections_rejected, messages_ignored, oversized_closes,
 		slow_consumer_drops, http_requests;
 	long connections_current;
+	uint64_t limit_hits[TACWS_LIMIT_COUNT];
+	uint64_t auth_failures[TACWS_AUTH_COUNT];
+	uint64_t bad_input[TACWS_INPUT_COUNT];
+	uint64_t publishes, refreshes, webhooks;
 };
 
 struct tacws_server {
@@ -202,6 +234,19 @@ int tacws_server_request_publish(tacws_server *srv, const char *base, const char
 int tacws_http_healthz(tacws_server *srv, char **body, const char **type);
 int tacws_http_feeds(tacws_server *srv, char **body, const char **type);
 int tacws_http_metrics(tacws_server *srv, char **body, const char **type);
+
+/* --- POST endpoints (http_post.c): publish, refresh, GitHub webhook ---
+ * Loop thread. Each returns 0 to go on (the body is still to come), or an HTTP
+ * status with *body, a JSON text the caller frees, to answer now; the
+ * request's state lives in pss->post. A body over max_body_bytes is answered
+ * 413 and sets pss->http_close. */
+int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, const char *uri,
+			  char **body);
+int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, size_t len,
+			 char **body);
+int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body);
+/* Frees pss->post (on close). */
+void tacws_http_post_free(tacws_conn *pss);
 
 /* --- lifecycle (server.c) --- */
 int tacws_server_create(tacws_config *cfg, tacws_server **out);

@@ -1,0 +1,284 @@
+/* POST endpoints: publish, refresh, GitHub webhook. Everything here runs on the loop. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "input.h"
+#include "log.h"
+#include "server.h"
+
+enum post_kind { POST_PUBLISH, POST_REFRESH, POST_WEBHOOK };
+
+struct tacws_post {
+	enum post_kind kind;
+	int status; /* nonzero: refused before the body, answered once it is read */
+	char error[128];
+	tacws_feed *feed; /* refresh */
+	char signature[80], event[80], content_type[128];
+	char *body;
+	size_t len, expected;
+};
+
+/* Hashing both sides first makes the comparison independent of their lengths. */
+static bool token_equal(const char *a, const char *b)
+{
+	unsigned char ha[SHA256_DIGEST_LENGTH], hb[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)a, strlen(a), ha);
+	SHA256((const unsigned char *)b, strlen(b), hb);
+	return CRYPTO_memcmp(ha, hb, sizeof ha) == 0;
+}
+
+static char *json_reply(json_object *o)
+{
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+static int reply_error(int status, const char *message, char **body)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(message));
+	*body = json_reply(o);
+	return status;
+}
+
+static int reply_count(int status, const char *key, long n, char **body)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, key, json_object_new_int64(n));
+	*body = json_reply(o);
+	return status;
+}
+
+static void header(struct lws *wsi, enum lws_token_indexes t, char *buf, size_t len)
+{
+	if (lws_hdr_copy(wsi, buf, (int)len, t) <= 0)
+		buf[0] = '\0';
+}
+
+static void header_named(struct lws *wsi, const char *name, char *buf, size_t len)
+{
+	if (lws_hdr_custom_copy(wsi, buf, (int)len, name, (int)strlen(name)) <= 0)
+		buf[0] = '\0';
+}
+
+/* Which endpoint uri names; 0 or 404. */
+static int route_post(tacws_server *srv, const char *uri, struct tacws_post *p)
+{
+	const char *prefix = srv->cfg->api_prefix;
+	size_t plen = strlen(prefix);
+	if (strncmp(uri, prefix, plen))
+		return 404;
+	const char *rest = uri + plen;
+	if (!strcmp(rest, "/publish")) {
+		p->kind = POST_PUBLISH;
+		return 0;
+	}
+	if (!strcmp(rest, "/webhooks/github")) {
+		p->kind = POST_WEBHOOK;
+		return 0;
+	}
+	static const char feeds[] = "/feeds/", refresh[] = "/refresh";
+	size_t rlen = strlen(rest);
+	if (strncmp(rest, feeds, sizeof feeds - 1) ||
+	    rlen <= sizeof feeds - 1 + sizeof refresh - 1 ||
+	    strcmp(rest + rlen - (sizeof refresh - 1), refresh))
+		return 404;
+	const char *name = rest + sizeof feeds - 1;
+	size_t name_len = rlen - (sizeof feeds - 1) - (sizeof refresh - 1);
+	if (!tacws_base_ok(name, name_len) || !(p->feed = tacws_feed_find(srv, name, name_len)))
+		return 404;
+	p->kind = POST_REFRESH;
+	return 0;
+}
+
+static void refuse(struct tacws_post *p, int status, const char *why)
+{
+	p->status = status;
+	snprintf(p->error, sizeof p->error, "%s", why);
+}
+
+static void check_auth(struct lws *wsi, tacws_server *srv, struct tacws_post *p)
+{
+	const tacws_config *cfg = srv->cfg;
+	if (p->kind == POST_WEBHOOK) {
+		if (!*cfg->github_webhook_secret)
+			refuse(p, 403, "webhook disabled: no github_webhook_secret");
+		return; /* the signature is checked on the whole body */
+	}
+	if (!*cfg->publish_token) {
+		refuse(p, 403, "publish disabled: no publish_token");
+		return;
+	}
+	char auth[512];
+	header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
+	if (strncasecmp(auth, "Bearer ", 7) || !token_equal(auth + 7, cfg->publish_token)) {
+		srv->metrics.auth_failures[TACWS_AUTH_PUBLISH_TOKEN]++;
+		refuse(p, 401, "missing or wrong publish token");
+	}
+}
+
+void tacws_http_post_free(tacws_conn *pss)
+{
+	if (!pss->post)
+		return;
+	free(pss->post->body);
+	free(pss->post);
+	pss->post = NULL;
+}
+
+static int complete_publish(tacws_server *srv, struct tacws_post *p, char **body)
+{
+	tacws_publish_req req;
+	char err[128];
+	if (tacws_publish_parse(p->body ? p->body : "", p->len, &req, err, sizeof err)) {
+		srv->metrics.bad_input[TACWS_INPUT_PUBLISH_BODY]++;
+		return reply_error(400, err, body);
+	}
+	tacws_feed *feed = tacws_feed_find(srv, req.feed, strlen(req.feed));
+	int status = 0;
+	if (!feed)
+		status = reply_error(404, "no such feed", body);
+	else if (req.has_param && !tacws_feed_param_ok(feed, req.param))
+		status = reply_error(400, "bad param for this feed", body);
+	if (status) {
+		json_object_put(req.data);
+		return status;
+	}
+	srv->metrics.publishes++;
+	int n = tacws_feed_publish(feed, req.has_param ? req.param : NULL, req.type, req.data);
+	return reply_count(202, "subscribers", n, body);
+}
+
+static int complete_refresh(tacws_server *srv, struct tacws_post *p, char **body)
+{
+	long topics = 0;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&p->feed->topics))
+	{
+		topics += lws_container_of(d, tacws_topic, feed_link)->subs.count > 0;
+	}
+	lws_end_foreach_dll(d);
+	srv->metrics.refreshes++;
+	tacws_feed_poll_now(p->feed, NULL);
+	return reply_count(202, "topics", topics, body);
+}
+
+static int complete_webhook(tacws_server *srv, struct tacws_post *p, char **body)
+{
+	if (!tacws_webhook_signature_ok(srv->cfg->github_webhook_secret, p->signature, p->body,
+	                                p->len)) {
+		srv->metrics.auth_failures[TACWS_AUTH_WEBHOOK_SIGNATURE]++;
+		return reply_error(401, "bad or missing X-Hub-Signature-256", body);
+	}
+	json_object *data;
+	char err[128];
+	if (tacws_webhook_parse(p->event, p->content_type, p->body ? p->body : "", p->len, &data,
+	                        err, sizeof err)) {
+		srv->metrics.bad_input[TACWS_INPUT_WEBHOOK_BODY]++;
+		return reply_error(400, err, body);
+	}
+	srv->metrics.webhooks++;
+	if (!strcmp(p->event, "ping")) {
+		json_object_put(data);
+		return reply_count(200, "subscribers", 0, body);
+	}
+	tacws_feed *wf = tacws_feed_find(srv, "workflows", 9);
+	tacws_feed *mon = tacws_feed_find(srv, "adw-monitor", 11);
+	int n = wf ? tacws_feed_publish(wf, NULL, "workflow_update", data) : 0;
+	if (!wf)
+		json_object_put(data);
+	if (wf)
+		tacws_feed_poll_now(wf, NULL);
+	if (mon)
+		tacws_feed_poll_now(mon, NULL);
+	return reply_count(202, "subscribers", n, body);
+}
+
+int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body)
+{
+	struct tacws_post *p = pss->post;
+	*body = NULL;
+	if (!p)
+		return 0;
+	int status;
+	if (p->status)
+		status = reply_error(p->status, p->error, body);
+	else if (p->kind == POST_PUBLISH)
+		status = complete_publish(srv, p, body);
+	else if (p->kind == POST_REFRESH)
+		status = complete_refresh(srv, p, body);
+	else
+		status = complete_webhook(srv, p, body);
+	tacws_http_post_free(pss);
+	return status;
+}
+
+static int too_large(tacws_server *srv, tacws_conn *pss, char **body)
+{
+	srv->metrics.limit_hits[TACWS_LIMIT_BODY_BYTES]++;
+	tacws_http_post_free(pss);
+	pss->http_close = true; /* the rest of the body is not read */
+	return reply_error(413, "body over max_body_bytes", body);
+}
+
+int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, const char *uri,
+                          char **body)
+{
+	*body = NULL;
+	tacws_http_post_free(pss);
+	struct tacws_post route = {0};
+	if (route_post(srv, uri, &route))
+		return reply_error(404, "no such endpoint", body);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+		return reply_error(405, "method not allowed", body);
+	char cl[32];
+	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+	char *end;
+	unsigned long long expected = strtoull(cl, &end, 10);
+	if (*end || cl[0] == '-')
+		return reply_error(400, "bad Content-Length", body);
+	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
+		return too_large(srv, pss, body);
+	struct tacws_post *p = calloc(1, sizeof *p);
+	if (!p)
+		return reply_error(500, "out of memory", body);
+	*p = route;
+	p->expected = (size_t)expected;
+	pss->post = p;
+	check_auth(wsi, srv, p);
+	if (p->kind == POST_WEBHOOK) {
+		header_named(wsi, "x-hub-signature-256:", p->signature, sizeof p->signature);
+		header_named(wsi, "x-github-event:", p->event, sizeof p->event);
+		header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type, sizeof p->content_type);
+	}
+	if (!p->expected)
+		return tacws_http_post_complete(srv, pss, body);
+	if (!p->status && !(p->body = malloc(p->expected + 1))) {
+		tacws_http_post_free(pss);
+		return reply_error(500, "out of memory", body);
+	}
+	return 0;
+}
+
+int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, size_t len,
+                         char **body)
+{
+	struct tacws_post *p = pss->post;
+	*body = NULL;
+	if (!p)
+		return 0;
+	if (len > p->expected - p->len)
+		return too_large(srv, pss, body); /* more than Content-Length said */
+	if (p->body) {
+		memcpy(p->body + p->len, in, len);
+		p->body[p->len + len] = '\0';
+	}
+	p->len += len;
+	return 0;
+}

@@ -1,0 +1,382 @@
+#include "input.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEPTH_CLIENT 8
+#define DEPTH_BODY 32
+
+int tacws_json_parse(const char *text, size_t len, int depth, json_object **out)
+{
+	*out = NULL;
+	if (!text || len > INT_MAX)
+		return -EINVAL;
+	json_tokener *tok = json_tokener_new_ex(depth);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error e = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (e != json_tokener_success) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	/* one value only: "{...} {...}" or a value then a NUL is refused */
+	for (size_t i = end; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
+			json_object_put(o);
+			return -EINVAL;
+		}
+	*out = o;
+	return 0;
+}
+
+bool tacws_base_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > TACWS_BASE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool tacws_param_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > TACWS_PARAM_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || strchr("/?#%\"\\", c))
+			return false;
+	}
+	return true;
+}
+
+int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out)
+{
+	memset(out, 0, sizeof *out);
+	const char *slash = memchr(s, '/', len);
+	size_t base_len = slash ? (size_t)(slash - s) : len;
+	if (!tacws_base_ok(s, base_len))
+		return -EINVAL;
+	memcpy(out->base, s, base_len);
+	if (!slash || base_len + 1 == len)
+		return 0; /* "queue" or "queue/" */
+	const char *param = slash + 1;
+	size_t plen = len - base_len - 1;
+	if (!tacws_param_ok(param, plen))
+		return -EINVAL;
+	memcpy(out->param, param, plen);
+	out->has_param = true;
+	return 0;
+}
+
+int tacws_ws_path_parse(const char *prefix, const char *path, bool *mux, tacws_topic_name *out)
+{
+	*mux = false;
+	memset(out, 0, sizeof *out);
+	size_t plen = strlen(prefix);
+	if (strncmp(path, prefix, plen) || strncmp(path + plen, "/ws", 3))
+		return -ENOENT;
+	const char *rest = path + plen + 3;
+	if (!*rest || !strcmp(rest, "/")) {
+		*mux = true;
+		return 0;
+	}
+	if (*rest != '/')
+		return -ENOENT;
+	rest++;
+	size_t len = strlen(rest);
+	size_t base_len = strcspn(rest, "/");
+	if (!tacws_base_ok(rest, base_len))
+		return -ENOENT;
+	return tacws_topic_name_parse(rest, len, out);
+}
+
+int tacws_client_msg_parse(const char *text, size_t len, tacws_client_msg *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = TACWS_CLIENT_INVALID;
+	json_object *type;
+	if (tacws_json_parse(text, len, DEPTH_CLIENT, &out->root) ||
+	    !json_object_is_type(out->root, json_type_object) ||
+	    !json_object_object_get_ex(out->root, "type", &type) ||
+	    !json_object_is_type(type, json_type_string))
+		return -EINVAL;
+	const char *t = json_object_get_string(type);
+	json_object *feeds = NULL;
+	out->kind = TACWS_CLIENT_UNKNOWN;
+	if (!strcmp(t, "ping")) {
+		out->kind = TACWS_CLIENT_PING;
+		json_object_object_get_ex(out->root, "timestamp", &out->timestamp);
+	} else if (!strcmp(t, "client_ready")) {
+		out->kind = TACWS_CLIENT_READY;
+	} else if ((!strcmp(t, "subscribe") || !strcmp(t, "unsubscribe")) &&
+	           json_object_object_get_ex(out->root, "feeds", &feeds) &&
+	           json_object_is_type(feeds, json_type_array)) {
+		out->kind = t[0] == 's' ? TACWS_CLIENT_SUBSCRIBE : TACWS_CLIENT_UNSUBSCRIBE;
+		out->feeds = feeds;
+	}
+	return 0;
+}
+
+void tacws_client_msg_clear(tacws_client_msg *m)
+{
+	json_object_put(m->root);
+	memset(m, 0, sizeof *m);
+	m->kind = TACWS_CLIENT_INVALID;
+}
+
+static bool type_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > TACWS_TYPE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("_.:-", c)))
+			return false;
+	}
+	return true;
+}
+
+/* A string member's value and length (json-c strings may hold NULs). */
+static bool get_string(json_object *o, const char *key, const char **s, size_t *len)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return false;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return true;
+}
+
+static int fail(char *err, size_t errlen, const char *why)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", why);
+	return -EINVAL;
+}
+
+int tacws_publish_parse(const char *body, size_t len, tacws_publish_req *out, char *err,
+                        size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	json_object *root, *data, *param;
+	const char *s;
+	size_t n;
+	if (tacws_json_parse(body, len, DEPTH_BODY, &root))
+		return fail(err, errlen, "body is not valid JSON");
+	int rc = -EINVAL;
+	if (!json_object_is_type(root, json_type_object)) {
+		fail(err, errlen, "body must be a JSON object");
+		goto out;
+	}
+	if (!get_string(root, "feed", &s, &n) || !tacws_base_ok(s, n)) {
+		fail(err, errlen, "\"feed\" must be a feed name ([a-z0-9_-], 1-64)");
+		goto out;
+	}
+	memcpy(out->feed, s, n);
+	if (!get_string(root, "type", &s, &n) || !type_ok(s, n)) {
+		fail(err, errlen, "\"type\" must be 1-64 of [A-Za-z0-9_.:-]");
+		goto out;
+	}
+	memcpy(out->type, s, n);
+	if (!json_object_object_get_ex(root, "data", &data)) {
+		fail(err, errlen, "\"data\" is missing");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "param", &param) && param) {
+		if (!get_string(root, "param", &s, &n) || !tacws_param_ok(s, n)) {
+			fail(err, errlen, "\"param\" must be a topic parameter (1-256 bytes)");
+			goto out;
+		}
+		memcpy(out->param, s, n);
+		out->has_param = true;
+	}
+	out->data = json_object_get(data);
+	rc = 0;
+out:
+	json_object_put(root);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool tacws_webhook_signature_ok(const char *secret, const char *header, const void *body,
+                                size_t len)
+{
+	unsigned char want[32], got[EVP_MAX_MD_SIZE];
+	unsigned int got_len = 0;
+	if (!secret || !*secret || !header || strncmp(header, "sha256=", 7) ||
+	    strlen(header + 7) != 64 || len > INT_MAX)
+		return false;
+	for (int i = 0; i < 32; i++) {
+		int hi = hex_val(header[7 + 2 * i]), lo = hex_val(header[8 + 2 * i]);
+		if (hi < 0 || lo < 0)
+			return false;
+		want[i] = (unsigned char)(hi << 4 | lo);
+	}
+	static const unsigned char empty[1];
+	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), len ? body : empty, len, got,
+	          &got_len) ||
+	    got_len != 32)
+		return false;
+	return CRYPTO_memcmp(want, got, 32) == 0;
+}
+
+/* The value of field name in a form-encoded body, decoded ('+' and %XX).
+ * Returns 0 with *out (malloc'd) and *out_len, -ENOENT, -EINVAL or -ENOMEM. */
+static int form_field(const char *body, size_t len, const char *name, char **out, size_t *out_len)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < len;) {
+		const char *amp = memchr(body + i, '&', len - i);
+		size_t end = amp ? (size_t)(amp - body) : len;
+		if (end - i > nlen && !memcmp(body + i, name, nlen) && body[i + nlen] == '=') {
+			size_t vs = i + nlen + 1;
+			char *v = malloc(end - vs + 1);
+			if (!v)
+				return -ENOMEM;
+			size_t n = 0;
+			for (size_t j = vs; j < end; j++) {
+				char c = body[j];
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%') {
+					int hi = j + 2 < end ? hex_val(body[j + 1]) : -1;
+					int lo = j + 2 < end ? hex_val(body[j + 2]) : -1;
+					if (hi < 0 || lo < 0) {
+						free(v);
+						return -EINVAL;
+					}
+					c = (char)(hi << 4 | lo);
+					j += 2;
+				}
+				v[n++] = c;
+			}
+			v[n] = '\0';
+			*out = v;
+			*out_len = n;
+			return 0;
+		}
+		i = end + 1;
+	}
+	return -ENOENT;
+}
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+int tacws_adw_workflow_find(const char *text, char *out, size_t outlen)
+{
+	for (const char *p = text ? strstr(text, "adw_") : NULL; p; p = strstr(p + 1, "adw_")) {
+		if (p > text && word_char(p[-1]))
+			continue;
+		size_t n = 4;
+		while (n <= 64 && ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= '0' && p[n] <= '9') ||
+		                   p[n] == '_'))
+			n++;
+		if (n > 64 || word_char(p[n]) || n < 9 || memcmp(p + n - 4, "_iso", 4))
+			continue;
+		if (n >= outlen)
+			return -ENOENT;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static json_object *member(json_object *o, const char *a, const char *b)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b &&
+	    (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v)))
+		return NULL;
+	return v;
+}
+
+static json_object *string_copy(json_object *v)
+{
+	return json_object_is_type(v, json_type_string)
+	           ? json_object_new_string(json_object_get_string(v))
+	           : NULL;
+}
+
+int tacws_webhook_parse(const char *event, const char *content_type, const char *body, size_t len,
+                        json_object **data, char *err, size_t errlen)
+{
+	*data = NULL;
+	size_t elen = event ? strlen(event) : 0;
+	if (!elen || elen > 64 || strspn(event, "abcdefghijklmnopqrstuvwxyz_") != elen)
+		return fail(err, errlen, "X-GitHub-Event is missing or malformed");
+	char *form = NULL;
+	size_t form_len = 0;
+	if (content_type && !strncasecmp(content_type, "application/x-www-form-urlencoded", 33)) {
+		int rc = form_field(body, len, "payload", &form, &form_len);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc)
+			return fail(err, errlen, "form body without a valid payload field");
+		body = form;
+		len = form_len;
+	}
+	json_object *root;
+	int rc = tacws_json_parse(body, len, DEPTH_BODY, &root);
+	free(form);
+	if (rc || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return fail(err, errlen, "payload is not a JSON object");
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "action", string_copy(member(root, "action", NULL)));
+	json_object *num = member(root, "issue", "number");
+	json_object_object_add(o, "issue_number",
+	                       json_object_is_type(num, json_type_int)
+	                           ? json_object_new_int64(json_object_get_int64(num))
+	                           : NULL);
+	json_object_object_add(o, "repository",
+	                       string_copy(member(root, "repository", "full_name")));
+	json_object_object_add(o, "sender", string_copy(member(root, "sender", "login")));
+	char wf[80];
+	json_object *comment = member(root, "comment", "body");
+	json_object *issue = member(root, "issue", "body");
+	bool found = (json_object_is_type(comment, json_type_string) &&
+	              !tacws_adw_workflow_find(json_object_get_string(comment), wf, sizeof wf)) ||
+	             (json_object_is_type(issue, json_type_string) &&
+	              !tacws_adw_workflow_find(json_object_get_string(issue), wf, sizeof wf));
+	json_object_object_add(o, "adw_workflow", found ? json_object_new_string(wf) : NULL);
+	json_object_put(root);
+	*data = o;
+	return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * Parsers of outside input: client WebSocket messages, WebSocket paths and
+ * topic names, publish bodies, GitHub webhook deliveries. They touch no
+ * socket and no server state, so any thread may call them and the fuzz
+ * targets (tests/fuzz/) drive them directly.
+ *
+ * Conventions: functions return 0 or a negative errno; inputs are (pointer,
+ * length) and need not be NUL-terminated; what is returned through a
+ * pointer is the caller's unless said otherwise; err, when given, receives a
+ * short reason that is safe to send back to the client.
+ */
+#ifndef TACWS_INPUT_H
+#define TACWS_INPUT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TACWS_BASE_MAX 64   /* a feed's endpoint base: [a-z0-9_-], as feed.c requires */
+#define TACWS_PARAM_MAX 256 /* a topic parameter, before the feed's own pattern */
+#define TACWS_TYPE_MAX 64   /* a published message type */
+
+/* Parses JSON text that must be one complete value (trailing whitespace is
+ * allowed), valid UTF-8, at most depth levels deep. Returns the value (the
+ * caller's; NULL for a JSON null) and 0, or -EINVAL. */
+int tacws_json_parse(const char *text, size_t len, int depth, json_object **out);
+
+/* A feed base: 1..TACWS_BASE_MAX of [a-z0-9_-]. */
+bool tacws_base_ok(const char *s, size_t len);
+
+/* A topic parameter as it may travel in a path or a message: 1..TACWS_PARAM_MAX
+ * bytes, printable ASCII without '/', '?', '#', '%' or space. The feed's
+ * pattern (tacws_feed_param_ok) is checked after this. */
+bool tacws_param_ok(const char *s, size_t len);
+
+/* "<base>" or "<base>/<param>", as in "queue" or "adw-state/77c90e61". */
+typedef struct tacws_topic_name {
+	char base[TACWS_BASE_MAX + 1];
+	char param[TACWS_PARAM_MAX + 1];
+	bool has_param;
+} tacws_topic_name;
+
+/* Splits and checks a topic name. Returns 0 or -EINVAL. */
+int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out);
+
+/* A WebSocket request path: "<prefix>/ws" (the multiplexed socket, a trailing
+ * '/' allowed) or "<prefix>/ws/<topic name>". Returns 0 with *mux set, or
+ * when not mux the topic in *out; -ENOENT for a path that is not ours;
+ * -EINVAL for a malformed topic name (unknown base characters: -ENOENT). */
+int tacws_ws_path_parse(const char *prefix, const char *path, bool *mux, tacws_topic_name *out);
+
+/* A client message. */
+typedef enum tacws_client_msg_kind {
+	TACWS_CLIENT_INVALID,     /* not a JSON object with a string "type" */
+	TACWS_CLIENT_UNKNOWN,     /* a type we do not know, or a malformed known one */
+	TACWS_CLIENT_PING,        /* timestamp may be NULL */
+	TACWS_CLIENT_READY,       /* "client_ready" */
+	TACWS_CLIENT_SUBSCRIBE,   /* feeds is an array */
+	TACWS_CLIENT_UNSUBSCRIBE, /* feeds is an array */
+} tacws_client_msg_kind;
+
+typedef struct tacws_client_msg {
+	tacws_client_msg_kind kind;
+	json_object *root;      /* the parsed message: tacws_client_msg_clear frees it */
+	json_object *timestamp; /* borrowed from root */
+	json_object *feeds;     /* borrowed from root; items are not checked here */
+} tacws_client_msg;
+
+/* Parses one client text message (depth at most 8). Always fills *out;
+ * returns 0, or -EINVAL when kind is TACWS_CLIENT_INVALID. */
+int tacws_client_msg_parse(const char *text, size_t len, tacws_client_msg *out);
+void tacws_client_msg_clear(tacws_client_msg *m);
+
+/* POST /api/v1/publish: {"feed","type","data"[,"param"]}. */
+typedef struct tacws_publish_req {
+	char feed[TACWS_BASE_MAX + 1];
+	char type[TACWS_TYPE_MAX + 1]; /* [A-Za-z0-9_.:-] */
+	char param[TACWS_PARAM_MAX + 1];
+	bool has_param;
+	json_object *data; /* the caller's (json_object_put); may be NULL for JSON null */
+} tacws_publish_req;
+
+/* Parses a publish body. Returns 0, or -EINVAL with the reason in err (and
+ * nothing to free). */
+int tacws_publish_parse(const char *body, size_t len, tacws_publish_req *out, char *err,
+                        size_t errlen);
+
+/* Checks an X-Hub-Signature-256 header ("sha256=<64 hex>") against the
+ * HMAC-SHA256 of body with secret, in constant time. False for an empty
+ * secret or a malformed header. */
+bool tacws_webhook_signature_ok(const char *secret, const char *header, const void *body,
+                                size_t len);
+
+/* Reads a GitHub delivery: body as JSON, or form-encoded (payload=...) when
+ * content_type says application/x-www-form-urlencoded. Builds the data of
+ * the workflow_update event: {event, action, issue_number, repository,
+ * sender, adw_workflow} (null where the payload has none). Returns 0 and
+ * *data (the caller's), or -EINVAL with the reason in err. */
+int tacws_webhook_parse(const char *event, const char *content_type, const char *body, size_t len,
+                        json_object **data, char *err, size_t errlen);
+
+/* The first "adw_<name>_iso" workflow name in text ([a-z0-9_], at a word
+ * start), copied to out. Returns 0 or -ENOENT. */
+int tacws_adw_workflow_find(const char *text, char *out, size_t outlen);
+
+#endif
