@@ -57,6 +57,24 @@ static const struct key_spec specs[] = {
 	 0, 0},
 };
 
+/* Set by tacwsd when it runs from an installed prefix other than the built one. */
+static const char *default_plugin_dir, *default_web_dir;
+
+void tacws_config_set_default_dirs(const char *plugin_dir, const char *web_dir)
+{
+	default_plugin_dir = plugin_dir;
+	default_web_dir = web_dir;
+}
+
+static const char *spec_default(const struct key_spec *spec)
+{
+	if (spec->offset == OFF(plugin_dir) && default_plugin_dir)
+		return default_plugin_dir;
+	if (spec->offset == OFF(web_dir) && default_web_dir)
+		return default_web_dir;
+	return spec->def;
+}
+
 static const char *const check_keys[] = {"type",    "name",    "url",	   "timeout_ms",
 					 "host",    "port",    "pattern", "database", NULL};
 static const char *const check_types[] = {"http", "tcp", "process", "database", NULL};
@@ -369,7 +387,7 @@ static int apply_defaults(tacws_config *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
 		const struct key_spec *spec = &specs[i];
 		const tacws_config_entry *e = tacws_config_find(cfg, spec->section, spec->key);
-		int rc = apply_spec(cfg, spec, e ? e->value : spec->def, err, errlen);
+		int rc = apply_spec(cfg, spec, e ? e->value : spec_default(spec), err, errlen);
 		if (rc)
 			return rc;
 		/* Plugins see absolute paths and the defaults too. */

@@ -72,4 +72,9 @@ const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char 
 
 void tacws_config_free(tacws_config *cfg);
 
+/* Replaces the built-in defaults of [server] plugin_dir and web_dir for every
+ * later load (NULL keeps the built-in one). The strings must outlive those
+ * loads. Main thread, before any load. */
+void tacws_config_set_default_dirs(const char *plugin_dir, const char *web_dir);
+
 #endif

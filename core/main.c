@@ -1,9 +1,12 @@
 /* tacwsd: the tacws push server. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "loader.h"
@@ -22,18 +25,69 @@ static void on_signal(int sig)
 	}
 }
 
+#ifndef TACWS_DEFAULT_CONFIG
+#define TACWS_DEFAULT_CONFIG "/usr/local/etc/tacws/tacws.ini"
+#endif
+
+/* Paths under the prefix this tacwsd runs from, when that is an install. */
+static char reloc_plugin_dir[PATH_MAX], reloc_web_dir[PATH_MAX], reloc_config[PATH_MAX];
+
+/* An installed tacwsd runs from <prefix>/bin: its defaults follow the prefix it
+ * was installed to (cmake --install --prefix), not the one it was built for.
+ * Run from anywhere else (the build tree), the built-in paths hold. */
+static void relocate_defaults(void)
+{
+#ifdef TACWS_INSTALL_BINDIR
+	char dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+	if (n <= 0)
+		return;
+	dir[n] = '\0';
+	*strrchr(dir, '/') = '\0';
+	size_t len = strlen(dir), bin = strlen(TACWS_INSTALL_BINDIR);
+	if (TACWS_INSTALL_BINDIR[0] == '/' || len <= bin || dir[len - bin - 1] != '/' ||
+	    strcmp(dir + len - bin, TACWS_INSTALL_BINDIR))
+		return;
+	dir[len - bin - 1] = '\0';
+	struct {
+		const char *rel;
+		char *out;
+	} paths[] = {{TACWS_INSTALL_PLUGIN_RELDIR, reloc_plugin_dir},
+		     {TACWS_INSTALL_WEB_RELDIR, reloc_web_dir},
+		     {TACWS_INSTALL_CONFIG_RELDIR "/tacws.ini", reloc_config}};
+	struct stat st;
+	if (snprintf(reloc_plugin_dir, PATH_MAX, "%s/%s", dir, TACWS_INSTALL_PLUGIN_RELDIR) >=
+		    PATH_MAX ||
+	    stat(reloc_plugin_dir, &st) || !S_ISDIR(st.st_mode)) {
+		reloc_plugin_dir[0] = '\0';
+		return; /* not an install: a tacwsd copied into some bin/ */
+	}
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (paths[i].rel[0] == '/' ||
+		    snprintf(paths[i].out, PATH_MAX, "%s/%s", dir, paths[i].rel) >= PATH_MAX)
+			paths[i].out[0] = '\0';
+	tacws_config_set_default_dirs(reloc_plugin_dir[0] ? reloc_plugin_dir : NULL,
+				      reloc_web_dir[0] ? reloc_web_dir : NULL);
+#endif
+}
+
 static void usage(FILE *out)
 {
+	const char *config = reloc_config[0] ? reloc_config : TACWS_DEFAULT_CONFIG;
 	fprintf(out,
-		"usage: tacwsd --config FILE [options]\n"
+		"usage: tacwsd [--config FILE] [options]\n"
+		"       tacwsd --check-config [FILE]\n"
 		"\n"
-		"  -c, --config FILE       configuration (INI); see conf/tacws.ini\n"
+		"  -c, --config FILE       configuration (INI); default %s\n"
 		"  -l, --listen ADDR       address to bind (overrides [server] listen)\n"
 		"  -p, --port N            port (overrides [server] port; 0 = any free port)\n"
 		"      --log-level LEVEL   error, warn, info or debug (overrides [server] log_level)\n"
 		"      --check-config      validate the configuration and plugins, then exit\n"
 		"  -h, --help              this help\n"
-		"  -V, --version           print the version\n");
+		"  -V, --version           print the version\n"
+		"\n"
+		"SIGHUP reloads the configuration and the plugins that changed.\n",
+		config);
 }
 
 int main(int argc, char **argv)
@@ -47,6 +101,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *port = NULL, *level = NULL;
 	bool check_only = false;
 	int c;
+	relocate_defaults();
 	while ((c = getopt_long(argc, argv, "c:l:p:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
@@ -59,10 +114,15 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!config_path || optind < argc) {
+	if (check_only && !config_path && optind == argc - 1)
+		config_path = argv[optind++]; /* tacwsd --check-config FILE */
+	if (optind < argc) {
 		usage(stderr);
 		return 2;
 	}
+	if (!config_path)
+		config_path = reloc_config[0] && !access(reloc_config, F_OK) ? reloc_config
+									     : TACWS_DEFAULT_CONFIG;
 	char err[1024];
 	tacws_config *cfg;
 	if (tacws_config_load(config_path, &cfg, err, sizeof err)) {
@@ -87,8 +147,20 @@ int main(int argc, char **argv)
 	if (rc) {
 		tacws_log_error("config", "%s", err);
 	} else if (check_only) {
-		printf("%s: configuration OK, %zu feed%s\n", config_path, srv->n_feeds,
-		       srv->n_feeds == 1 ? "" : "s");
+		/* A refused plugin only costs its feeds at start; a check reports it. */
+		size_t missing = 0;
+		for (size_t i = 0; i < cfg->n_feeds; i++)
+			missing += cfg->feeds[i].enabled &&
+				   !tacws_feed_find(srv, cfg->feeds[i].endpoint,
+						    strlen(cfg->feeds[i].endpoint));
+		if (missing) {
+			fprintf(stderr, "%s: %zu enabled feed%s not served (see above)\n",
+				config_path, missing, missing == 1 ? " is" : "s are");
+			rc = 1;
+		} else {
+			printf("%s: configuration OK, %zu feed%s\n", config_path, srv->n_feeds,
+			       srv->n_feeds == 1 ? "" : "s");
+		}
 	} else {
 		running = srv;
 		struct sigaction sa;
@@ -102,7 +174,7 @@ int main(int argc, char **argv)
 	}
 	tacws_server_destroy(srv);
 	tacws_config_free(cfg);
-	if (!rc)
+	if (!rc && !check_only)
 		tacws_log_info("server", "stopped");
 	return rc ? 1 : 0;
 }

@@ -69,32 +69,32 @@ static int init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 	if (host->size < offsetof(tacws_host_api, publish) + sizeof host->publish)
 		return -EPROTO;
 	struct v1_feed_desc d = {.size = sizeof d,
-				 .endpoint = "alpha",
-				 .message_type = "abi_update",
-				 .snapshot = snapshot,
-				 .default_interval_ms = 300};
+	                         .endpoint = "alpha",
+	                         .message_type = "abi_update",
+	                         .snapshot = snapshot,
+	                         .default_interval_ms = 300};
 	int rc = host->feed_register(ctx, (const tacws_feed_desc *)(const void *)&d);
 	return rc == -ENOENT ? 0 : rc;
 }
 
 __attribute__((visibility("default"))) const struct v1_plugin tacws_plugin_descriptor = {
-	.abi_version = 1,
-	.size = sizeof(struct v1_plugin),
-	.name = BUILD,
-	.version = "1.0",
-	.init = init,
+    .abi_version = 1,
+    .size = sizeof(struct v1_plugin),
+    .name = BUILD,
+    .version = "1.0",
+    .init = init,
 };
 #else
 static int init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
 	struct grown_feed_desc d = {
-		.v1 = {.size = sizeof d.v1,
-		       .endpoint = "alpha",
-		       .message_type = "abi_update",
-		       .snapshot = snapshot,
-		       .default_interval_ms = 300},
-		.max_topics = 7,
-		.description = "a field from the future",
+	    .v1 = {.size = sizeof d.v1,
+	           .endpoint = "alpha",
+	           .message_type = "abi_update",
+	           .snapshot = snapshot,
+	           .default_interval_ms = 300},
+	    .max_topics = 7,
+	    .description = "a field from the future",
 	};
 #if defined(GROWN)
 	d.v1.size = sizeof d;
@@ -112,29 +112,29 @@ struct grown_plugin {
 	int (*reconfigure)(void);
 };
 __attribute__((visibility("default"))) const struct grown_plugin tacws_plugin_descriptor = {
-	.v1 = {.abi_version = TACWS_PLUGIN_ABI_VERSION,
-	       .size = sizeof(struct grown_plugin),
-	       .name = "grown",
-	       .version = "2.0",
-	       .init = init},
-	.flags = 1,
+    .v1 = {.abi_version = TACWS_PLUGIN_ABI_VERSION,
+           .size = sizeof(struct grown_plugin),
+           .name = "grown",
+           .version = "2.0",
+           .init = init},
+    .flags = 1,
 };
 #else
 TACWS_PLUGIN_EXPORT = {
 #if defined(ABI_OLDER)
-	.abi_version = TACWS_PLUGIN_ABI_VERSION - 1,
-	.size = sizeof(tacws_plugin),
+    .abi_version = TACWS_PLUGIN_ABI_VERSION - 1,
+    .size = sizeof(tacws_plugin),
 #elif defined(ABI_NEWER)
-	.abi_version = TACWS_PLUGIN_ABI_VERSION + 1,
-	.size = sizeof(tacws_plugin),
+    .abi_version = TACWS_PLUGIN_ABI_VERSION + 1,
+    .size = sizeof(tacws_plugin),
 #elif defined(SMALL_DESC)
-	.abi_version = TACWS_PLUGIN_ABI_VERSION,
-	.size = (uint32_t)offsetof(tacws_plugin, init),
+    .abi_version = TACWS_PLUGIN_ABI_VERSION,
+    .size = (uint32_t)offsetof(tacws_plugin, init),
 #else
-	TACWS_PLUGIN_HEADER,
+    TACWS_PLUGIN_HEADER,
 #endif
-	.name = BUILD,
-	.init = init,
+    .name = BUILD,
+    .init = init,
 };
 #endif
 #endif /* FROZEN_V1 */

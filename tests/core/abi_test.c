@@ -22,7 +22,7 @@ static tacws_server *load_plugin(const char *name, char **log)
 {
 	char text[1024], path[4096], logpath[4096], err[512];
 	snprintf(text, sizeof text, "[server]\nplugin_dir = %s\n[feed.alpha]\nplugin = %s\n",
-		 TEST_PLUGIN_DIR, name);
+	         TEST_PLUGIN_DIR, name);
 	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "abi.ini", text), 0);
 	snprintf(path, sizeof path, "%s/abi.ini", dir);
 	snprintf(logpath, sizeof logpath, "%s/stderr.log", dir);
@@ -69,8 +69,8 @@ static void test_older_abi_refused(void)
 	CU_ASSERT_EQUAL(srv->n_feeds, 0);
 	CU_ASSERT_PTR_NULL(srv->plugins);
 	snprintf(want, sizeof want,
-		 "plugin abi_older refused: built for plugin ABI %d, this tacwsd speaks ABI %d",
-		 TACWS_PLUGIN_ABI_VERSION - 1, TACWS_PLUGIN_ABI_VERSION);
+	         "plugin abi_older refused: built for plugin ABI %d, this tacwsd speaks ABI %d",
+	         TACWS_PLUGIN_ABI_VERSION - 1, TACWS_PLUGIN_ABI_VERSION);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
 	free(log);
 	unload(srv);
@@ -83,8 +83,8 @@ static void test_newer_abi_refused(void)
 	CU_ASSERT_EQUAL(srv->n_feeds, 0);
 	CU_ASSERT_PTR_NULL(srv->plugins);
 	snprintf(want, sizeof want,
-		 "plugin abi_newer refused: built for plugin ABI %d, this tacwsd speaks ABI %d",
-		 TACWS_PLUGIN_ABI_VERSION + 1, TACWS_PLUGIN_ABI_VERSION);
+	         "plugin abi_newer refused: built for plugin ABI %d, this tacwsd speaks ABI %d",
+	         TACWS_PLUGIN_ABI_VERSION + 1, TACWS_PLUGIN_ABI_VERSION);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
 	free(log);
 	unload(srv);
@@ -108,7 +108,7 @@ static void test_grown_structs_load(void)
 	char err[64] = "";
 	CU_ASSERT_EQUAL(f->snapshot(f->arg, NULL, &data, err, sizeof err), 0);
 	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-			       "{\"abi\":\"grown\"}");
+	                       "{\"abi\":\"grown\"}");
 	json_object_put(data);
 	unload(srv);
 }
@@ -173,14 +173,14 @@ static int teardown(void)
 int main(void)
 {
 	static const tacws_test_case cases[] = {
-		{"older ABI refused, both versions logged", test_older_abi_refused},
-		{"newer ABI refused, both versions logged", test_newer_abi_refused},
-		{"grown descriptor and feed descriptor load", test_grown_structs_load},
-		{"plugin of the first release loads", test_first_release_plugin_loads},
-		{"descriptor below the first version refused", test_small_descriptor_refused},
-		{"feed descriptor below the first version refused", test_small_feed_desc_refused},
-		{"host table carries its size and ABI", test_host_table_size},
-		{NULL, NULL},
+	    {"older ABI refused, both versions logged", test_older_abi_refused},
+	    {"newer ABI refused, both versions logged", test_newer_abi_refused},
+	    {"grown descriptor and feed descriptor load", test_grown_structs_load},
+	    {"plugin of the first release loads", test_first_release_plugin_loads},
+	    {"descriptor below the first version refused", test_small_descriptor_refused},
+	    {"feed descriptor below the first version refused", test_small_feed_desc_refused},
+	    {"host table carries its size and ABI", test_host_table_size},
+	    {NULL, NULL},
 	};
 	return tacws_test_run("abi", setup, teardown, cases);
 }
