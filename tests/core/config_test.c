@@ -6,13 +6,12 @@
 #include "config.h"
 #include "testutil.h"
 
-static char *dir;
 
 static int load_text(const char *text, tacws_config **cfg, char *err, size_t errlen)
 {
-	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "t.ini", text), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(tacws_test_dir, "t.ini", text), 0);
 	char path[4096];
-	snprintf(path, sizeof path, "%s/t.ini", dir);
+	snprintf(path, sizeof path, "%s/t.ini", tacws_test_dir);
 	return tacws_config_load(path, cfg, err, errlen);
 }
 
@@ -69,7 +68,7 @@ static void test_values_and_feeds(void)
 	CU_ASSERT_EQUAL(cfg->port, 9100);
 	CU_ASSERT_EQUAL(cfg->workers, 2);
 	char expect[4096];
-	snprintf(expect, sizeof expect, "%s/plugins", dir);
+	snprintf(expect, sizeof expect, "%s/plugins", tacws_test_dir);
 	CU_ASSERT_STRING_EQUAL(cfg->plugin_dir, expect);
 	CU_ASSERT_STRING_EQUAL(cfg->publish_token, "s3cret");
 	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "repo_root"), "/srv/tac");
@@ -154,19 +153,6 @@ static void test_shipped_config_loads(void)
 	tacws_config_free(cfg);
 }
 
-static int setup(void)
-{
-	dir = tacws_test_mkdtemp();
-	return dir ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tacws_test_rmtree(dir);
-	free(dir);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -177,5 +163,5 @@ int main(void)
 		{"conf/tacws.ini loads", test_shipped_config_loads},
 		{NULL, NULL},
 	};
-	return tacws_test_run("config", setup, teardown, cases);
+	return tacws_test_run("config", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }

@@ -8,16 +8,15 @@
 #include "server.h"
 #include "testutil.h"
 
-static char *dir;
 
 /* Loads plugins for an INI whose [server] plugin_dir is the test plugin folder. */
 static int load(const char *feeds, tacws_server **srv, char *err, size_t errlen)
 {
 	char text[4096];
 	snprintf(text, sizeof text, "[server]\nplugin_dir = %s\n%s", TEST_PLUGIN_DIR, feeds);
-	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "t.ini", text), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(tacws_test_dir, "t.ini", text), 0);
 	char path[4096];
-	snprintf(path, sizeof path, "%s/t.ini", dir);
+	snprintf(path, sizeof path, "%s/t.ini", tacws_test_dir);
 	tacws_config *cfg;
 	CU_ASSERT_EQUAL_FATAL(tacws_config_load(path, &cfg, err, errlen), 0);
 	CU_ASSERT_EQUAL_FATAL(tacws_server_create(cfg, srv), 0);
@@ -106,19 +105,6 @@ static void test_unknown_feed_key(void)
 	unload(srv);
 }
 
-static int setup(void)
-{
-	dir = tacws_test_mkdtemp();
-	return dir ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tacws_test_rmtree(dir);
-	free(dir);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -128,5 +114,5 @@ int main(void)
 		{"unknown feed key refused with line", test_unknown_feed_key},
 		{NULL, NULL},
 	};
-	return tacws_test_run("loader", setup, teardown, cases);
+	return tacws_test_run("loader", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }

@@ -40,6 +40,22 @@ char *tacws_test_mkdtemp(void)
 	return mkdtemp(tmpl) ? strdup(tmpl) : NULL;
 }
 
+char *tacws_test_dir;
+
+int tacws_test_tmpdir_init(void)
+{
+	tacws_test_dir = tacws_test_mkdtemp();
+	return tacws_test_dir ? 0 : 1;
+}
+
+int tacws_test_tmpdir_cleanup(void)
+{
+	tacws_test_rmtree(tacws_test_dir);
+	free(tacws_test_dir);
+	tacws_test_dir = NULL;
+	return 0;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

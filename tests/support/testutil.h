@@ -20,6 +20,12 @@ int tacws_test_run(const char *suite, CU_InitializeFunc init, CU_CleanupFunc cle
 char *tacws_test_mkdtemp(void);
 void tacws_test_rmtree(const char *path);
 
+/* A suite's scratch folder: tacws_test_tmpdir_init (a CU_InitializeFunc)
+ * makes a fresh one in tacws_test_dir, tacws_test_tmpdir_cleanup removes it. */
+extern char *tacws_test_dir;
+int tacws_test_tmpdir_init(void);
+int tacws_test_tmpdir_cleanup(void);
+
 /* Writes text to dir/rel, creating parent folders. Returns 0 or -errno. */
 int tacws_test_write_file(const char *dir, const char *rel, const char *text);
 
