@@ -23,7 +23,7 @@ static const char *host_config_get(tacws_plugin_ctx *ctx, const char *section, c
 {
 	if (!ctx || !section || !key)
 		return NULL;
-	return tacws_config_get(ctx->srv->cfg, section, key);
+	return tacws_config_get(__atomic_load_n(&ctx->cfg, __ATOMIC_ACQUIRE), section, key);
 }
 
 static int host_config_foreach(tacws_plugin_ctx *ctx, const char *prefix, tacws_config_cb cb,
@@ -31,7 +31,7 @@ static int host_config_foreach(tacws_plugin_ctx *ctx, const char *prefix, tacws_
 {
 	if (!ctx || !prefix || !cb)
 		return -EINVAL;
-	const tacws_config *cfg = ctx->srv->cfg;
+	const tacws_config *cfg = __atomic_load_n(&ctx->cfg, __ATOMIC_ACQUIRE);
 	size_t n = strlen(prefix);
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const tacws_config_entry *e = &cfg->entries[i];
@@ -41,6 +41,49 @@ static int host_config_foreach(tacws_plugin_ctx *ctx, const char *prefix, tacws_
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+#define SWAP(a, b)                        \
+	do {                              \
+		__typeof__(a) swap_tmp_ = (a); \
+		(a) = (b);                \
+		(b) = swap_tmp_;          \
+	} while (0)
+
+/*
+ * A reloaded plugin registers an endpoint its previous instance served: the
+ * existing feed (topics, subscribers, seq, cache) now runs the new code.
+ * Nothing of the feed is polling (the reload waited).
+ */
+static int feed_take_over(tacws_plugin_ctx *ctx, tacws_feed *feed, const tacws_feed_desc *desc,
+			  const tacws_feed_config *fc)
+{
+	if (strcmp(feed->endpoint, desc->endpoint)) {
+		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' was '%s': a reload cannot change its "
+			 "parameter; restart tacwsd", desc->endpoint, feed->endpoint);
+		return -EINVAL;
+	}
+	tacws_feed *fresh;
+	char err[256];
+	int rc = tacws_feed_create(ctx->srv, ctx, desc, feed->interval_ms, &fresh, err, sizeof err);
+	if (rc) {
+		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' refused: %s", desc->endpoint, err);
+		return rc;
+	}
+	/* Swap what the descriptor defines; the old values go with fresh. */
+	SWAP(feed->type, fresh->type);
+	SWAP(feed->type_json, fresh->type_json);
+	SWAP(feed->config_keys, fresh->config_keys);
+	SWAP(feed->param_re, fresh->param_re);
+	feed->snapshot = desc->snapshot;
+	feed->arg = desc->arg;
+	feed->plugin = ctx;
+	feed->default_interval_ms = desc->default_interval_ms;
+	long interval = fc->interval_ms ? fc->interval_ms : (long)desc->default_interval_ms;
+	feed->interval_ms = interval > 0 ? interval : 2000;
+	tacws_feed_destroy(fresh);
+	ctx->n_feeds++;
 	return 0;
 }
 
@@ -74,14 +117,17 @@ static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc
 	tacws_server *srv = ctx->srv;
 	size_t base_len = strcspn(desc->endpoint, "/");
 	const tacws_feed_config *fc = NULL;
-	for (size_t i = 0; i < srv->cfg->n_feeds; i++) {
-		const tacws_feed_config *f = &srv->cfg->feeds[i];
+	for (size_t i = 0; i < ctx->cfg->n_feeds; i++) {
+		const tacws_feed_config *f = &ctx->cfg->feeds[i];
 		if (strlen(f->endpoint) == base_len && !strncmp(f->endpoint, desc->endpoint, base_len))
 			fc = f;
 	}
 	if (!fc || !fc->enabled || strcmp(fc->plugin, ctx->name))
 		return -ENOENT;
-	if (tacws_feed_find(srv, desc->endpoint, base_len)) {
+	tacws_feed *existing = tacws_feed_find(srv, desc->endpoint, base_len);
+	if (existing && ctx->replaces && existing->plugin == ctx->replaces)
+		return feed_take_over(ctx, existing, desc, fc);
+	if (existing) {
 		host_log(ctx, TACWS_LOG_ERROR, "feed '%.*s' is already registered",
 			 (int)base_len, desc->endpoint);
 		return -EEXIST;
@@ -95,6 +141,7 @@ static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc
 		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' refused: %s", desc->endpoint, err);
 		return rc;
 	}
+	feed->default_interval_ms = desc->default_interval_ms;
 	tacws_feed **grown = realloc(srv->feeds, (srv->n_feeds + 1) * sizeof *srv->feeds);
 	if (!grown) {
 		tacws_feed_destroy(feed);
@@ -139,7 +186,20 @@ static void plugin_close(tacws_loaded_plugin *lp)
 	if (lp->handle)
 		dlclose(lp->handle);
 	free(lp->name);
+	free(lp->path);
 	free(lp);
+}
+
+void tacws_plugin_close(tacws_loaded_plugin *lp, bool keep)
+{
+	if (lp->desc && lp->desc->fini)
+		lp->desc->fini();
+	if (lp->handle)
+		dlclose(lp->handle);
+	lp->handle = NULL;
+	lp->desc = NULL;
+	if (!keep)
+		plugin_close(lp);
 }
 
 /* The size of the first ABI version's descriptor: anything smaller is not ours. */
@@ -148,12 +208,26 @@ static void plugin_close(tacws_loaded_plugin *lp)
 int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		      tacws_loaded_plugin **out)
 {
+	return tacws_plugin_open_ex(srv, name, path, srv->cfg, NULL, out);
+}
+
+int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
+			 const tacws_config *cfg, tacws_loaded_plugin *replaces,
+			 tacws_loaded_plugin **out)
+{
 	tacws_loaded_plugin *lp = calloc(1, sizeof *lp);
-	if (!lp || !(lp->name = strdup(name))) {
+	if (!lp || !(lp->name = strdup(name)) || !(lp->path = strdup(path))) {
+		if (lp)
+			free(lp->name);
 		free(lp);
 		return -ENOMEM;
 	}
 	lp->srv = srv;
+	lp->cfg = cfg;
+	lp->replaces = replaces;
+	/* Identify the file before opening it: a reload compares with this. */
+	if (stat(path, &lp->st))
+		memset(&lp->st, 0, sizeof lp->st);
 	lp->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!lp->handle) {
 		tacws_log_error("loader", "plugin %s refused: cannot open %s: %s", name, path,
@@ -186,6 +260,7 @@ int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		lp->registering = true;
 		rc = d->init(&tacws_host, lp);
 		lp->registering = false;
+		lp->replaces = NULL;
 		if (rc) {
 			tacws_log_error("loader", "plugin %s refused: init failed: %s", name,
 					strerror(rc < 0 ? -rc : rc));
@@ -193,17 +268,10 @@ int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		}
 	}
 	if (rc) {
-		/* Feeds it registered before failing go with it. */
-		for (size_t i = 0; i < srv->n_feeds;) {
-			if (srv->feeds[i]->plugin == lp) {
-				tacws_feed_destroy(srv->feeds[i]);
-				memmove(&srv->feeds[i], &srv->feeds[i + 1],
-					(srv->n_feeds - i - 1) * sizeof *srv->feeds);
-				srv->n_feeds--;
-			} else {
-				i++;
-			}
-		}
+		/* Feeds it registered (or took over) before failing go with it. */
+		for (size_t i = srv->n_feeds; i-- > 0;)
+			if (srv->feeds[i]->plugin == lp || (replaces && srv->feeds[i]->plugin == replaces))
+				tacws_feed_retire(srv, i, "plugin failed to load");
 		plugin_close(lp);
 		return rc;
 	}
@@ -221,9 +289,9 @@ static bool key_accepted(const tacws_feed *feed, const char *key)
 	return false;
 }
 
-static int check_feed_keys(tacws_server *srv, char *err, size_t errlen)
+int tacws_plugins_check_keys(tacws_server *srv, const tacws_config *cfg, char *err,
+			     size_t errlen)
 {
-	const tacws_config *cfg = srv->cfg;
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const tacws_config_entry *e = &cfg->entries[i];
 		if (strncmp(e->section, "feed.", 5))
@@ -270,7 +338,7 @@ int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
 			tacws_log_warn("loader", "%s:%d: feed %s is not served (plugin %s did not "
 				       "register it)", cfg->path, fc->line, fc->endpoint, fc->plugin);
 	}
-	return check_feed_keys(srv, err, errlen);
+	return tacws_plugins_check_keys(srv, cfg, err, errlen);
 }
 
 void tacws_plugins_unload(tacws_server *srv)
@@ -287,4 +355,5 @@ void tacws_plugins_unload(tacws_server *srv)
 			lp->desc->fini();
 		plugin_close(lp);
 	}
+	tacws_reload_cleanup(srv);
 }

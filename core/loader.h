@@ -7,15 +7,26 @@
 #ifndef TACWS_LOADER_H
 #define TACWS_LOADER_H
 
+#include <sys/stat.h>
+
 #include "server.h"
 
 struct tacws_plugin_ctx {
 	tacws_loaded_plugin *next;
 	tacws_server *srv;
 	char *name;
+	char *path;
+	struct stat st; /* of path when loaded: a reload reloads the plugin when it differs */
 	void *handle;
 	const tacws_plugin *desc;
+	/* The configuration the plugin sees (host config_get); swapped by a
+	 * reload, read from any thread: use __atomic loads. */
+	const tacws_config *cfg;
+	/* During a reload's init: the previous instance, whose feeds this one
+	 * takes over when it registers the same endpoints. */
+	tacws_loaded_plugin *replaces;
 	bool registering; /* feed_register is allowed (during init) */
+	bool reloaded;	  /* restarted by the reload under way */
 	int n_feeds;
 };
 
@@ -30,6 +41,21 @@ void tacws_plugins_unload(tacws_server *srv);
 /* Loads one plugin file (for tests and tacwsd --check-config). */
 int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		      tacws_loaded_plugin **out);
+
+/* The same, with the configuration its init sees and, on a reload, the
+ * instance it replaces (already finished and closed; may be NULL). */
+int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
+			 const tacws_config *cfg, tacws_loaded_plugin *replaces,
+			 tacws_loaded_plugin **out);
+
+/* Runs the plugin's fini and closes it; its feeds must be gone or
+ * re-pointed, and none of its snapshots running. Frees lp unless keep. */
+void tacws_plugin_close(tacws_loaded_plugin *lp, bool keep);
+
+/* Checks every [feed.*] key of cfg against the feeds' config_keys. Returns 0
+ * or -EINVAL with "FILE:LINE: reason" in err. */
+int tacws_plugins_check_keys(tacws_server *srv, const tacws_config *cfg, char *err,
+			     size_t errlen);
 
 extern const tacws_host_api tacws_host;
 

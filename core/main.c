@@ -17,9 +17,11 @@ static tacws_server *running;
 
 static void on_signal(int sig)
 {
-	(void)sig;
 	if (running) {
-		running->stop_requested = 1;
+		if (sig == SIGHUP)
+			running->reload_requested = 1; /* the loop reloads */
+		else
+			running->stop_requested = 1;
 		if (running->lws)
 			lws_cancel_service(running->lws);
 	}
@@ -168,6 +170,7 @@ int main(int argc, char **argv)
 		sa.sa_handler = on_signal;
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
 		rc = tacws_server_run(srv);
 		running = NULL;

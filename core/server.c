@@ -35,11 +35,8 @@ static tacws_feed *feed_by_name(tacws_server *srv, const char *base)
 static int queue_cmd(tacws_server *srv, bool publish, const char *base, const char *param,
 		     const char *type, json_object *data)
 {
-	/* The feed list is fixed once plugins are loaded, so any thread may read it. */
-	if (!feed_by_name(srv, base)) {
-		json_object_put(data);
-		return -ENOENT;
-	}
+	/* Any thread: the feed list belongs to the loop (a reload changes it), so
+	 * the command is queued unchecked and the loop drops it for an unknown feed. */
 	struct tacws_cmd *c = calloc(1, sizeof *c);
 	if (!c) {
 		json_object_put(data);
@@ -84,7 +81,9 @@ static void run_cmds(tacws_server *srv)
 	while (c) {
 		struct tacws_cmd *next = c->next;
 		tacws_feed *feed = feed_by_name(srv, c->base);
-		if (c->publish) {
+		if (!feed) {
+			tacws_log_debug("server", "dropped a request for unknown feed '%s'", c->base);
+		} else if (c->publish) {
 			tacws_feed_publish(feed, c->param, c->type, c->data);
 			c->data = NULL;
 		} else {
@@ -628,9 +627,14 @@ int tacws_server_run(tacws_server *srv)
 	int rc = server_listen(srv);
 	if (rc)
 		return rc;
-	while (!srv->stop_requested)
+	while (!srv->stop_requested) {
+		if (srv->reload_requested) {
+			srv->reload_requested = 0;
+			tacws_server_reload(srv);
+		}
 		if (lws_service(srv->lws, 0) < 0)
 			break;
+	}
 
 	srv->stopping = true;
 	tacws_log_info("server", "shutting down: closing %u connections", srv->conns.count);

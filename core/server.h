@@ -39,6 +39,7 @@ struct tacws_feed {
 	tacws_snapshot_fn snapshot;
 	void *arg;
 	long interval_ms;
+	long default_interval_ms; /* the plugin's, for when interval_ms leaves the file */
 	regex_t param_re;
 	char **config_keys; /* NULL-terminated, may be NULL */
 	lws_dll2_owner_t topics;
@@ -165,7 +166,16 @@ struct tacws_server {
 	struct tacws_metrics metrics;
 	char started_at[32];
 	volatile int stop_requested; /* set from a signal handler */
+	volatile int reload_requested; /* set from a signal handler (SIGHUP) */
 	bool stopping;
+
+	/* Feeds removed by a reload: topics gone, struct kept until shutdown since
+	 * queued messages still point at it for their counters (reload.c). */
+	tacws_feed **retired;
+	size_t n_retired;
+	/* Configurations loaded by reloads: plugins may hold their strings. */
+	tacws_config **configs;
+	size_t n_configs;
 
 	/* Requests from other threads (plugins, workers), drained on the loop. */
 	pthread_mutex_t cmd_lock;
@@ -207,6 +217,21 @@ void tacws_feed_collect(tacws_server *srv);
 
 /* Drops every topic (shutdown): cancels timers, frees caches. */
 void tacws_feed_drop_topics(tacws_feed *feed);
+
+/* --- reload (reload.c) --- */
+
+/* Re-reads srv->cfg->path and applies it (SIGHUP), on the loop thread: feeds
+ * added and removed, intervals, plugins whose .so changed. A file that fails
+ * validation changes nothing. Returns 0 or a negative errno (logged). */
+int tacws_server_reload(tacws_server *srv);
+
+/* Takes srv->feeds[i] out of service: its socket subscribers are closed with
+ * 1001 and reason, multiplexed ones get an error message and lose the topic.
+ * No poll of it may be in flight. */
+void tacws_feed_retire(tacws_server *srv, size_t i, const char *reason);
+
+/* Frees retired feeds and reloaded configurations (after plugins unloaded). */
+void tacws_reload_cleanup(tacws_server *srv);
 
 /* --- connections (conn.c) --- */
 

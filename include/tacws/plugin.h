@@ -19,10 +19,12 @@
  *    returned by the host are valid until the plugin's fini returns; do not
  *    free them.
  *  - Threads: init and fini run on the main thread, before the server serves
- *    and after it stopped. Snapshot functions run on worker threads, never on
- *    the event loop, and never twice at once for the same topic (they may run
- *    at once for different topics of the same feed). Every host function may be
- *    called from any thread, at any time between init and fini.
+ *    and after it stopped, or during a reload (SIGHUP), when none of the
+ *    plugin's snapshots runs; init may run again after fini, so it must set
+ *    every static it relies on. Snapshot functions run on worker threads, never
+ *    on the event loop, and never twice at once for the same topic (they may
+ *    run at once for different topics of the same feed). Every host function
+ *    may be called from any thread, at any time between init and fini.
  *  - Growth: each struct begins with its size (and the descriptor with the ABI
  *    version), so fields can be appended later without breaking plugins built
  *    against an older header. The loader refuses a descriptor whose ABI version
@@ -110,7 +112,8 @@ typedef struct tacws_host_api {
 	void (*log)(tacws_plugin_ctx *ctx, tacws_log_level level, const char *fmt, ...)
 		__attribute__((format(printf, 3, 4)));
 
-	/* Value of key in [section], or NULL when absent. The string is the host's. */
+	/* Value of key in [section], or NULL when absent. The string is the host's,
+	 * valid until fini returns; after a reload, calls answer from the new file. */
 	const char *(*config_get)(tacws_plugin_ctx *ctx, const char *section, const char *key);
 
 	/* Visit every key of every section whose name starts with prefix
@@ -125,14 +128,16 @@ typedef struct tacws_host_api {
 
 	/* Ask the core to poll now, ahead of the interval. endpoint is the feed's
 	 * base ("adw-state"); param selects one topic, NULL means every topic of
-	 * the feed. Returns 0, or -ENOENT for an unknown feed. Cheap: it queues the
-	 * request and returns; topics without subscribers are not polled. */
+	 * the feed. Returns 0 once queued (the event loop drops a request for a
+	 * feed that does not exist, or no longer does after a reload), -EINVAL or
+	 * -ENOMEM. Cheap: topics without subscribers are not polled. */
 	int (*poll_now)(tacws_plugin_ctx *ctx, const char *endpoint, const char *param);
 
 	/* Push an event to a topic's subscribers now, outside the snapshot cycle
 	 * (param NULL: every topic of the feed). Events are never coalesced and
 	 * carry the topic's current seq. Takes ownership of data (also on error).
-	 * Returns 0 once queued, or -ENOENT for an unknown feed. */
+	 * Returns 0 once queued (dropped later for an unknown feed, like
+	 * poll_now), -EINVAL or -ENOMEM. */
 	int (*publish)(tacws_plugin_ctx *ctx, const char *endpoint, const char *param,
 		       const char *message_type, json_object *data);
 } tacws_host_api;
