@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *listen = NULL, *port = NULL, *level = NULL;
 	bool check_only = false;
 	int c;
+	signal(SIGHUP, SIG_IGN); /* until the loop can reload: a HUP at start must not kill */
 	relocate_defaults();
 	while ((c = getopt_long(argc, argv, "c:l:p:hV", opts, NULL)) != -1) {
 		switch (c) {

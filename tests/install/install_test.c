@@ -128,7 +128,7 @@ static void test_check_installed_default_config(void)
 	snprintf(path, sizeof path, "%s/check.out", dir);
 	char *out = slurp(path);
 	char want[8192];
-	snprintf(want, sizeof want, "%s/etc/tacws/tacws.ini: configuration OK, 8 feeds", prefix);
+	snprintf(want, sizeof want, "%s/etc/tacws/tacws.ini: configuration OK, ", prefix);
 	CU_ASSERT_PTR_NOT_NULL(out && strstr(out, want));
 	free(out);
 }
