@@ -5,27 +5,63 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* Extra threads start when a job finds every thread busy, so snapshots that
+ * hang occupy threads of their own instead of starving other feeds; they end
+ * after this long without work. */
+#define EXTRA_IDLE_S 5
+
 struct tacws_workers {
 	pthread_mutex_t lock;
-	pthread_cond_t wake, idle;
+	pthread_cond_t wake, idle_cond;
 	tacws_job *queue, **queue_tail;
 	tacws_job *done, **done_tail;
-	int busy; /* queued + running */
-	int running_threads;
+	int busy;	       /* queued + running */
+	int idle;	       /* threads waiting for work */
+	int running_threads;   /* core + extra */
+	int extra, max_extra;
 	bool stopping;
 	void (*notify)(void *arg);
 	void *notify_arg;
 	int n;
-	pthread_t threads[];
+	pthread_t threads[]; /* the core threads, joined at stop */
 };
+
+struct worker_arg {
+	tacws_workers *w;
+	bool extra;
+};
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
 
 static void *worker_main(void *arg)
 {
-	tacws_workers *w = arg;
+	struct worker_arg *wa = arg;
+	tacws_workers *w = wa->w;
+	bool extra = wa->extra;
+	free(wa);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->queue && !w->stopping)
-			pthread_cond_wait(&w->wake, &w->lock);
+		bool timed_out = false;
+		while (!w->queue && !w->stopping && !timed_out) {
+			w->idle++;
+			if (extra) {
+				struct timespec ts;
+				deadline_in(&ts, EXTRA_IDLE_S * 1000L);
+				timed_out = pthread_cond_timedwait(&w->wake, &w->lock, &ts) == ETIMEDOUT;
+			} else {
+				pthread_cond_wait(&w->wake, &w->lock);
+			}
+			w->idle--;
+		}
 		if (!w->queue)
 			break;
 		tacws_job *job = w->queue;
@@ -45,10 +81,30 @@ static void *worker_main(void *arg)
 		w->notify(w->notify_arg);
 		pthread_mutex_lock(&w->lock);
 	}
+	if (extra)
+		w->extra--;
 	w->running_threads--;
-	pthread_cond_broadcast(&w->idle);
-	pthread_mutex_unlock(&w->lock);
+	pthread_cond_broadcast(&w->idle_cond);
+	pthread_mutex_unlock(&w->lock); /* the last touch of w: stop may free it now */
 	return NULL;
+}
+
+static int start_thread(tacws_workers *w, bool extra, pthread_t *out)
+{
+	struct worker_arg *wa = malloc(sizeof *wa);
+	if (!wa)
+		return -ENOMEM;
+	*wa = (struct worker_arg){w, extra};
+	pthread_t t;
+	if (pthread_create(&t, NULL, worker_main, wa)) {
+		free(wa);
+		return -EAGAIN;
+	}
+	if (out)
+		*out = t;
+	else
+		pthread_detach(t);
+	return 0;
 }
 
 int tacws_workers_start(tacws_workers **out, int n, void (*notify)(void *arg), void *arg)
@@ -58,17 +114,23 @@ int tacws_workers_start(tacws_workers **out, int n, void (*notify)(void *arg), v
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->idle_cond, NULL);
 	w->queue_tail = &w->queue;
 	w->done_tail = &w->done;
 	w->notify = notify;
 	w->notify_arg = arg;
+	w->max_extra = 4 * n;
 	for (; w->n < n; w->n++) {
-		if (pthread_create(&w->threads[w->n], NULL, worker_main, w)) {
+		pthread_mutex_lock(&w->lock);
+		w->running_threads++;
+		pthread_mutex_unlock(&w->lock);
+		if (start_thread(w, false, &w->threads[w->n])) {
+			pthread_mutex_lock(&w->lock);
+			w->running_threads--;
+			pthread_mutex_unlock(&w->lock);
 			tacws_workers_stop(w, 0);
 			return -EAGAIN;
 		}
-		w->running_threads++;
 	}
 	*out = w;
 	return 0;
@@ -81,8 +143,19 @@ void tacws_workers_submit(tacws_workers *w, tacws_job *job)
 	*w->queue_tail = job;
 	w->queue_tail = &job->next;
 	w->busy++;
+	bool grow = w->idle == 0 && w->extra < w->max_extra && !w->stopping;
+	if (grow) {
+		w->extra++;
+		w->running_threads++;
+	}
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+	if (grow && start_thread(w, true, NULL)) {
+		pthread_mutex_lock(&w->lock);
+		w->extra--;
+		w->running_threads--;
+		pthread_mutex_unlock(&w->lock);
+	}
 }
 
 tacws_job *tacws_workers_take_done(tacws_workers *w)
@@ -103,23 +176,25 @@ int tacws_workers_busy(tacws_workers *w)
 	return n;
 }
 
+int tacws_workers_threads(tacws_workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	int n = w->running_threads;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
 bool tacws_workers_stop(tacws_workers *w, int timeout_ms)
 {
 	if (!w)
 		return true;
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&deadline, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_broadcast(&w->wake);
 	while (w->running_threads > 0)
-		if (pthread_cond_timedwait(&w->idle, &w->lock, &deadline) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&w->idle_cond, &w->lock, &deadline) == ETIMEDOUT)
 			break;
 	bool all = w->running_threads == 0;
 	pthread_mutex_unlock(&w->lock);
@@ -130,10 +205,9 @@ bool tacws_workers_stop(tacws_workers *w, int timeout_ms)
 	}
 	for (int i = 0; i < w->n; i++)
 		pthread_join(w->threads[i], NULL);
-	/* Jobs never run are dropped with the pool; the owner still holds them. */
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
-	pthread_cond_destroy(&w->idle);
+	pthread_cond_destroy(&w->idle_cond);
 	free(w);
 	return true;
 }

@@ -1,5 +1,7 @@
 /*
- * A fixed pool of threads that run snapshot jobs off the event loop. Jobs go
+ * A pool of threads that run snapshot jobs off the event loop: n threads
+ * always, and up to 4n more while every thread is busy (a hung snapshot then
+ * holds a thread of its own, not the other feeds' turn). Jobs go
  * in with tacws_workers_submit from the loop thread; finished jobs come back
  * through tacws_workers_take_done, and the `notify` callback (called on the
  * worker thread) tells the loop to look (lws_cancel_service).
@@ -28,6 +30,9 @@ tacws_job *tacws_workers_take_done(tacws_workers *w);
 
 /* Number of jobs queued or running. */
 int tacws_workers_busy(tacws_workers *w);
+
+/* Number of threads now, extra ones included. */
+int tacws_workers_threads(tacws_workers *w);
 
 /* Stops taking jobs, waits up to timeout_ms for running ones, joins the
  * threads. Returns true when every thread ended; false means a snapshot is

@@ -113,6 +113,23 @@ static void test_half_open_handshake_dropped(void)
 	tacws_wsgroup_free(g);
 }
 
+/* One worker, and a snapshot that takes 4 s: another feed is still served at once. */
+static void test_hung_snapshot_delays_only_its_feed(void)
+{
+	tacws_wsgroup *g;
+	CU_ASSERT_EQUAL_FATAL(tacws_wsgroup_new(&g), 0);
+	tacws_wsclient *slow = NULL, *fast = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, g, "slow", NULL, NULL, 3000, &slow, NULL), 0);
+	long long start = tacws_test_now_ms();
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, g, "alpha", NULL, NULL, 3000, &fast, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_expect(fast, "test_update", 1500, NULL), 0);
+	CU_ASSERT(tacws_test_now_ms() - start < 1500);
+	CU_ASSERT_EQUAL(tacws_ws_expect(slow, "test_update", 6000, NULL), 0);
+	tacws_wsclient_free(slow);
+	tacws_wsclient_free(fast);
+	tacws_wsgroup_free(g);
+}
+
 static int setup(void)
 {
 	if (tacws_server_fixture_new(&fx))
@@ -121,9 +138,12 @@ static int setup(void)
 	if (tacws_test_write_file(dir, "alpha.json", "{\"v\":1}"))
 		return 1;
 	char ini[2048];
-	snprintf(ini, sizeof ini, "[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n", dir);
+	snprintf(ini, sizeof ini,
+		 "[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n"
+		 "[feed.slow]\nplugin = testfeed\nfile = %s/alpha.json\ndelay_ms = 4000\n",
+		 dir, dir);
 	tacws_server_config cfg = {
-		.server_keys = "ping_interval_s = 1\nhandshake_timeout_s = 2\n",
+		.server_keys = "ping_interval_s = 1\nhandshake_timeout_s = 2\nworkers = 1\n",
 		.ini = ini,
 		.plugin_dir = TEST_PLUGIN_DIR,
 		.log_level = "info",
@@ -146,6 +166,7 @@ int main(void)
 	static const tacws_test_case cases[] = {
 		{"a peer that never answers pings is dropped", test_silent_peer_dropped},
 		{"a half-open handshake is dropped", test_half_open_handshake_dropped},
+		{"a hung snapshot delays only its own feed", test_hung_snapshot_delays_only_its_feed},
 		{NULL, NULL},
 	};
 	return tacws_test_run("liveness", setup, teardown, cases);
