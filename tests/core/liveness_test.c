@@ -142,7 +142,7 @@ static int setup(void)
 	char ini[2048];
 	snprintf(ini, sizeof ini,
 		 "[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n"
-		 "[feed.slow]\nplugin = testfeed\nfile = %s/alpha.json\ndelay_ms = 4000\n"
+		 "[feed.slow]\nplugin = testfeed\nfile = %s/alpha.json\ndelay_ms = 4000\ninterval_ms = 60000\n"
 		 "[feed.item]\nplugin = testfeed\nfile = %s/alpha.json\n",
 		 dir, dir, dir);
 	tacws_server_config cfg = {
