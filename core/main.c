@@ -68,6 +68,9 @@ static void relocate_defaults(void)
 		if (paths[i].rel[0] == '/' ||
 		    snprintf(paths[i].out, PATH_MAX, "%s/%s", dir, paths[i].rel) >= PATH_MAX)
 			paths[i].out[0] = '\0';
+	/* GNUInstallDirs: the prefix /usr keeps its configuration in /etc */
+	if (!strcmp(dir, "/usr") && !strncmp(TACWS_INSTALL_CONFIG_RELDIR, "etc/", 4))
+		snprintf(reloc_config, PATH_MAX, "/%s/tacws.ini", TACWS_INSTALL_CONFIG_RELDIR);
 	tacws_config_set_default_dirs(reloc_plugin_dir[0] ? reloc_plugin_dir : NULL,
 				      reloc_web_dir[0] ? reloc_web_dir : NULL);
 #endif
