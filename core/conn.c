@@ -31,8 +31,10 @@ bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacw
 		e->msg = tacws_msg_ref(msg);
 		return true;
 	}
-	tacws_server *srv = lws_context_user(lws_get_context(conn->wsi));
-	if (conn->tail != conn->head &&
+	/* feed->srv spares a trip through the wsi: at 10^5 deliveries/s its cache miss shows */
+	tacws_server *srv = feed ? feed->srv : lws_context_user(lws_get_context(conn->wsi));
+	bool was_empty = conn->tail == conn->head;
+	if (!was_empty &&
 	    conn->queued_bytes + msg->len > (size_t)srv->cfg->send_queue_bytes) {
 		srv->metrics.slow_consumer_drops++;
 		tacws_log_debug("conn", "%s: send queue over %ld bytes, closing", conn->peer,
@@ -50,7 +52,8 @@ bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacw
 		sub->pending = conn->tail + 1;
 	conn->tail++;
 	conn->queued_bytes += msg->len;
-	lws_callback_on_writable(conn->wsi);
+	if (was_empty) /* otherwise a writable is already asked for, or drain is running */
+		lws_callback_on_writable(conn->wsi);
 	return true;
 }
 

@@ -67,7 +67,7 @@ struct samples {
 
 struct opts {
 	const char *host, *feed, *prefix, *token, *label, *type;
-	int port, sources, slow, publishers, conc;
+	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
 	bool storm;
@@ -85,6 +85,7 @@ static struct opts o = {
     .sources = 8,
     .publishers = 4,
     .conc = 512,
+    .slow_rcvbuf = 4096,
     .subscribers = 100,
     .messages = 100,
     .size = 1024,
@@ -236,6 +237,10 @@ static int client_connect(long i)
 	/* The port is chosen at connect(), per 4-tuple, so many sources multiply the ports. */
 	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* a small window, like a client on a slow link: the server's queue fills, not the kernel's
+	 */
+	if (c->slow && o.slow_rcvbuf > 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &o.slow_rcvbuf, sizeof o.slow_rcvbuf);
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	a.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(i % o.sources));
 	if (bind(c->fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -736,6 +741,7 @@ static void usage(FILE *out)
 	    "  --label L          \"server\" field of the JSON line\n"
 	    "  -n, --subscribers  healthy subscribers (100)\n"
 	    "  -k, --slow K       extra subscribers that never read (0)\n"
+	    "  --slow-rcvbuf B    SO_RCVBUF of those, bytes (4096; 0: the kernel's)\n"
 	    "  -m, --messages M   messages to publish (100; 0: none)\n"
 	    "  -r, --rate R       messages per second (10)\n"
 	    "  -s, --size S       bytes of padding in each message's data (1024)\n"
@@ -764,7 +770,8 @@ static int parse_args(int argc, char **argv)
 		O_STORM,
 		O_DRAIN,
 		O_TIMEOUT,
-		O_TYPE
+		O_TYPE,
+		O_RCVBUF
 	};
 	static const struct option lo[] = {
 	    {"port", required_argument, NULL, O_PORT},
@@ -780,6 +787,7 @@ static int parse_args(int argc, char **argv)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"size", required_argument, NULL, 's'},
 	    {"sources", required_argument, NULL, O_SOURCES},
+	    {"slow-rcvbuf", required_argument, NULL, O_RCVBUF},
 	    {"publishers", required_argument, NULL, O_PUBS},
 	    {"concurrency", required_argument, NULL, O_CONC},
 	    {"idle", required_argument, NULL, O_IDLE},
@@ -831,6 +839,9 @@ static int parse_args(int argc, char **argv)
 		case O_SOURCES:
 			o.sources = atoi(optarg);
 			break;
+		case O_RCVBUF:
+			o.slow_rcvbuf = atoi(optarg);
+			break;
 		case O_PUBS:
 			o.publishers = atoi(optarg);
 			break;
@@ -859,7 +870,7 @@ static int parse_args(int argc, char **argv)
 	if (optind < argc || o.port <= 0 || o.port > 65535 || o.subscribers < 0 || o.slow < 0 ||
 	    o.messages < 0 || o.rate <= 0 || o.size < 0 || o.size > (16 << 20) || o.sources < 1 ||
 	    o.sources > 250 || o.publishers < 1 || o.publishers > MAX_PUBLISHERS || o.conc < 1 ||
-	    o.timeout_s <= 0 || o.drain_s < 0 || o.idle_s < 0)
+	    o.timeout_s <= 0 || o.slow_rcvbuf < 0 || o.drain_s < 0 || o.idle_s < 0)
 		return -EINVAL;
 	struct in_addr a;
 	/* loopback only: this tool must never load another machine */

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Runs one benchmark scenario against tacwsd and the Node peer, back to back
+# in the same session, with the same tacws-bench; prints one JSON line per
+# server and run. Starts and stops only its own servers, by PID.
+#
+#   tools/tacws-bench/run-compare.sh SCENARIO [RUNS]      (from the repo root)
+#   SCENARIO: b | latency | memory | slow | slow-baseline | storm | smoke
+#   env: BUILD (default build), PORT_TACWS (18003), PORT_NODE (18004),
+#        SERVERS ("tacws node")
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+scenario=${1:?scenario}
+runs=${2:-3}
+build=${BUILD:-build}
+bench=$root/$build/tools/tacws-bench/tacws-bench
+tacwsd=$root/$build/core/tacwsd
+port_t=${PORT_TACWS:-18003}
+port_n=${PORT_NODE:-18004}
+token=bench-token
+work=$(mktemp -d /tmp/tacws-bench.XXXXXX)
+ulimit -n "$(ulimit -Hn)"
+
+case $scenario in
+b) args=(-n 10000 -m 100 -r 10 -s 1024 --concurrency 1000) ;;
+latency) args=(-n 1000 -m 500 -r 50 -s 1024) ;;
+memory) args=(-n 19000 -m 0 --idle 35 --concurrency 1000) ;;
+slow) args=(-n 1000 -k 10 -m 40 -r 4 -s 65536) ;;
+slow-baseline) args=(-n 1000 -k 0 -m 40 -r 4 -s 65536) ;;
+storm) args=(-n 19000 -m 0 --storm --concurrency 1000) ;;
+smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
+*) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
+
+mkdir -p "$work/repo/agents"
+cat >"$work/tacws.ini" <<INI
+[server]
+listen = 127.0.0.1
+port = $port_t
+plugin_dir = $root/$build/plugins
+web_dir =
+workers = 2
+max_connections = 100000
+ping_interval_s = 30
+send_queue_bytes = 1048576
+log_level = warn
+[auth]
+publish_token = $token
+[sources]
+repo_root = $work/repo
+[feed.workflows]
+plugin = workflows
+interval_ms = 60000
+INI
+
+server_pid=
+stop_server() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+	fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+wait_port() {
+	for _ in $(seq 100); do
+		curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/healthz" && return 0
+		sleep 0.1
+	done
+	echo "server on port $1 did not come up" >&2
+	return 1
+}
+
+for run in $(seq "$runs"); do
+	for server in ${SERVERS:-tacws node}; do
+		if [ "$server" = tacws ]; then
+			"$tacwsd" --config "$work/tacws.ini" >>"$work/tacwsd.log" 2>&1 &
+			server_pid=$!
+			port=$port_t
+		else
+			node "$root/tools/bench/server.js" --port "$port_n" --token "$token" \
+				--feeds workflows >>"$work/node.log" 2>&1 &
+			server_pid=$!
+			port=$port_n
+		fi
+		wait_port "$port"
+		"$bench" --port "$port" --pid "$server_pid" --token "$token" --feed workflows \
+			--label "$server" --timeout 240 "${args[@]}"
+		if [ "$scenario" = storm ] && [ "$server" = tacws ]; then
+			curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
+				grep -E '^tacws_(polls_total|feed_polls_total|messages_sent_total)' >&2 || true
+		fi
+		stop_server
+		sleep 1
+	done
+done
