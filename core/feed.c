@@ -419,15 +419,16 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 		data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
 		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		if (!type_json || !s || !t->subs.count ||
-		    (param && (!t->param || strcmp(param, t->param))))
-			continue;
-		tacws_msg *m = build_envelope(feed, t, type_json, s, t->seq);
-		if (!m)
-			break;
-		fan_out(t, m, false);
-		queued += (int)t->subs.count;
-		tacws_msg_unref(m);
+		/* no continue here: lws_start_foreach_dll advances at its end */
+		if (type_json && s && t->subs.count &&
+		    (!param || (t->param && !strcmp(param, t->param)))) {
+			tacws_msg *m = build_envelope(feed, t, type_json, s, t->seq);
+			if (m) {
+				fan_out(t, m, false);
+				queued += (int)t->subs.count;
+				tacws_msg_unref(m);
+			}
+		}
 	}
 	lws_end_foreach_dll(d);
 	feed->events++;

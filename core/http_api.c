@@ -121,6 +121,41 @@ static void global(struct text *t, const char *name, const char *kind, const cha
 	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, kind, name, value);
 }
 
+/* One counter family with a value per label (the edge: limits, auth, bad input). */
+static void labelled(struct text *t, const char *name, const char *help, const char *label,
+		     const char *const *keys, const uint64_t *values, size_t n)
+{
+	put(t, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < n; i++)
+		put(t, "%s{%s=\"%s\"} %llu\n", name, label, keys[i], (unsigned long long)values[i]);
+}
+
+static void edge_metrics(struct text *t, const struct tacws_metrics *m)
+{
+	static const char *const limits[TACWS_LIMIT_COUNT + 1] = {
+		"max_connections", "max_connections_per_ip", "client_messages_per_s",
+		"max_body_bytes", "max_subscriptions", "max_inbound_bytes"};
+	uint64_t hits[TACWS_LIMIT_COUNT + 1];
+	memcpy(hits, m->limit_hits, sizeof m->limit_hits);
+	hits[TACWS_LIMIT_COUNT] = m->oversized_closes;
+	labelled(t, "tacws_limit_hits_total", "Times a [server] limit refused or closed a client.",
+		 "limit", limits, hits, TACWS_LIMIT_COUNT + 1);
+	static const char *const auth[TACWS_AUTH_COUNT] = {"ws_token", "origin", "publish_token",
+							   "webhook_signature"};
+	labelled(t, "tacws_auth_failures_total",
+		 "Requests refused for a missing or wrong token, origin or signature.", "reason",
+		 auth, m->auth_failures, TACWS_AUTH_COUNT);
+	static const char *const input[TACWS_INPUT_COUNT] = {"client_message", "topic",
+							     "publish_body", "webhook_body"};
+	labelled(t, "tacws_bad_input_total", "Malformed client input, refused and counted.", "kind",
+		 input, m->bad_input, TACWS_INPUT_COUNT);
+	global(t, "tacws_publishes_total", "counter", "Events accepted by POST publish.",
+	       m->publishes);
+	global(t, "tacws_refreshes_total", "counter", "Feeds refreshed by POST refresh.",
+	       m->refreshes);
+	global(t, "tacws_webhooks_total", "counter", "GitHub deliveries accepted.", m->webhooks);
+}
+
 int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 {
 	struct text t = {.buf = malloc(4096), .cap = 4096};
@@ -144,6 +179,7 @@ int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 	       m->slow_consumer_drops);
 	global(&t, "tacws_http_requests_total", "counter", "HTTP requests served.",
 	       m->http_requests);
+	edge_metrics(&t, m);
 	PER_FEED(&t, srv, "tacws_feed_subscribers", "gauge", "Subscribers per feed.", subscribers);
 	PER_FEED(&t, srv, "tacws_messages_sent_total", "counter", "Messages sent per feed.",
 		 messages_sent);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "input.h"
 #include "loader.h"
 #include "log.h"
 #include "server.h"
@@ -106,27 +107,18 @@ struct route {
 static int route_ws(tacws_server *srv, const char *path, struct route *r)
 {
 	memset(r, 0, sizeof *r);
-	size_t plen = strlen(srv->cfg->api_prefix);
-	if (strncmp(path, srv->cfg->api_prefix, plen) || strncmp(path + plen, "/ws", 3))
-		return 404;
-	const char *rest = path + plen + 3;
-	if (!*rest || !strcmp(rest, "/")) {
-		r->mux = true;
-		return 0;
-	}
-	if (*rest != '/')
-		return 404;
-	rest++;
-	size_t base_len = strcspn(rest, "/");
-	r->feed = tacws_feed_find(srv, rest, base_len);
+	tacws_topic_name t;
+	int rc = tacws_ws_path_parse(srv->cfg->api_prefix, path, &r->mux, &t);
+	if (rc || r->mux)
+		return rc == -ENOENT ? 404 : rc ? 400 : 0;
+	r->feed = tacws_feed_find(srv, t.base, strlen(t.base));
 	if (!r->feed)
 		return 404;
-	const char *param = rest[base_len] ? rest + base_len + 1 : NULL;
 	if (!r->feed->param_name)
-		return param && *param ? 404 : 0;
-	if (!param || strlen(param) >= sizeof r->param || !tacws_feed_param_ok(r->feed, param))
+		return t.has_param ? 404 : 0;
+	if (!t.has_param || !tacws_feed_param_ok(r->feed, t.param))
 		return 400;
-	strcpy(r->param, param);
+	snprintf(r->param, sizeof r->param, "%s", t.param);
 	return 0;
 }
 
@@ -177,6 +169,37 @@ static bool origin_ok(struct lws *wsi, const char *allowed)
 		p += n;
 	}
 	return false;
+}
+
+/* max_connections_per_ip: the peer's address may hold that many sockets. */
+static bool peer_ok(struct lws *wsi, tacws_server *srv)
+{
+	long max = srv->cfg->max_connections_per_ip, n = 0;
+	if (!max)
+		return true;
+	char peer[64];
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns)) {
+		n += !strcmp(lws_container_of(d, tacws_conn, link)->peer, peer);
+	}
+	lws_end_foreach_dll(d);
+	return n < max;
+}
+
+/* client_messages_per_s as a token bucket holding one second's worth. */
+static bool rate_ok(tacws_server *srv, tacws_conn *conn)
+{
+	double rate = (double)srv->cfg->client_messages_per_s;
+	lws_usec_t now = lws_now_usecs();
+	if (conn->rate_last)
+		conn->rate_tokens += rate * (double)(now - conn->rate_last) / LWS_US_PER_SEC;
+	if (!conn->rate_last || conn->rate_tokens > rate)
+		conn->rate_tokens = rate;
+	conn->rate_last = now;
+	if (conn->rate_tokens < 1)
+		return false;
+	conn->rate_tokens -= 1;
+	return true;
 }
 
 /* --- HTTP --- */
@@ -316,10 +339,16 @@ static int upgrade_check(struct lws *wsi, tacws_server *srv)
 		why = status == 404 ? "no such feed" : "bad parameter";
 	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {
 		status = 403, why = "origin not allowed";
+		srv->metrics.auth_failures[TACWS_AUTH_ORIGIN]++;
 	} else if (!token_ok(wsi, srv->cfg->ws_token)) {
 		status = 401, why = "missing or wrong token";
+		srv->metrics.auth_failures[TACWS_AUTH_WS_TOKEN]++;
 	} else if (srv->metrics.connections_current >= srv->cfg->max_connections || srv->stopping) {
 		status = 503, why = "too many connections";
+		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS] += !srv->stopping;
+	} else if (!peer_ok(wsi, srv)) {
+		status = 429, why = "too many connections from this address";
+		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS_IP]++;
 	}
 	if (!status)
 		return 0;
@@ -377,6 +406,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 				     (int)sizeof path ||
 		    route_ws(srv, path, &r) || r.mux) {
 			srv->metrics.messages_ignored++;
+			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
 			send_error(conn, "unknown feed or bad parameter", name);
 			continue;
 		}
@@ -390,6 +420,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 		if (existing)
 			continue;
 		if ((long)conn->subs.count >= srv->cfg->max_subscriptions) {
+			srv->metrics.limit_hits[TACWS_LIMIT_SUBSCRIPTIONS]++;
 			send_error(conn, "too many subscriptions", name);
 			continue;
 		}
@@ -399,38 +430,38 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 
 static void on_client_message(tacws_server *srv, tacws_conn *conn, const char *text, size_t len)
 {
-	json_tokener *tok = json_tokener_new_ex(8);
-	json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-	bool complete = tok && json_tokener_get_error(tok) == json_tokener_success &&
-			tok->char_offset == (int)len;
-	json_tokener_free(tok);
-	json_object *type = NULL;
-	if (!complete || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "type", &type) ||
-	    !json_object_is_type(type, json_type_string)) {
-		srv->metrics.messages_ignored++;
-		json_object_put(o);
-		return;
-	}
-	const char *t = json_object_get_string(type);
-	json_object *feeds;
-	if (!strcmp(t, "ping")) {
+	tacws_client_msg m;
+	tacws_client_msg_parse(text, len, &m);
+	switch (m.kind) {
+	case TACWS_CLIENT_PING: {
 		json_object *reply = json_object_new_object();
-		json_object *ts = NULL;
 		json_object_object_add(reply, "type", json_object_new_string("pong"));
-		if (json_object_object_get_ex(o, "timestamp", &ts))
-			json_object_object_add(reply, "timestamp", json_object_get(ts));
+		if (m.timestamp)
+			json_object_object_add(reply, "timestamp", json_object_get(m.timestamp));
 		send_json(conn, reply);
-	} else if (!strcmp(t, "client_ready")) {
-		/* older dashboards announce themselves; nothing to do */
-	} else if (conn->mux && (!strcmp(t, "subscribe") || !strcmp(t, "unsubscribe")) &&
-		   json_object_object_get_ex(o, "feeds", &feeds) &&
-		   json_object_is_type(feeds, json_type_array)) {
-		mux_change(srv, conn, feeds, t[0] == 's');
-	} else {
-		srv->metrics.messages_ignored++;
+		break;
 	}
-	json_object_put(o);
+	case TACWS_CLIENT_READY:
+		break; /* older dashboards announce themselves; nothing to do */
+	case TACWS_CLIENT_SUBSCRIBE:
+	case TACWS_CLIENT_UNSUBSCRIBE:
+		if (conn->mux) {
+			mux_change(srv, conn, m.feeds, m.kind == TACWS_CLIENT_SUBSCRIBE);
+			break;
+		}
+		srv->metrics.messages_ignored++;
+		send_error(conn, "subscribe and unsubscribe work on the multiplexed socket", NULL);
+		break;
+	case TACWS_CLIENT_INVALID:
+		srv->metrics.messages_ignored++;
+		srv->metrics.bad_input[TACWS_INPUT_CLIENT_MESSAGE]++;
+		send_error(conn, "expected a JSON object with a string \"type\"", NULL);
+		break;
+	case TACWS_CLIENT_UNKNOWN:
+		srv->metrics.messages_ignored++;
+		break;
+	}
+	tacws_client_msg_clear(&m);
 }
 
 static int on_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, const void *in,
@@ -454,6 +485,13 @@ static int on_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, cons
 	}
 	if (!lws_is_final_fragment(wsi))
 		return 0;
+	if (!rate_ok(srv, conn)) {
+		srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
+		static const char reason[] = "too many messages";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
+				 sizeof reason - 1);
+		return -1;
+	}
 	if (lws_frame_is_binary(wsi))
 		srv->metrics.messages_ignored++;
 	else if (conn->rx)

@@ -1,0 +1,38 @@
+/*
+ * Helpers for the edge tests (publish, webhook, multiplexed socket, limits):
+ * raw sockets for what a well-behaved client cannot do (bind a source
+ * address, hold a handshake, reuse one HTTP connection), Prometheus samples,
+ * and the GitHub signature computed independently of the server.
+ *
+ * Threads: any. Functions return 0 or a negative errno unless said otherwise.
+ */
+#ifndef TACWS_EDGE_UTIL_H
+#define TACWS_EDGE_UTIL_H
+
+#include <stddef.h>
+
+#include "server_fixture.h"
+
+/* A TCP connection to 127.0.0.1:port from source address src ("127.0.0.2";
+ * NULL: any). Returns the socket or -errno. */
+int edge_connect(const char *src, int port);
+
+/* Sends a WebSocket upgrade for path with extra header lines (each ending in
+ * "\r\n", or NULL) and reads the answer's status line. Returns the HTTP
+ * status (101 when upgraded), or -errno. The socket stays open. */
+int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms);
+
+/* One HTTP/1.1 request on an open socket (keep-alive): sends it and reads
+ * one whole answer (Content-Length framing). Returns the status; *body, when
+ * not NULL, is the answer's body (the caller's). */
+int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
+              const char *body, size_t body_len, int timeout_ms, char **out_body);
+
+/* The value of one sample of tacwsd's /metrics ("tacws_publishes_total",
+ * "tacws_limit_hits_total{limit=\"max_body_bytes\"}"), or -1. */
+long long edge_metric(const tacws_server_fixture *fx, const char *sample);
+
+/* "sha256=<hex>" of HMAC-SHA256(secret, body) into out (at least 72 bytes). */
+void edge_github_signature(const char *secret, const char *body, size_t len, char *out);
+
+#endif
