@@ -91,7 +91,7 @@ int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int tim
 	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
 		return rc;
 	int status = 0;
-	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
 		return -EPROTO;
 	return status;
 }
@@ -118,7 +118,7 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
 		return rc;
 	int status = 0;
-	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
 		return -EPROTO;
 	const char *cl = strcasestr(buf, "\r\ncontent-length:");
 	size_t hdr_len = (size_t)(strstr(buf, "\r\n\r\n") + 4 - buf);
