@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs every test twice (plain, then AddressSanitizer + UBSan) and the static analyser.
+# Builds and runs every test twice (plain, then AddressSanitizer + UBSan), the static analyser,
+# and a short run of each libFuzzer target (clang; tests/fuzz/run.sh runs them long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=2
@@ -21,4 +22,10 @@ echo "== cppcheck =="
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
   --std=c11 --inline-suppr -D__GNUC__ -I include -I core -I plugins/common \
   --suppress=missingIncludeSystem core plugins tools
+echo "== libFuzzer targets, a few seconds each (clang) =="
+CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTACWS_FUZZ=ON \
+  -DTACWS_SANITIZE=ON -DTACWS_WERROR=OFF -DTACWS_FUZZ_SECONDS=3 >/dev/null
+cmake --build build/fuzz -j"$jobs" --target fuzz_client_msg fuzz_publish fuzz_webhook fuzz_topic \
+  fuzz_config
+(cd build/fuzz && ctest --output-on-failure -L fuzz)
 echo "tacws: all tests passed"
