@@ -565,7 +565,11 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return tacws_conn_drain(conn);
 	case LWS_CALLBACK_RECEIVE:
+		tacws_conn_seen(conn);
 		return on_receive(wsi, srv, conn, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		tacws_conn_seen(conn);
+		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (conn && conn->established) {
 			tacws_conn_release(conn);
@@ -579,8 +583,10 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
+/* tx_packet_size: lws caps each send() at it (4 KiB when 0), buffering the rest, so a
+ * 64 KiB message took 16 writes and a copy per client. */
 static const struct lws_protocols protocols[] = {
-	{"tacws", callback_tacws, sizeof(tacws_conn), 0, 0, NULL, 0},
+	{"tacws", callback_tacws, sizeof(tacws_conn), 0, 256 * 1024, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -611,16 +617,12 @@ int tacws_server_create(tacws_config *cfg, tacws_server **out)
 	return 0;
 }
 
-static lws_retry_bo_t retry_policy;
-
 /* Starts listening; plugins must be loaded. */
 static int server_listen(tacws_server *srv)
 {
 	tacws_config *cfg = srv->cfg;
 	lws_set_log_level(tacws_log_threshold >= TACWS_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR,
 			  lws_log_emit);
-	retry_policy.secs_since_valid_ping = (uint16_t)cfg->ping_interval_s;
-	retry_policy.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval_s * 2 + 5);
 
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
@@ -628,7 +630,6 @@ static int server_listen(tacws_server *srv)
 	info.iface = cfg->listen;
 	info.protocols = protocols;
 	info.user = srv;
-	info.retry_and_idle_policy = &retry_policy;
 	/* A peer must finish its handshake in time, whatever stage it stalls at. */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
@@ -646,6 +647,7 @@ static int server_listen(tacws_server *srv)
 		return -EADDRINUSE;
 	}
 	srv->vhost = lws_get_vhost_by_name(srv->lws, "tacws");
+	tacws_conn_liveness_start(srv); /* pings: see conn.c */
 	int rc = tacws_workers_start(&srv->workers, (int)cfg->workers, wake, srv);
 	if (rc)
 		return rc;
@@ -675,6 +677,7 @@ int tacws_server_run(tacws_server *srv)
 	}
 
 	srv->stopping = true;
+	lws_sul_cancel(&srv->liveness);
 	tacws_log_info("server", "shutting down: closing %u connections", srv->conns.count);
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns)) {
 		tacws_conn_close(lws_container_of(d, tacws_conn, link), LWS_CLOSE_STATUS_GOINGAWAY,

@@ -118,6 +118,9 @@ struct tacws_conn {
 	struct tacws_post *post;  /* a POST whose body is being read (http_post.c) */
 	double rate_tokens;	  /* client messages allowed now (client_messages_per_s) */
 	lws_usec_t rate_last;	  /* when rate_tokens was last refilled; 0 = never */
+	lws_usec_t last_rx;	  /* last frame or pong from the peer; 0 = not yet seen */
+	bool ping_due;		  /* a protocol ping goes out at the next writable */
+	bool pinged;		  /* a ping went out since last_rx */
 };
 
 /* Limits of the edge, each counted in /metrics when hit. */
@@ -180,6 +183,8 @@ struct tacws_server {
 	/* Requests from other threads (plugins, workers), drained on the loop. */
 	pthread_mutex_t cmd_lock;
 	struct tacws_cmd *cmds, **cmds_tail;
+
+	lws_sorted_usec_list_t liveness; /* pings and hang-ups of idle peers (conn.c) */
 };
 
 /* Current UTC time as "2026-11-26T10:31:00.512Z". */
@@ -249,6 +254,15 @@ void tacws_conn_release(tacws_conn *conn);
 
 /* Closes at the next writable with code and reason. */
 void tacws_conn_close(tacws_conn *conn, int code, const char *reason);
+
+/* The peer showed it is alive (a frame or a pong came in). */
+void tacws_conn_seen(tacws_conn *conn);
+
+/* Starts the liveness timer: a connection silent for ping_interval_s gets a
+ * ping, one silent for 2 x ping_interval_s + 5 is dropped. One timer walks
+ * all connections, instead of one lws timer per connection, whose sorted
+ * insert costs O(connections) at every pong. Stop with lws_sul_cancel(&srv->liveness). */
+void tacws_conn_liveness_start(tacws_server *srv);
 
 /* --- commands from other threads (server.c) --- */
 int tacws_server_request_poll(tacws_server *srv, const char *base, const char *param);
