@@ -237,8 +237,14 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 		return reply_error(404, "no such endpoint", body);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		return reply_error(405, "method not allowed", body);
-	char cl[32];
+	char cl[32], te[32];
 	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+	if (!cl[0] && te[0]) {
+		/* a chunked body would be read as the next request: refuse and close */
+		pss->http_close = true;
+		return reply_error(411, "Content-Length required", body);
+	}
 	char *end;
 	unsigned long long expected = strtoull(cl, &end, 10);
 	if (*end || cl[0] == '-')

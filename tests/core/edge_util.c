@@ -75,6 +75,21 @@ static int read_headers(int fd, char *buf, size_t cap, size_t *got, int timeout_
 	return 0;
 }
 
+int edge_raw(int fd, const char *request, size_t len, int timeout_ms)
+{
+	int rc = write_all(fd, request, len);
+	if (rc)
+		return rc;
+	char buf[4096];
+	size_t got;
+	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
+		return rc;
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return -EPROTO;
+	return status;
+}
+
 int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms)
 {
 	char req[2048];
@@ -101,8 +116,8 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 {
 	char head[2048];
 	int hlen = snprintf(head, sizeof head,
-			    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n%s\r\n",
-			    method, path, body_len, extra_headers ? extra_headers : "");
+	                    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n%s\r\n",
+	                    method, path, body_len, extra_headers ? extra_headers : "");
 	char *req = malloc((size_t)hlen + body_len);
 	if (!req)
 		return -ENOMEM;

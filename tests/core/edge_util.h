@@ -22,6 +22,10 @@ int edge_connect(const char *src, int port);
  * status (101 when upgraded), or -errno. The socket stays open. */
 int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms);
 
+/* Sends raw bytes and reads the answer's status line (headers only).
+ * Returns the HTTP status or -errno. */
+int edge_raw(int fd, const char *request, size_t len, int timeout_ms);
+
 /* One HTTP/1.1 request on an open socket (keep-alive): sends it and reads
  * one whole answer (Content-Length framing). Returns the status; *body, when
  * not NULL, is the answer's body (the caller's). */

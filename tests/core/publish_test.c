@@ -213,6 +213,14 @@ static void test_oversized_body(void)
 	free(body);
 	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}"),
 	                hits + 2);
+	/* a chunked body has no length to check up front: 411 */
+	static const char chunked[] =
+	    "POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n" AUTH
+	    "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+	fd = edge_connect(NULL, port);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(edge_raw(fd, chunked, sizeof chunked - 1, 3000), 411);
+	close(fd);
 	tacws_http_reply r;
 	CU_ASSERT_EQUAL(tacws_server_http_get(fx, "/healthz", &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
