@@ -10,7 +10,10 @@ set(TACWS_TEST_PG_DIR ${CMAKE_BINARY_DIR}/tacws-pg)
 set(TACWS_TEST_PG_SCRIPT ${CMAKE_SOURCE_DIR}/tests/support/pg_cluster.sh)
 set(TACWS_TEST_PG_URL postgresql://postgres@127.0.0.1:${TACWS_TEST_PG_PORT}/tacws_test)
 
-if(NOT TEST tacws_pg_start)
+# Once for the whole tree (if(TEST) only sees the current folder's tests).
+get_property(_tacws_pg_defined GLOBAL PROPERTY TACWS_PG_FIXTURE_DEFINED)
+if(NOT _tacws_pg_defined)
+  set_property(GLOBAL PROPERTY TACWS_PG_FIXTURE_DEFINED TRUE)
   add_test(NAME tacws_pg_start
            COMMAND sh ${TACWS_TEST_PG_SCRIPT} start ${TACWS_TEST_PG_DIR} ${TACWS_TEST_PG_PORT})
   add_test(NAME tacws_pg_stop COMMAND sh ${TACWS_TEST_PG_SCRIPT} stop ${TACWS_TEST_PG_DIR})
