@@ -556,6 +556,8 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 			free(conn->http_body);
 			conn->http_body = NULL;
 			tacws_http_post_free(conn);
+		} else if (srv) {
+			srv->metrics.handshakes_incomplete++; /* handshake_timeout_s, or a peer gone */
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

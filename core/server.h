@@ -155,6 +155,7 @@ struct tacws_metrics {
 	uint64_t auth_failures[TACWS_AUTH_COUNT];
 	uint64_t bad_input[TACWS_INPUT_COUNT];
 	uint64_t publishes, refreshes, webhooks;
+	uint64_t handshakes_incomplete; /* closed before the request was in (timeout or gave up) */
 };
 
 struct tacws_server {

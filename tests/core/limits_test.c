@@ -216,6 +216,7 @@ static void test_max_connections(void)
 static void test_half_open_handshake(void)
 {
 	/* handshake_timeout_s = 2: held-open handshakes are dropped, others served meanwhile */
+	long long before = edge_metric(fx, "tacws_handshakes_incomplete_total");
 	int fd[5];
 	for (int i = 0; i < 5; i++) {
 		fd[i] = edge_connect("127.0.0.9", port);
@@ -237,6 +238,7 @@ static void test_half_open_handshake(void)
 		close(fd[i]);
 	}
 	CU_ASSERT_EQUAL(dropped, 5);
+	CU_ASSERT(edge_metric(fx, "tacws_handshakes_incomplete_total") >= before + 5);
 	CU_ASSERT(tacws_test_now_ms() - start >= 1500);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 5, 3000), 0);
 	tacws_wsclient_free(c);
