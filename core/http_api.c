@@ -145,8 +145,8 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 	labelled(t, "tacws_auth_failures_total",
 		 "Requests refused for a missing or wrong token, origin or signature.", "reason",
 		 auth, m->auth_failures, TACWS_AUTH_COUNT);
-	static const char *const input[TACWS_INPUT_COUNT] = {"client_message", "topic",
-							     "publish_body", "webhook_body"};
+	static const char *const input[TACWS_INPUT_COUNT] = {
+		"client_message", "topic", "publish_body", "webhook_body", "utf8"};
 	labelled(t, "tacws_bad_input_total", "Malformed client input, refused and counted.", "kind",
 		 input, m->bad_input, TACWS_INPUT_COUNT);
 	global(t, "tacws_publishes_total", "counter", "Events accepted by POST publish.",

@@ -13,6 +13,38 @@
 #define DEPTH_CLIENT 8
 #define DEPTH_BODY 32
 
+bool tacws_utf8_valid(const char *s, size_t len)
+{
+	if (!s)
+		return len == 0;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned int c = *p++, cp, min;
+		size_t n;
+		if (c < 0x80)
+			continue;
+		if ((c & 0xe0) == 0xc0)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if ((size_t)(end - p) < n)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		p += n;
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
 int tacws_json_parse(const char *text, size_t len, int depth, json_object **out)
 {
 	*out = NULL;

@@ -20,6 +20,9 @@
 #define TACWS_PARAM_MAX 256 /* a topic parameter, before the feed's own pattern */
 #define TACWS_TYPE_MAX 64   /* a published message type */
 
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool tacws_utf8_valid(const char *s, size_t len);
+
 /* Parses JSON text that must be one complete value (trailing whitespace is
  * allowed), valid UTF-8, at most depth levels deep. Returns the value (the
  * caller's; NULL for a JSON null) and 0, or -EINVAL. */

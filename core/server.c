@@ -492,6 +492,13 @@ static int on_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, cons
 				 sizeof reason - 1);
 		return -1;
 	}
+	if (!lws_frame_is_binary(wsi) && !tacws_utf8_valid(conn->rx, conn->rx_len)) {
+		srv->metrics.bad_input[TACWS_INPUT_UTF8]++;
+		static const char reason[] = "invalid UTF-8";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, (unsigned char *)reason,
+				 sizeof reason - 1);
+		return -1;
+	}
 	if (lws_frame_is_binary(wsi))
 		srv->metrics.messages_ignored++;
 	else if (conn->rx)
@@ -635,7 +642,7 @@ static int server_listen(tacws_server *srv)
 	/* A peer must finish its handshake in time, whatever stage it stalls at. */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options = 0; /* UTF-8 is checked per message in on_receive, where it is counted */
 	/* lws binds a dual-stack socket to every address unless told otherwise:
 	 * an IPv4 listen address must mean that address only. */
 	struct in6_addr v6;

@@ -144,6 +144,7 @@ enum tacws_bad_input {
 	TACWS_INPUT_TOPIC,	    /* a subscribe naming an unknown feed or a bad parameter */
 	TACWS_INPUT_PUBLISH_BODY,
 	TACWS_INPUT_WEBHOOK_BODY,
+	TACWS_INPUT_UTF8, /* a text frame that is not UTF-8: closed 1007 */
 	TACWS_INPUT_COUNT
 };
 

@@ -97,11 +97,27 @@ static void test_invalid_utf8(void)
 	tacws_wsclient *bad = open_ok(Q, NULL);
 	tacws_wsclient *other = open_ok(Q, NULL);
 	CU_ASSERT_FATAL(bad && other);
+	long long before = edge_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}");
 	static const char text[] = "{\"type\":\"ping\",\"timestamp\":\"\xc3\x28\"}";
 	CU_ASSERT_EQUAL(tacws_wsclient_send(bad, text, sizeof text - 1, 0), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(bad, 3000), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(bad), 1007);
 	CU_ASSERT_EQUAL(tacws_ws_ping(other, 1, 3000), 0);
+	/* an encoded surrogate (ED A0 80) is not UTF-8 either */
+	tacws_wsclient *sur = open_ok(Q, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sur);
+	static const char surrogate[] = "{\"type\":\"x\",\"s\":\"\xed\xa0\x80\"}";
+	CU_ASSERT_EQUAL(tacws_wsclient_send(sur, surrogate, sizeof surrogate - 1, 0), 0);
+	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(sur, 3000), 0);
+	CU_ASSERT_EQUAL(tacws_wsclient_close_code(sur), 1007);
+	tacws_wsclient_free(sur);
+	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}"), before + 2);
+	/* valid multi-byte text is fine */
+	CU_ASSERT_EQUAL(
+	    tacws_ws_send_text(
+	        other, "{\"type\":\"client_ready\",\"n\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}"),
+	    0);
+	CU_ASSERT_EQUAL(tacws_ws_ping(other, 9, 3000), 0);
 	tacws_wsclient_free(bad);
 	tacws_wsclient_free(other);
 }

@@ -1,4 +1,4 @@
-/* Client WebSocket messages, and the topic names a subscribe carries. */
+/* Client WebSocket messages (UTF-8, then JSON), and the topic names a subscribe carries. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	tacws_utf8_valid((const char *)data, size); /* checked before the parser, on the loop */
 	tacws_client_msg m;
 	tacws_client_msg_parse((const char *)data, size, &m);
 	if (m.feeds) {

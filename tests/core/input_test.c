@@ -1,0 +1,233 @@
+/*
+ * The parsers of outside input (core/input.c), case by case: what they
+ * accept and what they refuse. The fuzz targets (tests/fuzz) cover the
+ * rest of the input space for crashes and leaks.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "input.h"
+#include "testutil.h"
+
+#define S(lit) lit, sizeof lit - 1
+
+static void test_utf8(void)
+{
+	CU_ASSERT_TRUE(tacws_utf8_valid(S("plain ascii")));
+	CU_ASSERT_TRUE(tacws_utf8_valid(S("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")));
+	CU_ASSERT_TRUE(tacws_utf8_valid(S("\xf4\x8f\xbf\xbf"))); /* U+10FFFF */
+	CU_ASSERT_TRUE(tacws_utf8_valid(NULL, 0));
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xc0\x80")));             /* overlong NUL */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xe0\x80\xaf")));         /* overlong '/' */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xed\xa0\x80")));         /* surrogate */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xf4\x90\x80\x80")));     /* above U+10FFFF */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xf8\x88\x80\x80\x80"))); /* 5 bytes */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("ab\xe2\x82")));           /* truncated */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\x80")));                 /* lone continuation */
+	CU_ASSERT_FALSE(tacws_utf8_valid(S("\xc3\x28")));
+}
+
+static void test_json(void)
+{
+	json_object *o;
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":1} \r\n\t"), 8, &o), 0);
+	CU_ASSERT_TRUE(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":1} x"), 8, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":1}{}"), 8, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":1}\0"), 8, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":"), 8, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("{\"a\":\"\xff\"}"), 8, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("[[[[1]]]]"), 4, &o), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_json_parse(S("[[[1]]]"), 4, &o), 0);
+	json_object_put(o);
+	CU_ASSERT_PTR_NULL(o = NULL);
+}
+
+static void test_topic_names(void)
+{
+	tacws_topic_name t;
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("queue"), &t), 0);
+	CU_ASSERT_STRING_EQUAL(t.base, "queue");
+	CU_ASSERT_FALSE(t.has_param);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("adw-state/77c90e61"), &t), 0);
+	CU_ASSERT_STRING_EQUAL(t.base, "adw-state");
+	CU_ASSERT_STRING_EQUAL(t.param, "77c90e61");
+	CU_ASSERT_TRUE(t.has_param);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("queue/"), &t), 0);
+	CU_ASSERT_FALSE(t.has_param);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("Queue"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S(""), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("/x"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("item/a/b"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("item/a b"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("item/a%2e"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("item/\xc3\xa9"), &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(S("item\0x"), &t), -EINVAL);
+	char longer[300];
+	memset(longer, 'a', sizeof longer);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(longer, 65, &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(longer, 64, &t), 0);
+	memcpy(longer, "item/", 5);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(longer, 5 + 256, &t), 0);
+	CU_ASSERT_EQUAL(tacws_topic_name_parse(longer, 5 + 257, &t), -EINVAL);
+}
+
+static void test_ws_paths(void)
+{
+	bool mux;
+	tacws_topic_name t;
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/ws", &mux, &t), 0);
+	CU_ASSERT_TRUE(mux);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/ws/", &mux, &t), 0);
+	CU_ASSERT_TRUE(mux);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/ws/adw-state/abc", &mux, &t), 0);
+	CU_ASSERT_FALSE(mux);
+	CU_ASSERT_STRING_EQUAL(t.param, "abc");
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/wsx", &mux, &t), -ENOENT);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v2/ws", &mux, &t), -ENOENT);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/ws/QUEUE", &mux, &t), -ENOENT);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("/api/v1", "/api/v1/ws/item/a?b", &mux, &t), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_ws_path_parse("", "/ws/queue", &mux, &t), 0);
+}
+
+static void test_client_messages(void)
+{
+	tacws_client_msg m;
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("{\"type\":\"ping\",\"timestamp\":5}"), &m), 0);
+	CU_ASSERT_EQUAL(m.kind, TACWS_CLIENT_PING);
+	CU_ASSERT_EQUAL(json_object_get_int(m.timestamp), 5);
+	tacws_client_msg_clear(&m);
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("{\"type\":\"subscribe\",\"feeds\":[\"a\"]}"), &m),
+	                0);
+	CU_ASSERT_EQUAL(m.kind, TACWS_CLIENT_SUBSCRIBE);
+	CU_ASSERT_EQUAL(json_object_array_length(m.feeds), 1);
+	tacws_client_msg_clear(&m);
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("{\"type\":\"unsubscribe\",\"feeds\":{}}"), &m),
+	                0);
+	CU_ASSERT_EQUAL(m.kind, TACWS_CLIENT_UNKNOWN);
+	tacws_client_msg_clear(&m);
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("{\"type\":\"client_ready\"}"), &m), 0);
+	CU_ASSERT_EQUAL(m.kind, TACWS_CLIENT_READY);
+	tacws_client_msg_clear(&m);
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("{\"type\":7}"), &m), -EINVAL);
+	CU_ASSERT_EQUAL(m.kind, TACWS_CLIENT_INVALID);
+	tacws_client_msg_clear(&m);
+	CU_ASSERT_EQUAL(tacws_client_msg_parse(S("\"ping\""), &m), -EINVAL);
+	tacws_client_msg_clear(&m);
+}
+
+static void test_publish_bodies(void)
+{
+	tacws_publish_req r;
+	char err[128];
+	CU_ASSERT_EQUAL(tacws_publish_parse(S("{\"feed\":\"adw-state\",\"param\":\"77c90e61\","
+	                                      "\"type\":\"adw_state_update\",\"data\":{\"x\":1}}"),
+	                                    &r, err, sizeof err),
+	                0);
+	CU_ASSERT_STRING_EQUAL(r.feed, "adw-state");
+	CU_ASSERT_STRING_EQUAL(r.param, "77c90e61");
+	CU_ASSERT_TRUE(r.has_param);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(r.data, JSON_C_TO_STRING_PLAIN),
+	                       "{\"x\":1}");
+	json_object_put(r.data);
+	CU_ASSERT_EQUAL(tacws_publish_parse(S("{\"feed\":\"q\",\"type\":\"t\",\"data\":null,"
+	                                      "\"param\":null}"),
+	                                    &r, err, sizeof err),
+	                0);
+	CU_ASSERT_PTR_NULL(r.data);
+	CU_ASSERT_FALSE(r.has_param);
+	CU_ASSERT_EQUAL(
+	    tacws_publish_parse(S("{\"feed\":\"q\",\"type\":\"t\"}"), &r, err, sizeof err),
+	    -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "data"));
+	CU_ASSERT_EQUAL(tacws_publish_parse(S("{\"feed\":\"q\",\"type\":\"t t\",\"data\":1}"), &r,
+	                                    err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "type"));
+	CU_ASSERT_EQUAL(tacws_publish_parse(S("{\"feed\":\"q\\u0000x\",\"type\":\"t\",\"data\":1}"),
+	                                    &r, err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(tacws_publish_parse(S("{\"feed\":\"q\",\"type\":\"t\",\"data\":1,"
+	                                      "\"param\":5}"),
+	                                    &r, err, sizeof err),
+	                -EINVAL);
+}
+
+static void test_webhook_signature(void)
+{
+	/* the example in GitHub's documentation on validating deliveries */
+	const char *secret = "It's a Secret to Everybody", *body = "Hello, World!";
+	const char *good =
+	    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+	const char *upper =
+	    "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17";
+	const char *flipped =
+	    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18";
+	CU_ASSERT_TRUE(tacws_webhook_signature_ok(secret, good, body, strlen(body)));
+	CU_ASSERT_TRUE(tacws_webhook_signature_ok(secret, upper, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, flipped, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, good, "Hello, World?", 13));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok("other", good, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok("", good, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, good + 7, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, "sha256=", body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, NULL, body, strlen(body)));
+}
+
+static void test_webhook_payloads(void)
+{
+	json_object *d;
+	char err[128];
+	const char *form = "x=1&payload=%7B%22action%22%3A%22opened%22%2C%22issue%22%3A%7B%22"
+	                   "number%22%3A9%2C%22body%22%3A%22go+adw_plan_iso%22%7D%7D&y=2";
+	CU_ASSERT_EQUAL_FATAL(tacws_webhook_parse("issues", "application/x-www-form-urlencoded",
+	                                          form, strlen(form), &d, err, sizeof err),
+	                      0);
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+	    "{\"event\":\"issues\",\"action\":\"opened\",\"issue_number\":9,"
+	    "\"repository\":null,\"sender\":null,\"adw_workflow\":\"adw_plan_iso\"}");
+	json_object_put(d);
+	CU_ASSERT_EQUAL(tacws_webhook_parse("issues", "application/x-www-form-urlencoded",
+	                                    S("payload=%7"), &d, err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(
+	    tacws_webhook_parse("Issues", "application/json", S("{}"), &d, err, sizeof err),
+	    -EINVAL);
+	CU_ASSERT_EQUAL(tacws_webhook_parse(NULL, "application/json", S("{}"), &d, err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(tacws_webhook_parse("ping", NULL, S("{}"), &d, err, sizeof err), 0);
+	json_object_put(d);
+}
+
+static void test_adw_workflow(void)
+{
+	char wf[80];
+	CU_ASSERT_EQUAL(tacws_adw_workflow_find("run adw_plan_build_iso now", wf, sizeof wf), 0);
+	CU_ASSERT_STRING_EQUAL(wf, "adw_plan_build_iso");
+	CU_ASSERT_EQUAL(tacws_adw_workflow_find("(adw_sdlc_iso).", wf, sizeof wf), 0);
+	CU_ASSERT_STRING_EQUAL(wf, "adw_sdlc_iso");
+	CU_ASSERT_EQUAL(
+	    tacws_adw_workflow_find("xadw_plan_iso adw_iso adw_plan_isolated", wf, sizeof wf),
+	    -ENOENT);
+	CU_ASSERT_EQUAL(tacws_adw_workflow_find("adw_plan_iso", wf, 8), -ENOENT);
+	CU_ASSERT_EQUAL(tacws_adw_workflow_find(NULL, wf, sizeof wf), -ENOENT);
+}
+
+int main(void)
+{
+	static const tacws_test_case cases[] = {
+	    {"UTF-8", test_utf8},
+	    {"JSON text", test_json},
+	    {"topic names", test_topic_names},
+	    {"WebSocket paths", test_ws_paths},
+	    {"client messages", test_client_messages},
+	    {"publish bodies", test_publish_bodies},
+	    {"webhook signature (GitHub's example)", test_webhook_signature},
+	    {"webhook payloads", test_webhook_payloads},
+	    {"adw workflow names", test_adw_workflow},
+	    {NULL, NULL},
+	};
+	return tacws_test_run("input", NULL, NULL, cases);
+}
