@@ -158,14 +158,25 @@ static int complete_publish(tacws_server *srv, struct tacws_post *p, char **body
 
 static int complete_refresh(tacws_server *srv, struct tacws_post *p, char **body)
 {
+	char param[TACWS_PARAM_MAX + 1], err[128];
+	bool has_param;
+	if (tacws_refresh_parse(p->body ? p->body : "", p->len, param, &has_param, err,
+	                        sizeof err)) {
+		srv->metrics.bad_input[TACWS_INPUT_PUBLISH_BODY]++;
+		return reply_error(400, err, body);
+	}
+	if (has_param && !tacws_feed_param_ok(p->feed, param))
+		return reply_error(400, "bad param for this feed", body);
 	long topics = 0;
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&p->feed->topics))
 	{
-		topics += lws_container_of(d, tacws_topic, feed_link)->subs.count > 0;
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		topics +=
+		    t->subs.count > 0 && (!has_param || (t->param && !strcmp(t->param, param)));
 	}
 	lws_end_foreach_dll(d);
 	srv->metrics.refreshes++;
-	tacws_feed_poll_now(p->feed, NULL);
+	tacws_feed_poll_now(p->feed, has_param ? param : NULL);
 	return reply_count(202, "topics", topics, body);
 }
 

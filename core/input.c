@@ -247,6 +247,38 @@ out:
 	return rc;
 }
 
+int tacws_refresh_parse(const char *body, size_t len, char param[TACWS_PARAM_MAX + 1],
+                        bool *has_param, char *err, size_t errlen)
+{
+	*has_param = false;
+	param[0] = '\0';
+	size_t blank = 0;
+	while (blank < len && strchr(" \t\r\n", body[blank]) && body[blank])
+		blank++;
+	if (blank == len)
+		return 0;
+	json_object *root, *v;
+	const char *s;
+	size_t n;
+	if (tacws_json_parse(body, len, DEPTH_BODY, &root) ||
+	    !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return fail(err, errlen, "body must be empty or a JSON object");
+	}
+	int rc = 0;
+	if (json_object_object_get_ex(root, "param", &v) && v) {
+		if (!get_string(root, "param", &s, &n) || !tacws_param_ok(s, n)) {
+			rc = fail(err, errlen, "\"param\" must be a topic parameter (1-256 bytes)");
+		} else {
+			memcpy(param, s, n);
+			param[n] = '\0';
+			*has_param = true;
+		}
+	}
+	json_object_put(root);
+	return rc;
+}
+
 static int hex_val(char c)
 {
 	if (c >= '0' && c <= '9')

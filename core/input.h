@@ -88,6 +88,12 @@ typedef struct tacws_publish_req {
 int tacws_publish_parse(const char *body, size_t len, tacws_publish_req *out, char *err,
                         size_t errlen);
 
+/* POST /api/v1/feeds/{feed}/refresh: an empty body (every topic of the feed)
+ * or {"param":"<topic parameter>"} (that topic). Returns 0 with *has_param
+ * and param filled, or -EINVAL with the reason in err. */
+int tacws_refresh_parse(const char *body, size_t len, char param[TACWS_PARAM_MAX + 1],
+                        bool *has_param, char *err, size_t errlen);
+
 /* Checks an X-Hub-Signature-256 header ("sha256=<64 hex>") against the
  * HMAC-SHA256 of body with secret, in constant time. False for an empty
  * secret or a malformed header. */

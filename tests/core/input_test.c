@@ -154,6 +154,26 @@ static void test_publish_bodies(void)
 	                -EINVAL);
 }
 
+static void test_refresh_bodies(void)
+{
+	char param[TACWS_PARAM_MAX + 1], err[128];
+	bool has;
+	CU_ASSERT_EQUAL(tacws_refresh_parse(S(""), param, &has, err, sizeof err), 0);
+	CU_ASSERT_FALSE(has);
+	CU_ASSERT_EQUAL(tacws_refresh_parse(S(" \r\n"), param, &has, err, sizeof err), 0);
+	CU_ASSERT_FALSE(has);
+	CU_ASSERT_EQUAL(tacws_refresh_parse(S("{}"), param, &has, err, sizeof err), 0);
+	CU_ASSERT_FALSE(has);
+	CU_ASSERT_EQUAL(
+	    tacws_refresh_parse(S("{\"param\":\"77c90e61\"}"), param, &has, err, sizeof err), 0);
+	CU_ASSERT_TRUE(has);
+	CU_ASSERT_STRING_EQUAL(param, "77c90e61");
+	CU_ASSERT_EQUAL(
+	    tacws_refresh_parse(S("{\"param\":\"../x\"}"), param, &has, err, sizeof err), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_refresh_parse(S("\0"), param, &has, err, sizeof err), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_refresh_parse(S("x"), param, &has, err, sizeof err), -EINVAL);
+}
+
 static void test_webhook_signature(void)
 {
 	/* the example in GitHub's documentation on validating deliveries */
@@ -224,6 +244,7 @@ int main(void)
 	    {"WebSocket paths", test_ws_paths},
 	    {"client messages", test_client_messages},
 	    {"publish bodies", test_publish_bodies},
+	    {"refresh bodies", test_refresh_bodies},
 	    {"webhook signature (GitHub's example)", test_webhook_signature},
 	    {"webhook payloads", test_webhook_payloads},
 	    {"adw workflow names", test_adw_workflow},

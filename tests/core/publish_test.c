@@ -338,6 +338,48 @@ static void test_refresh(void)
 	tacws_wsclient_free(a);
 }
 
+/* {"param": ...} refreshes one topic of a parameterised feed */
+static void test_refresh_one_topic(void)
+{
+	tacws_wsclient *r1 = open_feed("item/r1", "item_update");
+	tacws_wsclient *r2 = open_feed("item/r2", "item_update");
+	CU_ASSERT_FATAL(r1 && r2);
+	char path[1100];
+	snprintf(path, sizeof path, "%s/beta.json", tacws_server_fixture_dir(fx));
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("{\"b\":\"refreshed\"}", f);
+	fclose(f);
+	tacws_http_reply r;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(fx, "/api/v1/feeds/item/refresh", auth_headers,
+	                                             "{\"param\":\"r1\"}", &r),
+	                      0);
+	CU_ASSERT_EQUAL(r.status, 202);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "\"topics\":1") : NULL);
+	tacws_http_reply_clear(&r);
+	json_object *m;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(r1, "item_update", 2000, &m), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(json_object_to_json_string(m), "refreshed"));
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(r2, 500, NULL), 0);
+	static const struct {
+		const char *path, *body;
+	} bad[] = {
+	    {"/api/v1/feeds/item/refresh", "{\"param\":\"a/b\"}"},
+	    {"/api/v1/feeds/item/refresh", "{\"param\":\"a.b\"}"},
+	    {"/api/v1/feeds/item/refresh", "[\"r1\"]"},
+	    {"/api/v1/feeds/alpha/refresh", "{\"param\":\"r1\"}"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CU_ASSERT_EQUAL(
+		    tacws_server_http_post(fx, bad[i].path, auth_headers, bad[i].body, &r), 0);
+		CU_ASSERT_EQUAL(r.status, 400);
+		tacws_http_reply_clear(&r);
+	}
+	tacws_wsclient_free(r1);
+	tacws_wsclient_free(r2);
+}
+
 /* With no publish_token both endpoints are off: 403, whatever is sent. */
 static void test_disabled_without_token(void)
 {
@@ -409,6 +451,7 @@ int main(void)
 	    {"thousands of publishes on one keep-alive connection", test_keep_alive},
 	    {"the answer does not wait for a stuck subscriber", test_answer_does_not_wait},
 	    {"refresh polls the feed now", test_refresh},
+	    {"refresh with a param polls that topic only", test_refresh_one_topic},
 	    {"no publish_token: publish and refresh are disabled", test_disabled_without_token},
 	    {NULL, NULL},
 	};

@@ -1,4 +1,4 @@
-/* POST /api/v1/publish bodies. */
+/* POST /api/v1/publish and /feeds/{feed}/refresh bodies. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                                             JSON_C_TO_STRING_NOSLASHESCAPE);
 		json_object_put(req.data);
 	}
+	char param[TACWS_PARAM_MAX + 1];
+	bool has_param;
+	tacws_refresh_parse((const char *)data, size, param, &has_param, err, sizeof err);
 	return 0;
 }
