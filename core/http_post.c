@@ -243,19 +243,18 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 {
 	*body = NULL;
 	tacws_http_post_free(pss);
+	char cl[32], te[32];
+	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+	/* Refused before its body is read: the body would be taken for the next request. */
+	pss->http_close = te[0] || (cl[0] && strcmp(cl, "0"));
 	struct tacws_post route = {0};
 	if (route_post(srv, uri, &route))
 		return reply_error(404, "no such endpoint", body);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		return reply_error(405, "method not allowed", body);
-	char cl[32], te[32];
-	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
-	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
-	if (!cl[0] && te[0]) {
-		/* a chunked body would be read as the next request: refuse and close */
-		pss->http_close = true;
+	if (!cl[0] && te[0])
 		return reply_error(411, "Content-Length required", body);
-	}
 	char *end;
 	unsigned long long expected = strtoull(cl, &end, 10);
 	if (*end || cl[0] == '-')
@@ -265,6 +264,7 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 	struct tacws_post *p = calloc(1, sizeof *p);
 	if (!p)
 		return reply_error(500, "out of memory", body);
+	pss->http_close = false; /* the body is read: the connection can be kept */
 	*p = route;
 	p->expected = (size_t)expected;
 	pss->post = p;

@@ -5,6 +5,7 @@
  * slow subscribers.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,18 @@ static void test_oversized_body(void)
 	free(body);
 	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}"),
 	                hits + 2);
+	/* refused before its body is read: the connection closes, the body is never a request */
+	fd = edge_connect(NULL, port);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char smuggled[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	CU_ASSERT_EQUAL(
+	    edge_http(fd, "POST", "/api/v1/nope", NULL, smuggled, sizeof smuggled - 1, 3000, NULL),
+	    404);
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char c;
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 3000), 1);
+	CU_ASSERT_EQUAL(read(fd, &c, 1), 0);
+	close(fd);
 	/* a chunked body has no length to check up front: 411 */
 	static const char chunked[] =
 	    "POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n" AUTH
