@@ -154,7 +154,7 @@ static int spawn(tacws_server_fixture *s)
 		if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
 		    dup2(log, 2) < 0)
 			_exit(126);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* even a server that is stuck */
 		execv(s->argv[0], s->argv);
 		_exit(127);
 	}
