@@ -639,6 +639,10 @@ static int server_listen(tacws_server *srv)
 	info.iface = cfg->listen;
 	info.protocols = protocols;
 	info.user = srv;
+	/* No per-connection validity timer (lws's default pings at 300 s): each reset is a
+	 * sorted insert walking every connection's timer. conn.c pings with one timer. */
+	static const lws_retry_bo_t no_validity_timer = {.secs_since_valid_hangup = 0};
+	info.retry_and_idle_policy = &no_validity_timer;
 	/* A peer must finish its handshake in time, whatever stage it stalls at. */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
