@@ -592,10 +592,8 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
-/* tx_packet_size: lws caps each send() at it (4 KiB when 0), buffering the rest, so a
- * 64 KiB message took 16 writes and a copy per client. */
 static const struct lws_protocols protocols[] = {
-	{"tacws", callback_tacws, sizeof(tacws_conn), 0, 256 * 1024, NULL, 0},
+	{"tacws", callback_tacws, sizeof(tacws_conn), 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
