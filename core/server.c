@@ -592,8 +592,12 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
+/* rx_buffer_size: lws gives every connection a receive buffer of this size (4 KiB when 0);
+ * client messages are small, and longer ones arrive in pieces on_receive joins.
+ * tx_packet_size: lws caps each send() at it (else at rx_buffer_size), so a large message
+ * goes out in one write instead of 4 KiB pieces, each a syscall and a pass of the loop. */
 static const struct lws_protocols protocols[] = {
-	{"tacws", callback_tacws, sizeof(tacws_conn), 0, 0, NULL, 0},
+	{"tacws", callback_tacws, sizeof(tacws_conn), 512, 0, NULL, 256 * 1024},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
