@@ -89,7 +89,7 @@ for run in $(seq "$runs"); do
 			--label "$server" --timeout 240 "${args[@]}"
 		if [ "$scenario" = storm ] && [ "$server" = tacws ]; then
 			curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
-				grep -E '^tacws_(polls_total|feed_polls_total|messages_sent_total)' >&2 || true
+				grep -E "^tacws_(polls_total|changes_total|messages_sent_total|connections_total)" >&2 || true
 		fi
 		stop_server
 		sleep 1
