@@ -438,6 +438,19 @@ int tacws_http_request(int port, const char *method, const char *path, const cha
 	return 0;
 }
 
+long tacws_http_get_text(int port, const char *path, char **body)
+{
+	tacws_http_reply r;
+	*body = NULL;
+	if (tacws_http_request(port, "GET", path, NULL, NULL, &r))
+		return 0;
+	long status = r.status;
+	*body = r.body;
+	r.body = NULL;
+	tacws_http_reply_clear(&r);
+	return status;
+}
+
 int tacws_server_http_get(const tacws_server_fixture *s, const char *path, tacws_http_reply *out)
 {
 	return tacws_http_request(s->port, "GET", path, NULL, NULL, out);

@@ -98,6 +98,10 @@ void tacws_http_reply_clear(tacws_http_reply *r);
 int tacws_http_request(int port, const char *method, const char *path, const char *const *headers,
                        const char *body, tacws_http_reply *out);
 
+/* GET http://127.0.0.1:<port><path>: returns the status (0 when no answer
+ * came) and the body in *body (the caller's; NULL when no answer came). */
+long tacws_http_get_text(int port, const char *path, char **body);
+
 /* Shorthands on the fixture's port. */
 int tacws_server_http_get(const tacws_server_fixture *s, const char *path, tacws_http_reply *out);
 int tacws_server_http_post(const tacws_server_fixture *s, const char *path,

@@ -1,9 +1,9 @@
 /* tacws-demo end to end: the real binary writes real files, a real SQLite
  * database and serves real HTTP on 127.0.0.1. */
+#include "server_fixture.h"
 #include "testutil.h"
 
 #include <CUnit/CUnit.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -318,38 +318,6 @@ static void test_refuses_foreign_data(void)
 	free(root2);
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-	char **body = arg;
-	size_t old = *body ? strlen(*body) : 0;
-	char *p = realloc(*body, old + size * n + 1);
-	if (!p)
-		return 0;
-	memcpy(p + old, data, size * n);
-	p[old + size * n] = '\0';
-	*body = p;
-	return size * n;
-}
-
-/* GET http://127.0.0.1:port/path; returns the status (0 on failure) and the
- * body in *body (caller frees; may be NULL). */
-static long http_get(int port, const char *path, char **body)
-{
-	char url[256];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-	*body = NULL;
-	CURL *c = curl_easy_init();
-	long status = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	return status;
-}
-
 /* Reads the driver's ready line and returns its HTTP port, or -1. */
 static int read_port(int fd, int timeout_ms)
 {
@@ -474,7 +442,7 @@ static void test_live_driver(void)
 	CU_ASSERT(named);
 
 	char *body = NULL;
-	CU_ASSERT_EQUAL(http_get(port, "/openapi.json", &body), 200);
+	CU_ASSERT_EQUAL(tacws_http_get_text(port, "/openapi.json", &body), 200);
 	json_object *doc = body ? json_tokener_parse(body) : NULL, *paths = NULL;
 	CU_ASSERT(doc && json_object_object_get_ex(doc, "paths", &paths));
 	CU_ASSERT(paths && json_object_object_length(paths) >= 15);
@@ -486,7 +454,7 @@ static void test_live_driver(void)
 	json_object_put(doc);
 	free(body);
 
-	CU_ASSERT_EQUAL(http_get(port, "/webhook-status", &body), 200);
+	CU_ASSERT_EQUAL(tacws_http_get_text(port, "/webhook-status", &body), 200);
 	json_object *wh = body ? json_tokener_parse(body) : NULL, *stats = NULL, *up = NULL;
 	CU_ASSERT(wh && has_key_type(wh, "status", json_type_string));
 	CU_ASSERT(wh && json_object_object_get_ex(wh, "uptime", &up) &&
@@ -502,13 +470,13 @@ static void test_live_driver(void)
 	json_object_put(wh);
 	free(body);
 
-	CU_ASSERT_EQUAL(http_get(port, "/no-such-thing", &body), 404);
+	CU_ASSERT_EQUAL(tacws_http_get_text(port, "/no-such-thing", &body), 404);
 	free(body);
 
 	/* with --health-period 1, /health is up 1 s then down 1/3 s */
 	int up_seen = 0, down_seen = 0;
 	for (long long end = tacws_test_now_ms() + 5000; tacws_test_now_ms() < end;) {
-		long s = http_get(port, "/health", &body);
+		long s = tacws_http_get_text(port, "/health", &body);
 		free(body);
 		up_seen |= s == 200;
 		down_seen |= s == 503;
@@ -573,7 +541,6 @@ static void test_sigterm_stops(void)
 static int suite_init(void)
 {
 	tmp = tacws_test_mkdtemp();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return tmp ? 0 : 1;
 }
 
@@ -581,7 +548,6 @@ static int suite_cleanup(void)
 {
 	tacws_test_rmtree(tmp);
 	free(tmp);
-	curl_global_cleanup();
 	return 0;
 }
 

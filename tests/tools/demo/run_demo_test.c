@@ -1,9 +1,9 @@
 /* tools/demo/run-demo.sh end to end: the script starts tacws-demo and the
  * real tacwsd with all eight feeds, and Ctrl-C stops both. */
+#include "server_fixture.h"
 #include "testutil.h"
 
 #include <CUnit/CUnit.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -16,36 +16,6 @@
 #include <unistd.h>
 
 static char *tmp;
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-	char **body = arg;
-	size_t old = *body ? strlen(*body) : 0;
-	char *p = realloc(*body, old + size * n + 1);
-	if (!p)
-		return 0;
-	memcpy(p + old, data, size * n);
-	p[old + size * n] = '\0';
-	*body = p;
-	return size * n;
-}
-
-static long http_get(int port, const char *path, char **body)
-{
-	char url[256];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-	*body = NULL;
-	CURL *c = curl_easy_init();
-	long status = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	return status;
-}
 
 /* Reads the script's output until "open http://127.0.0.1:PORT/"; returns
  * PORT, or -1 after timeout_ms. */
@@ -104,14 +74,14 @@ static void test_script_runs_and_stops(void)
 	for (long long end = tacws_test_now_ms() + 10000;
 	     http_port > 0 && status != 200 && tacws_test_now_ms() < end;) {
 		free(body);
-		status = http_get(http_port, "/healthz", &body);
+		status = tacws_http_get_text(http_port, "/healthz", &body);
 		if (status != 200)
 			usleep(100000);
 	}
 	CU_ASSERT_EQUAL(status, 200);
 	free(body);
 
-	CU_ASSERT_EQUAL(http_get(http_port, "/api/v1/feeds", &body), 200);
+	CU_ASSERT_EQUAL(tacws_http_get_text(http_port, "/api/v1/feeds", &body), 200);
 	json_object *doc = body ? json_tokener_parse(body) : NULL, *feeds = NULL;
 	CU_ASSERT(doc && json_object_object_get_ex(doc, "feeds", &feeds));
 	static const char *const want[] = {"workflows",     "adw-state/{adw_id}", "adw-monitor",
@@ -175,7 +145,6 @@ static void test_script_runs_and_stops(void)
 static int suite_init(void)
 {
 	tmp = tacws_test_mkdtemp();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return tmp ? 0 : 1;
 }
 
@@ -183,7 +152,6 @@ static int suite_cleanup(void)
 {
 	tacws_test_rmtree(tmp);
 	free(tmp);
-	curl_global_cleanup();
 	return 0;
 }
 
