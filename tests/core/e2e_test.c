@@ -27,22 +27,6 @@ static void write_json(const char *path, const char *text)
 	CU_ASSERT_EQUAL(rename(tmp, path), 0); /* atomic: a poll never sees half a file */
 }
 
-/* The value of one Prometheus sample, e.g. metric("tacws_polls_total{feed=\"alpha\"}"). */
-static long long metric(const char *sample)
-{
-	tacws_http_reply r;
-	long long value = -1;
-	if (tacws_server_http_get(fx, "/metrics", &r))
-		return -1;
-	char needle[256];
-	snprintf(needle, sizeof needle, "\n%s ", sample);
-	const char *p = strstr(r.body, needle);
-	if (p)
-		value = atoll(p + strlen(needle));
-	tacws_http_reply_clear(&r);
-	return value;
-}
-
 static tacws_wsclient *open_feed(const char *feed)
 {
 	tacws_wsclient *c = NULL;
@@ -110,7 +94,7 @@ static void test_200_clients_one_poll(void)
 	enum { N = 200 };
 	tacws_wsgroup *g;
 	CU_ASSERT_EQUAL_FATAL(tacws_wsgroup_new(&g), 0);
-	long long polls_before = metric("tacws_polls_total{feed=\"slow\"}");
+	long long polls_before = tacws_server_metric(fx, "tacws_polls_total{feed=\"slow\"}");
 	CU_ASSERT_EQUAL(polls_before, 0); /* no subscriber yet: never polled */
 	tacws_wsclient *c[N];
 	for (int i = 0; i < N; i++)
@@ -125,9 +109,9 @@ static void test_200_clients_one_poll(void)
 	}
 	CU_ASSERT_EQUAL(got, N);
 	/* the slow feed takes 300 ms a poll with a 5 s interval: the first poll served all */
-	CU_ASSERT_EQUAL(metric("tacws_polls_total{feed=\"slow\"}"), 1);
-	CU_ASSERT_EQUAL(metric("tacws_changes_total{feed=\"slow\"}"), 1);
-	CU_ASSERT_EQUAL(metric("tacws_feed_subscribers{feed=\"slow\"}"), N);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_polls_total{feed=\"slow\"}"), 1);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_changes_total{feed=\"slow\"}"), 1);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_feed_subscribers{feed=\"slow\"}"), N);
 	for (int i = 0; i < N; i++)
 		tacws_wsclient_free(c[i]);
 	tacws_wsgroup_free(g);
@@ -170,13 +154,13 @@ static void test_ping_and_client_messages(void)
 	tacws_wsclient *c = open_feed("alpha");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
-	long long ignored = metric("tacws_client_messages_ignored_total");
+	long long ignored = tacws_server_metric(fx, "tacws_client_messages_ignored_total");
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"client_ready\"}"), 0);
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "not json at all"), 0);
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"dance\"}"), 0);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 1732615860512LL, 3000), 0);
 	/* client_ready is accepted silently; the other two are ignored and counted */
-	CU_ASSERT_EQUAL(metric("tacws_client_messages_ignored_total"), ignored + 2);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_client_messages_ignored_total"), ignored + 2);
 	CU_ASSERT_EQUAL(tacws_wsclient_get_state(c), TACWS_WSCLIENT_OPEN);
 	tacws_wsclient_free(c);
 }
@@ -196,7 +180,7 @@ static void test_oversized_frame(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(c), 1009);
 	/* everyone else is still served */
 	CU_ASSERT_EQUAL(tacws_ws_ping(other, 7, 3000), 0);
-	CU_ASSERT(metric("tacws_oversized_closes_total") >= 1);
+	CU_ASSERT(tacws_server_metric(fx, "tacws_oversized_closes_total") >= 1);
 	tacws_wsclient_free(c);
 	tacws_wsclient_free(other);
 }
@@ -213,7 +197,7 @@ static void test_failure_backoff_and_recovery(void)
 	long long seq = tacws_ws_seq(m);
 	json_object_put(m);
 	usleep(2500 * 1000);
-	long long errors = metric("tacws_poll_errors_total{feed=\"beta\"}");
+	long long errors = tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}");
 	/* 200 ms interval, but backing off from 2 s: a handful of failures, not a dozen */
 	CU_ASSERT(errors >= 1 && errors <= 3);
 	tacws_http_reply r;
@@ -227,11 +211,11 @@ static void test_failure_backoff_and_recovery(void)
 	CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
 	json_object_put(m);
 	usleep(500 * 1000); /* healthy again: polled at its interval, without errors */
-	long long errors_after = metric("tacws_poll_errors_total{feed=\"beta\"}");
-	long long polls = metric("tacws_polls_total{feed=\"beta\"}");
+	long long errors_after = tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}");
+	long long polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
 	usleep(1000 * 1000);
-	CU_ASSERT_EQUAL(metric("tacws_poll_errors_total{feed=\"beta\"}"), errors_after);
-	long long more = metric("tacws_polls_total{feed=\"beta\"}") - polls;
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}"), errors_after);
+	long long more = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - polls;
 	if (more < 3 || more > 7)
 		fprintf(stderr, "polls in one second: %lld\n", more);
 	CU_ASSERT(more >= 3 && more <= 7); /* about five polls of 200 ms in a second */
@@ -244,15 +228,15 @@ static void test_no_overlap_and_no_idle_polls(void)
 	tacws_wsclient *c = open_feed("slow");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
-	CU_ASSERT_EQUAL(metric("tacws_poll_errors_total{feed=\"slow\"}"), 0);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"slow\"}"), 0);
 	tacws_wsclient_free(c);
 	/* the test plugin fails with -EDEADLK on overlap; alpha runs with 200 ms */
-	CU_ASSERT_EQUAL(metric("tacws_poll_errors_total{feed=\"alpha\"}"), 0);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"alpha\"}"), 0);
 	/* nobody subscribes to alpha now: its polls stop */
 	usleep(400 * 1000);
-	long long polls = metric("tacws_polls_total{feed=\"alpha\"}");
+	long long polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"alpha\"}");
 	usleep(1000 * 1000);
-	CU_ASSERT_EQUAL(metric("tacws_polls_total{feed=\"alpha\"}"), polls);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_polls_total{feed=\"alpha\"}"), polls);
 }
 
 static void test_http_endpoints(void)

@@ -157,21 +157,6 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 	return status;
 }
 
-long long edge_metric(const tacws_server_fixture *fx, const char *sample)
-{
-	tacws_http_reply r;
-	long long value = -1;
-	if (tacws_server_http_get(fx, "/metrics", &r))
-		return -1;
-	char needle[256];
-	snprintf(needle, sizeof needle, "\n%s ", sample);
-	const char *p = r.body ? strstr(r.body, needle) : NULL;
-	if (p)
-		value = atoll(p + strlen(needle));
-	tacws_http_reply_clear(&r);
-	return value;
-}
-
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];

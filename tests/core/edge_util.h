@@ -1,8 +1,8 @@
 /*
  * Helpers for the edge tests (publish, webhook, multiplexed socket, limits):
  * raw sockets for what a well-behaved client cannot do (bind a source
- * address, hold a handshake, reuse one HTTP connection), Prometheus samples,
- * and the GitHub signature computed independently of the server.
+ * address, hold a handshake, reuse one HTTP connection) and the GitHub
+ * signature computed independently of the server.
  *
  * Threads: any. Functions return 0 or a negative errno unless said otherwise.
  */
@@ -31,10 +31,6 @@ int edge_raw(int fd, const char *request, size_t len, int timeout_ms);
  * not NULL, is the answer's body (the caller's). */
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
               const char *body, size_t body_len, int timeout_ms, char **out_body);
-
-/* The value of one sample of tacwsd's /metrics ("tacws_publishes_total",
- * "tacws_limit_hits_total{limit=\"max_body_bytes\"}"), or -1. */
-long long edge_metric(const tacws_server_fixture *fx, const char *sample);
 
 /* "sha256=<hex>" of HMAC-SHA256(secret, body) into out (at least 72 bytes). */
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out);

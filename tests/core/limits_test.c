@@ -46,7 +46,7 @@ static int refused(const char *query, const tacws_wsclient_opts *extra)
 static int wait_connections(long long n)
 {
 	for (int i = 0; i < 100; i++) {
-		if (edge_metric(fx, "tacws_connections") == n)
+		if (tacws_server_metric(fx, "tacws_connections") == n)
 			return 0;
 		usleep(50 * 1000);
 	}
@@ -55,14 +55,14 @@ static int wait_connections(long long n)
 
 static void test_token(void)
 {
-	long long before = edge_metric(fx, "tacws_auth_failures_total{reason=\"ws_token\"}");
+	long long before = tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"ws_token\"}");
 	CU_ASSERT_EQUAL(refused(NULL, NULL), 401);
 	CU_ASSERT_EQUAL(refused("token=ws-t0kem", NULL), 401);
 	CU_ASSERT_EQUAL(refused("token=", NULL), 401);
 	CU_ASSERT_EQUAL(refused("token=" TOKEN "x", NULL), 401);
 	tacws_wsclient_opts wrong = {.bearer_token = "nope"};
 	CU_ASSERT_EQUAL(refused(NULL, &wrong), 401);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_auth_failures_total{reason=\"ws_token\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"ws_token\"}"),
 	                before + 5);
 	tacws_wsclient *q = open_ok(Q, NULL);
 	tacws_wsclient_opts right = {.bearer_token = TOKEN};
@@ -75,13 +75,13 @@ static void test_token(void)
 
 static void test_origin(void)
 {
-	long long before = edge_metric(fx, "tacws_auth_failures_total{reason=\"origin\"}");
+	long long before = tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"origin\"}");
 	tacws_wsclient_opts evil = {.origin = "http://evil.example"};
 	tacws_wsclient_opts lookalike = {.origin = "http://good.example.evil.example"};
 	tacws_wsclient_opts good = {.origin = "http://good.example"};
 	CU_ASSERT_EQUAL(refused(Q, &evil), 403);
 	CU_ASSERT_EQUAL(refused(Q, &lookalike), 403);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_auth_failures_total{reason=\"origin\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"origin\"}"),
 	                before + 2);
 	tacws_wsclient *c = open_ok(Q, &good);
 	CU_ASSERT_PTR_NOT_NULL(c);
@@ -97,7 +97,7 @@ static void test_invalid_utf8(void)
 	tacws_wsclient *bad = open_ok(Q, NULL);
 	tacws_wsclient *other = open_ok(Q, NULL);
 	CU_ASSERT_FATAL(bad && other);
-	long long before = edge_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}");
+	long long before = tacws_server_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}");
 	static const char text[] = "{\"type\":\"ping\",\"timestamp\":\"\xc3\x28\"}";
 	CU_ASSERT_EQUAL(tacws_wsclient_send(bad, text, sizeof text - 1, 0), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(bad, 3000), 0);
@@ -111,7 +111,7 @@ static void test_invalid_utf8(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(sur, 3000), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(sur), 1007);
 	tacws_wsclient_free(sur);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}"), before + 2);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_bad_input_total{kind=\"utf8\"}"), before + 2);
 	/* valid multi-byte text is fine */
 	CU_ASSERT_EQUAL(
 	    tacws_ws_send_text(
@@ -126,7 +126,7 @@ static void test_malformed_json(void)
 {
 	tacws_wsclient *c = open_ok(Q, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	long long before = edge_metric(fx, "tacws_bad_input_total{kind=\"client_message\"}");
+	long long before = tacws_server_metric(fx, "tacws_bad_input_total{kind=\"client_message\"}");
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"ping\""), 0);
 	json_object *m;
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "error", 3000, &m), 0);
@@ -140,7 +140,7 @@ static void test_malformed_json(void)
 	/* deeper than the parser allows */
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"x\",\"a\":[[[[[[[[[[1]]]]]]]]]]}"), 0);
 	CU_ASSERT_EQUAL(tacws_ws_expect(c, "error", 3000, NULL), 0);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_bad_input_total{kind=\"client_message\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_bad_input_total{kind=\"client_message\"}"),
 	                before + 4);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 2, 3000), 0); /* still open and served */
 	tacws_wsclient_free(c);
@@ -158,14 +158,14 @@ static void test_message_flood(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_get_state(steady), TACWS_WSCLIENT_OPEN);
 
 	long long before =
-	    edge_metric(fx, "tacws_limit_hits_total{limit=\"client_messages_per_s\"}");
+	    tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"client_messages_per_s\"}");
 	tacws_wsclient *flood = open_ok(Q, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(flood);
 	for (int i = 0; i < 50; i++)
 		tacws_ws_send_text(flood, "{\"type\":\"client_ready\"}");
 	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(flood, 3000), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(flood), 1008);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"client_messages_per_s\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"client_messages_per_s\"}"),
 	                before + 1);
 	CU_ASSERT_EQUAL(tacws_ws_ping(steady, 3, 3000), 0);
 	tacws_wsclient_free(flood);
@@ -177,7 +177,7 @@ static void test_connections_per_address(void)
 	/* max_connections_per_ip = 2 */
 	CU_ASSERT_EQUAL(wait_connections(0), 0);
 	long long before =
-	    edge_metric(fx, "tacws_limit_hits_total{limit=\"max_connections_per_ip\"}");
+	    tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections_per_ip\"}");
 	int fd[4];
 	const char *src[4] = {"127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.3"};
 	int want[4] = {101, 101, 429, 101};
@@ -186,7 +186,7 @@ static void test_connections_per_address(void)
 		CU_ASSERT_FATAL(fd[i] >= 0);
 		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000), want[i]);
 	}
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_connections_per_ip\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections_per_ip\"}"),
 	                before + 1);
 	/* 127.0.0.1 is another address: served */
 	tacws_wsclient *c = open_ok(Q, NULL);
@@ -209,7 +209,7 @@ static void test_max_connections(void)
 {
 	/* max_connections = 6, from three addresses (two each, the per-address limit) */
 	CU_ASSERT_EQUAL(wait_connections(0), 0);
-	long long before = edge_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
+	long long before = tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
 	int fd[7];
 	for (int i = 0; i < 7; i++) {
 		char src[16];
@@ -219,7 +219,7 @@ static void test_max_connections(void)
 		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000),
 		                i < 6 ? 101 : 503);
 	}
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}"),
 	                before + 1);
 	for (int i = 0; i < 7; i++)
 		close(fd[i]);
@@ -232,7 +232,7 @@ static void test_max_connections(void)
 static void test_half_open_handshake(void)
 {
 	/* handshake_timeout_s = 2: held-open handshakes are dropped, others served meanwhile */
-	long long before = edge_metric(fx, "tacws_handshakes_incomplete_total");
+	long long before = tacws_server_metric(fx, "tacws_handshakes_incomplete_total");
 	int fd[5];
 	for (int i = 0; i < 5; i++) {
 		fd[i] = edge_connect("127.0.0.9", port);
@@ -254,7 +254,7 @@ static void test_half_open_handshake(void)
 		close(fd[i]);
 	}
 	CU_ASSERT_EQUAL(dropped, 5);
-	CU_ASSERT(edge_metric(fx, "tacws_handshakes_incomplete_total") >= before + 5);
+	CU_ASSERT(tacws_server_metric(fx, "tacws_handshakes_incomplete_total") >= before + 5);
 	CU_ASSERT(tacws_test_now_ms() - start >= 1500);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 5, 3000), 0);
 	tacws_wsclient_free(c);

@@ -104,7 +104,7 @@ static void test_bad_topics(void)
 {
 	tacws_wsclient *c = open_mux();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	long long bad = edge_metric(fx, "tacws_bad_input_total{kind=\"topic\"}");
+	long long bad = tacws_server_metric(fx, "tacws_bad_input_total{kind=\"topic\"}");
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"nope\","
 	                                      "\"item/../etc\",\"item/a b\",\"item\",\"ALPHA\","
 	                                      "\"alpha/extra\",5,null]}"),
@@ -123,7 +123,7 @@ static void test_bad_topics(void)
 			break;
 	}
 	CU_ASSERT_EQUAL(errors, 8);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_bad_input_total{kind=\"topic\"}"), bad + 8);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_bad_input_total{kind=\"topic\"}"), bad + 8);
 	/* not an array, or on a single-feed socket: refused, the socket stays */
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":\"alpha\"}"), 0);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 6, 3000), 0);
@@ -145,7 +145,7 @@ static void test_max_subscriptions(void)
 	/* max_subscriptions = 3 */
 	tacws_wsclient *c = open_mux();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	long long hits = edge_metric(fx, "tacws_limit_hits_total{limit=\"max_subscriptions\"}");
+	long long hits = tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_subscriptions\"}");
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/s1\","
 	                                      "\"item/s2\",\"item/s3\",\"item/s4\",\"item/s5\"]}"),
 	                0);
@@ -162,7 +162,7 @@ static void test_max_subscriptions(void)
 	}
 	CU_ASSERT_EQUAL(snapshots, 3);
 	CU_ASSERT_EQUAL(refused, 2);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_subscriptions\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_subscriptions\"}"),
 	                hits + 2);
 	/* room again after an unsubscribe */
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"unsubscribe\",\"feeds\":[\"item/s1\"]}"),

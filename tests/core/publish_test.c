@@ -114,7 +114,7 @@ static void test_token(void)
 	tacws_wsclient *a = open_feed("alpha", "test_update");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	const char *body = "{\"feed\":\"alpha\",\"type\":\"alert\",\"data\":1}";
-	long long before = edge_metric(fx, "tacws_auth_failures_total{reason=\"publish_token\"}");
+	long long before = tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"publish_token\"}");
 	static const char *const none[] = {NULL};
 	static const char *const wrong[] = {"Authorization: Bearer pub-s3cres", NULL};
 	static const char *const longer[] = {"Authorization: Bearer " TOKEN "x", NULL};
@@ -129,7 +129,7 @@ static void test_token(void)
 	    tacws_server_http_post(fx, "/api/v1/publish?token=" TOKEN, in_query, body, &r), 0);
 	CU_ASSERT_EQUAL(r.status, 401); /* the publish token travels as Bearer only */
 	tacws_http_reply_clear(&r);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_auth_failures_total{reason=\"publish_token\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"publish_token\"}"),
 	                before + 5);
 	/* nothing got through */
 	CU_ASSERT_EQUAL(tacws_ws_expect_silence(a, 300, NULL), 0);
@@ -168,7 +168,7 @@ static void test_bad_bodies(void)
 	    {"{\"feed\":\"alpha\",\"param\":\"p\",\"type\":\"x\",\"data\":1}", 400},
 	    {"{\"feed\":\"nope\",\"type\":\"x\",\"data\":1}", 404},
 	};
-	long long bad = edge_metric(fx, "tacws_bad_input_total{kind=\"publish_body\"}");
+	long long bad = tacws_server_metric(fx, "tacws_bad_input_total{kind=\"publish_body\"}");
 	int n400 = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *reply = NULL;
@@ -181,7 +181,7 @@ static void test_bad_bodies(void)
 		n400 += cases[i].status == 400;
 	}
 	/* the parser's refusals are counted (the others are refused after parsing) */
-	CU_ASSERT(edge_metric(fx, "tacws_bad_input_total{kind=\"publish_body\"}") >=
+	CU_ASSERT(tacws_server_metric(fx, "tacws_bad_input_total{kind=\"publish_body\"}") >=
 	          bad + n400 - 3);
 	CU_ASSERT_EQUAL(tacws_ws_expect_silence(a, 300, NULL), 0);
 	CU_ASSERT_EQUAL(tacws_ws_ping(a, 11, 3000), 0);
@@ -190,7 +190,7 @@ static void test_bad_bodies(void)
 
 static void test_oversized_body(void)
 {
-	long long hits = edge_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}");
+	long long hits = tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}");
 	/* max_body_bytes = 4096: a 4000-byte body passes, a 5000-byte one does not */
 	char *body = malloc(6000);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
@@ -212,7 +212,7 @@ static void test_oversized_body(void)
 	    edge_http(fd, "POST", "/api/v1/publish", AUTH "\r\n", body, 5000, 3000, NULL), 413);
 	close(fd);
 	free(body);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_body_bytes\"}"),
 	                hits + 2);
 	/* refused before its body is read: the connection closes, the body is never a request */
 	fd = edge_connect(NULL, port);

@@ -115,21 +115,6 @@ static void reload(bool expect_ok)
 	CU_FAIL("no reload line in the log");
 }
 
-static long long metric(const char *sample)
-{
-	tacws_http_reply r;
-	long long value = -1;
-	if (tacws_server_http_get(fx, "/metrics", &r))
-		return -1;
-	char needle[256];
-	snprintf(needle, sizeof needle, "\n%s ", sample);
-	const char *p = r.body ? strstr(r.body, needle) : NULL;
-	if (p)
-		value = atoll(p + strlen(needle));
-	tacws_http_reply_clear(&r);
-	return value;
-}
-
 static tacws_wsclient *open_feed(const char *feed)
 {
 	tacws_wsclient *c = NULL;
@@ -258,18 +243,18 @@ static void test_change_interval(void)
 	tacws_wsclient *c = open_feed("beta");
 	char data[256];
 	CU_ASSERT_EQUAL(first(c, data, sizeof data), 1);
-	long long before = metric("tacws_polls_total{feed=\"beta\"}");
+	long long before = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
 	struct timespec ts = {1, 500000000};
 	nanosleep(&ts, NULL);
-	long long slow = metric("tacws_polls_total{feed=\"beta\"}") - before;
+	long long slow = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - before;
 	write_ini("[feed.r1]\nplugin = reloadfeed\nfile = @/r1.json\n"
 	          "[feed.beta]\nplugin = testfeed\nfile = @/beta.json\ninterval_ms = 50\n"
 	          "[feed.r2]\nplugin = reloadfeed\nfile = @/r2.json\n");
 	reload(true);
 	nanosleep(&ts, NULL); /* the first poll at the old interval comes within 1 s */
-	before = metric("tacws_polls_total{feed=\"beta\"}");
+	before = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
 	nanosleep(&ts, NULL);
-	long long fast = metric("tacws_polls_total{feed=\"beta\"}") - before;
+	long long fast = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - before;
 	fprintf(stderr, "beta polls in 1.5 s: %lld at 1000 ms, %lld at 50 ms\n", slow, fast);
 	CU_ASSERT(slow >= 1 && slow <= 3);
 	CU_ASSERT(fast >= 10);

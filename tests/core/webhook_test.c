@@ -86,7 +86,7 @@ static long long wait_polls(const char *feed, long long before, int timeout_ms)
 	char sample[128];
 	snprintf(sample, sizeof sample, "tacws_polls_total{feed=\"%s\"}", feed);
 	long long now = before, end = tacws_test_now_ms() + timeout_ms;
-	while ((now = edge_metric(fx, sample)) <= before && tacws_test_now_ms() < end)
+	while ((now = tacws_server_metric(fx, sample)) <= before && tacws_test_now_ms() < end)
 		usleep(50 * 1000);
 	return now;
 }
@@ -97,8 +97,8 @@ static void test_issue_comment(void)
 	tacws_wsclient *mon = open_feed("adw-monitor", "adw_monitor_update");
 	CU_ASSERT_FATAL(wf && mon);
 	usleep(200 * 1000);
-	long long wf_polls = edge_metric(fx, "tacws_polls_total{feed=\"workflows\"}");
-	long long mon_polls = edge_metric(fx, "tacws_polls_total{feed=\"adw-monitor\"}");
+	long long wf_polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"workflows\"}");
+	long long mon_polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"adw-monitor\"}");
 	char *reply;
 	CU_ASSERT_EQUAL(deliver_signed("issue_comment", "application/json", comment_body, &reply),
 	                202);
@@ -182,7 +182,7 @@ static void test_bad_signatures(void)
 	tacws_wsclient *wf = open_feed("workflows", "workflows_update");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
 	long long before =
-	    edge_metric(fx, "tacws_auth_failures_total{reason=\"webhook_signature\"}");
+	    tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"webhook_signature\"}");
 	char sig[80];
 	/* the right algorithm with the wrong secret */
 	edge_github_signature("not-the-secret", comment_body, strlen(comment_body), sig);
@@ -206,7 +206,7 @@ static void test_bad_signatures(void)
 	            "sha256=ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
 	            "application/json", comment_body, NULL),
 	    401);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_auth_failures_total{reason=\"webhook_signature\"}"),
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_auth_failures_total{reason=\"webhook_signature\"}"),
 	                before + 6);
 	/* nothing reached the subscribers */
 	CU_ASSERT_EQUAL(tacws_ws_expect_silence(wf, 400, NULL), 0);
@@ -224,7 +224,7 @@ static void test_ping_and_bad_bodies(void)
 	CU_ASSERT_EQUAL(deliver_signed("ping", "application/json",
 	                               "{\"zen\":\"Design for failure.\",\"hook_id\":1}", NULL),
 	                200);
-	long long bad = edge_metric(fx, "tacws_bad_input_total{kind=\"webhook_body\"}");
+	long long bad = tacws_server_metric(fx, "tacws_bad_input_total{kind=\"webhook_body\"}");
 	CU_ASSERT_EQUAL(deliver_signed("issues", "application/json", "{\"action\":", NULL), 400);
 	CU_ASSERT_EQUAL(deliver_signed("issues", "application/json", "[1,2,3]", NULL), 400);
 	CU_ASSERT_EQUAL(deliver_signed("issues", "application/json", "{\"a\":\"\xc3\x28\"}", NULL),
@@ -237,7 +237,7 @@ static void test_ping_and_bad_bodies(void)
 	    400);
 	CU_ASSERT_EQUAL(deliver_signed(NULL, "application/json", "{}", NULL), 400);
 	CU_ASSERT_EQUAL(deliver_signed("Issues; rm -rf", "application/json", "{}", NULL), 400);
-	CU_ASSERT_EQUAL(edge_metric(fx, "tacws_bad_input_total{kind=\"webhook_body\"}"), bad + 7);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_bad_input_total{kind=\"webhook_body\"}"), bad + 7);
 	/* oversized: max_body_bytes = 2048 */
 	char *big = malloc(3001);
 	memset(big, ' ', 3000);

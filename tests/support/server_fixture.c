@@ -438,6 +438,21 @@ int tacws_http_request(int port, const char *method, const char *path, const cha
 	return 0;
 }
 
+long long tacws_server_metric(const tacws_server_fixture *s, const char *sample)
+{
+	tacws_http_reply r;
+	long long value = -1;
+	if (tacws_server_http_get(s, "/metrics", &r))
+		return -1;
+	char needle[256];
+	snprintf(needle, sizeof needle, "\n%s ", sample);
+	const char *p = strstr(r.body, needle);
+	if (p)
+		value = atoll(p + strlen(needle));
+	tacws_http_reply_clear(&r);
+	return value;
+}
+
 long tacws_http_get_text(int port, const char *path, char **body)
 {
 	tacws_http_reply r;

@@ -102,6 +102,10 @@ int tacws_http_request(int port, const char *method, const char *path, const cha
  * came) and the body in *body (the caller's; NULL when no answer came). */
 long tacws_http_get_text(int port, const char *path, char **body);
 
+/* The value of one sample of the server's /metrics
+ * ("tacws_polls_total{feed=\"alpha\"}"), or -1 when absent. */
+long long tacws_server_metric(const tacws_server_fixture *s, const char *sample);
+
 /* Shorthands on the fixture's port. */
 int tacws_server_http_get(const tacws_server_fixture *s, const char *path, tacws_http_reply *out);
 int tacws_server_http_post(const tacws_server_fixture *s, const char *path,
