@@ -15,7 +15,6 @@
 #include "server.h"
 #include "testutil.h"
 
-static char *dir;
 
 /* Loads [feed.alpha] plugin = name with stderr captured; *log is the caller's. */
 static tacws_server *load_plugin(const char *name, char **log)
@@ -23,9 +22,9 @@ static tacws_server *load_plugin(const char *name, char **log)
 	char text[1024], path[4096], logpath[4096], err[512];
 	snprintf(text, sizeof text, "[server]\nplugin_dir = %s\n[feed.alpha]\nplugin = %s\n",
 	         TEST_PLUGIN_DIR, name);
-	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "abi.ini", text), 0);
-	snprintf(path, sizeof path, "%s/abi.ini", dir);
-	snprintf(logpath, sizeof logpath, "%s/stderr.log", dir);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(tacws_test_dir, "abi.ini", text), 0);
+	snprintf(path, sizeof path, "%s/abi.ini", tacws_test_dir);
+	snprintf(logpath, sizeof logpath, "%s/stderr.log", tacws_test_dir);
 	tacws_config *cfg;
 	CU_ASSERT_EQUAL_FATAL(tacws_config_load(path, &cfg, err, sizeof err), 0);
 	tacws_server *srv;
@@ -157,19 +156,6 @@ static void test_host_table_size(void)
 	CU_ASSERT_EQUAL(tacws_host.abi_version, TACWS_PLUGIN_ABI_VERSION);
 }
 
-static int setup(void)
-{
-	dir = tacws_test_mkdtemp();
-	return dir ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tacws_test_rmtree(dir);
-	free(dir);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -182,5 +168,5 @@ int main(void)
 	    {"host table carries its size and ABI", test_host_table_size},
 	    {NULL, NULL},
 	};
-	return tacws_test_run("abi", setup, teardown, cases);
+	return tacws_test_run("abi", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }

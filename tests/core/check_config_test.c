@@ -10,15 +10,14 @@
 
 #include "testutil.h"
 
-static char *dir;
 
 /* Runs tacwsd --check-config on text; returns the exit status, *out its output. */
 static int check(const char *text, char **out)
 {
 	char ini[1024], cmd[4096], path[1100];
-	snprintf(ini, sizeof ini, "%s/check.ini", dir);
-	snprintf(path, sizeof path, "%s/check.out", dir);
-	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(dir, "check.ini", text), 0);
+	snprintf(ini, sizeof ini, "%s/check.ini", tacws_test_dir);
+	snprintf(path, sizeof path, "%s/check.out", tacws_test_dir);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(tacws_test_dir, "check.ini", text), 0);
 	snprintf(cmd, sizeof cmd, "timeout 60 '%s' --check-config '%s' >'%s' 2>&1", TACWSD_BIN, ini,
 	         path);
 	int rc = system(cmd);
@@ -75,19 +74,6 @@ static void test_plugin_refused(void)
 	free(out);
 }
 
-static int setup(void)
-{
-	dir = tacws_test_mkdtemp();
-	return dir ? 0 : 1;
-}
-
-static int teardown(void)
-{
-	tacws_test_rmtree(dir);
-	free(dir);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -96,5 +82,5 @@ int main(void)
 	    {"refused plugin: exit 1", test_plugin_refused},
 	    {NULL, NULL},
 	};
-	return tacws_test_run("check_config", setup, teardown, cases);
+	return tacws_test_run("check_config", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }

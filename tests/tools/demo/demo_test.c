@@ -20,7 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp;
 
 /* Starts tacws-demo with argv (NULL-terminated, without the program), its
  * stdout on *out_fd when out_fd is not NULL. */
@@ -221,7 +220,7 @@ static void check_workflow(const char *root, const char *id, int *non_integer, i
 
 static void test_once_fixtures(void)
 {
-	char *root = path_of(tmp, "once", NULL);
+	char *root = path_of(tacws_test_dir, "once", NULL);
 	CU_ASSERT_EQUAL_FATAL(run_once(root, "7"), 0);
 	char *ids = agent_ids(root);
 	int n = 0, non_integer = 0, finished = 0, markers = 0;
@@ -276,7 +275,7 @@ static void test_once_fixtures(void)
 
 static void test_seed_is_deterministic(void)
 {
-	char *a = path_of(tmp, "seed-a", NULL), *b = path_of(tmp, "seed-b", NULL);
+	char *a = path_of(tacws_test_dir, "seed-a", NULL), *b = path_of(tacws_test_dir, "seed-b", NULL);
 	CU_ASSERT_EQUAL_FATAL(run_once(a, "42"), 0);
 	CU_ASSERT_EQUAL_FATAL(run_once(b, "42"), 0);
 	char *ids_a = agent_ids(a), *ids_b = agent_ids(b);
@@ -294,7 +293,7 @@ static void test_seed_is_deterministic(void)
 
 static void test_refuses_foreign_data(void)
 {
-	char *root = path_of(tmp, "foreign", NULL);
+	char *root = path_of(tacws_test_dir, "foreign", NULL);
 	mkdir(root, 0755);
 	CU_ASSERT_EQUAL(tacws_test_write_file(root, "agents/keepme/adw_state.json", "{}"), 0);
 	CU_ASSERT_NOT_EQUAL(run_once(root, "1"), 0);
@@ -302,7 +301,7 @@ static void test_refuses_foreign_data(void)
 	CU_ASSERT(access(kept, F_OK) == 0);
 	free(kept);
 
-	char *root2 = path_of(tmp, "foreign-db", NULL);
+	char *root2 = path_of(tacws_test_dir, "foreign-db", NULL);
 	mkdir(root2, 0755);
 	CU_ASSERT_EQUAL(tacws_test_write_file(root2, "db/database.db", "not a demo database"), 0);
 	CU_ASSERT_NOT_EQUAL(run_once(root2, "1"), 0);
@@ -400,7 +399,7 @@ static int children_of(pid_t pid, pid_t *out, int max)
 
 static void test_live_driver(void)
 {
-	char *root = path_of(tmp, "live", NULL);
+	char *root = path_of(tacws_test_dir, "live", NULL);
 	char seed[32];
 	snprintf(seed, sizeof seed, "%d", (int)getpid());
 	const char *args[] = {"--repo-root",     root,  "--schema",    TACWS_DEMO_SCHEMA,
@@ -523,7 +522,7 @@ static void test_live_driver(void)
 
 static void test_sigterm_stops(void)
 {
-	char *root = path_of(tmp, "sigterm", NULL);
+	char *root = path_of(tacws_test_dir, "sigterm", NULL);
 	const char *args[] = {"--repo-root", root, "--schema", TACWS_DEMO_SCHEMA,
 	                      "--http-port", "0",  "--quiet",  NULL};
 	int fd = -1;
@@ -538,19 +537,6 @@ static void test_sigterm_stops(void)
 	free(root);
 }
 
-static int suite_init(void)
-{
-	tmp = tacws_test_mkdtemp();
-	return tmp ? 0 : 1;
-}
-
-static int suite_cleanup(void)
-{
-	tacws_test_rmtree(tmp);
-	free(tmp);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -561,5 +547,5 @@ int main(void)
 	    {"SIGTERM stops it promptly", test_sigterm_stops},
 	    {NULL, NULL},
 	};
-	return tacws_test_run("tacws-demo", suite_init, suite_cleanup, cases);
+	return tacws_test_run("tacws-demo", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }

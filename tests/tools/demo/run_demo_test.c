@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp;
 
 /* Reads the script's output until "open http://127.0.0.1:PORT/"; returns
  * PORT, or -1 after timeout_ms. */
@@ -57,7 +56,7 @@ static void test_script_runs_and_stops(void)
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
 		setenv("TACWS_BUILD_DIR", TACWS_BUILD_DIR, 1);
-		setenv("TACWS_DEMO_DIR", tmp, 1);
+		setenv("TACWS_DEMO_DIR", tacws_test_dir, 1);
 		setenv("TACWS_PORT", port, 1);
 		setenv("TACWS_DEMO_PORT", demo_port, 1);
 		setenv("TACWS_DEMO_NO_BUILD", "1", 1);
@@ -105,12 +104,12 @@ static void test_script_runs_and_stops(void)
 
 	/* the generated config points at this run's folder and ports */
 	char ini[PATH_MAX], line[512];
-	snprintf(ini, sizeof ini, "%s/tacwsd.ini", tmp);
+	snprintf(ini, sizeof ini, "%s/tacwsd.ini", tacws_test_dir);
 	FILE *f = fopen(ini, "r");
 	CU_ASSERT_PTR_NOT_NULL(f);
 	int saw_root = 0, saw_port = 0;
 	while (f && fgets(line, sizeof line, f)) {
-		if (!strncmp(line, "repo_root = ", 12) && strstr(line, tmp))
+		if (!strncmp(line, "repo_root = ", 12) && strstr(line, tacws_test_dir))
 			saw_root = 1;
 		char want_port[32];
 		snprintf(want_port, sizeof want_port, "port = %d\n", http_port);
@@ -142,24 +141,11 @@ static void test_script_runs_and_stops(void)
 	close(fds[0]);
 }
 
-static int suite_init(void)
-{
-	tmp = tacws_test_mkdtemp();
-	return tmp ? 0 : 1;
-}
-
-static int suite_cleanup(void)
-{
-	tacws_test_rmtree(tmp);
-	free(tmp);
-	return 0;
-}
-
 int main(void)
 {
 	static const tacws_test_case cases[] = {
 	    {"run-demo.sh serves all eight feeds and stops on Ctrl-C", test_script_runs_and_stops},
 	    {NULL, NULL},
 	};
-	return tacws_test_run("run-demo.sh", suite_init, suite_cleanup, cases);
+	return tacws_test_run("run-demo.sh", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
 }
