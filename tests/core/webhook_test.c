@@ -308,9 +308,7 @@ static int setup(void)
 
 static int teardown(void)
 {
-	int rc = tacws_server_fixture_stop(fx, 5000);
-	tacws_server_fixture_free(fx);
-	return rc;
+	return tacws_server_fixture_finish(fx);
 }
 
 int main(void)

@@ -185,6 +185,13 @@ static int exit_status(int wstatus)
 	return 128 + (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
 }
 
+int tacws_server_fixture_finish(tacws_server_fixture *s)
+{
+	int rc = tacws_server_fixture_stop(s, 5000);
+	tacws_server_fixture_free(s);
+	return rc;
+}
+
 int tacws_server_fixture_wait_exit(tacws_server_fixture *s, int timeout_ms)
 {
 	if (s->pid <= 0)

@@ -69,6 +69,11 @@ int tacws_server_fixture_restart(tacws_server_fixture *s);
  * with SIGKILL, the current CUnit test is failed and -ETIMEDOUT returned. */
 int tacws_server_fixture_stop(tacws_server_fixture *s, int timeout_ms);
 
+/* A suite's end: stops the server (5 s) and frees the fixture. Returns the
+ * server's exit status, so a server that did not exit cleanly fails the
+ * suite's cleanup. */
+int tacws_server_fixture_finish(tacws_server_fixture *s);
+
 /* Waits for the child to exit by itself (a bad config, a crash). Returns the
  * exit status like stop, or -ETIMEDOUT (the child is left running). */
 int tacws_server_fixture_wait_exit(tacws_server_fixture *s, int timeout_ms);
