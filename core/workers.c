@@ -16,7 +16,8 @@ struct tacws_workers {
 	tacws_job *queue, **queue_tail;
 	tacws_job *done, **done_tail;
 	int busy;	       /* queued + running */
-	int idle;	       /* threads waiting for work */
+	int queued;	       /* not taken by a thread yet */
+	int idle;	       /* threads waiting for work (a woken one counts until it runs) */
 	int running_threads;   /* core + extra */
 	int extra, max_extra;
 	bool stopping;
@@ -66,6 +67,7 @@ static void *worker_main(void *arg)
 			break;
 		tacws_job *job = w->queue;
 		w->queue = job->next;
+		w->queued--;
 		if (!w->queue)
 			w->queue_tail = &w->queue;
 		pthread_mutex_unlock(&w->lock);
@@ -143,7 +145,10 @@ void tacws_workers_submit(tacws_workers *w, tacws_job *job)
 	*w->queue_tail = job;
 	w->queue_tail = &job->next;
 	w->busy++;
-	bool grow = w->idle == 0 && w->extra < w->max_extra && !w->stopping;
+	w->queued++;
+	/* More jobs waiting than threads that will take them: a thread signalled
+	 * but not yet running still counts as idle, so compare counts. */
+	bool grow = w->queued > w->idle && w->extra < w->max_extra && !w->stopping;
 	if (grow) {
 		w->extra++;
 		w->running_threads++;
