@@ -98,17 +98,7 @@ int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int tim
 	         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	         "Sec-WebSocket-Version: 13\r\n%s\r\n",
 	         path, extra_headers ? extra_headers : "");
-	int rc = write_all(fd, req, strlen(req));
-	if (rc)
-		return rc;
-	char buf[4096];
-	size_t got;
-	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
-		return rc;
-	int status = 0;
-	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-		return -EPROTO;
-	return status;
+	return edge_raw(fd, req, strlen(req), timeout_ms);
 }
 
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,

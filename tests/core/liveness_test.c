@@ -12,25 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "edge_util.h"
 #include "server_fixture.h"
 #include "testutil.h"
 #include "ws_fixture.h"
 
 static tacws_server_fixture *fx;
 static int port;
-
-static int raw_connect(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Reads and discards until the peer closes, servicing the healthy clients
  * meanwhile (they answer pings only while serviced); returns ms waited, or
@@ -59,18 +47,9 @@ static void test_silent_peer_dropped(void)
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, g, "alpha", NULL, NULL, 3000, &good, NULL), 0);
 	CU_ASSERT_EQUAL(tacws_ws_expect(good, "test_update", 3000, NULL), 0);
 
-	int fd = raw_connect();
+	int fd = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(fd >= 0);
-	const char *req = "GET /api/v1/ws/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-			  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			  "Sec-WebSocket-Version: 13\r\n\r\n";
-	CU_ASSERT_EQUAL(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	char buf[512] = "";
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	CU_ASSERT_EQUAL_FATAL(poll(&p, 1, 3000), 1);
-	CU_ASSERT(read(fd, buf, sizeof buf - 1) > 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "101"));
+	CU_ASSERT_EQUAL(edge_ws_upgrade(fd, "/api/v1/ws/alpha", NULL, 3000), 101);
 	/* ping every 1 s; a peer that never answers is gone within 2 x 1 + 5 s */
 	long long ms = wait_eof(fd, 12000, g);
 	CU_ASSERT(ms >= 0);
@@ -89,7 +68,7 @@ static void test_half_open_handshake_dropped(void)
 	tacws_wsclient *good = NULL;
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, g, "alpha", NULL, NULL, 3000, &good, NULL), 0);
 	CU_ASSERT_EQUAL(tacws_ws_expect(good, "test_update", 3000, NULL), 0);
-	int fd = raw_connect();
+	int fd = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(fd >= 0);
 	const char *partial = "GET /api/v1/ws/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n";
 	CU_ASSERT_EQUAL(write(fd, partial, strlen(partial)), (ssize_t)strlen(partial));
