@@ -178,8 +178,16 @@ void tacws_conn_liveness_start(tacws_server *srv)
 int tacws_conn_drain(tacws_conn *conn)
 {
 	if (conn->close_code) {
-		lws_close_reason(conn->wsi, (enum lws_close_status)conn->close_code,
-		                 (unsigned char *)conn->close_reason, strlen(conn->close_reason));
+		/* The close frame is framed and written here: lws 4.1 on libuv shuts a socket
+		 * whose writable callback fails without sending what lws_close_reason set. */
+		unsigned char frame[4 + sizeof conn->close_reason];
+		size_t n = strlen(conn->close_reason); /* < 64: a one-byte length */
+		frame[0] = 0x88; /* FIN, close */
+		frame[1] = (unsigned char)(2 + n);
+		frame[2] = (unsigned char)(conn->close_code >> 8);
+		frame[3] = (unsigned char)conn->close_code;
+		memcpy(frame + 4, conn->close_reason, n);
+		lws_write(conn->wsi, frame, 4 + n, LWS_WRITE_HTTP);
 		return -1;
 	}
 	if (conn->ping_due) {

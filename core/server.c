@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
 
 #include "input.h"
 #include "loader.h"
@@ -656,6 +657,20 @@ static int server_listen(tacws_server *srv)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "tacws";
 	info.server_string = "tacws";
+	/* lws 4.1's own loop is poll(): every pass scans every descriptor, O(connections)
+	 * per wake-up. On a libuv (epoll) loop of ours a pass costs O(ready sockets).
+	 * (Not libev: lws 4.1 re-arms its libev timer without stopping it, so a timer
+	 * set sooner than the pending one fires late.) */
+	srv->loop = malloc(sizeof *srv->loop);
+	if (!srv->loop || uv_loop_init(srv->loop)) {
+		free(srv->loop);
+		srv->loop = NULL;
+		tacws_log_error("server", "cannot create the event loop");
+		return -ENOMEM;
+	}
+	void *foreign_loops[1] = {srv->loop};
+	info.foreign_loops = foreign_loops;
+	info.options |= LWS_SERVER_OPTION_LIBUV;
 	srv->lws = lws_create_context(&info);
 	if (!srv->lws) {
 		tacws_log_error("server", "cannot listen on %s:%ld", cfg->listen, cfg->port);
@@ -674,7 +689,7 @@ static int server_listen(tacws_server *srv)
 
 static void shutdown_tick(lws_sorted_usec_list_t *sul)
 {
-	(void)sul; /* only wakes lws_service so the shutdown loop checks its deadline */
+	(void)sul; /* only wakes the loop so the shutdown loop checks its deadline */
 }
 
 int tacws_server_run(tacws_server *srv)
@@ -686,9 +701,10 @@ int tacws_server_run(tacws_server *srv)
 		if (srv->reload_requested) {
 			srv->reload_requested = 0;
 			tacws_server_reload(srv);
+			/* lws re-arms its loop timer after an event: timers set here need one */
+			lws_cancel_service(srv->lws);
 		}
-		if (lws_service(srv->lws, 0) < 0)
-			break;
+		uv_run(srv->loop, UV_RUN_ONCE);
 	}
 
 	srv->stopping = true;
@@ -704,8 +720,8 @@ int tacws_server_run(tacws_server *srv)
 	lws_usec_t deadline = lws_now_usecs() + 3 * LWS_US_PER_SEC;
 	while (srv->conns.count && lws_now_usecs() < deadline) {
 		lws_sul_schedule(srv->lws, 0, &tick, shutdown_tick, 50 * LWS_US_PER_MS);
-		if (lws_service(srv->lws, 0) < 0)
-			break;
+		lws_cancel_service(srv->lws); /* as after a reload */
+		uv_run(srv->loop, UV_RUN_ONCE);
 	}
 	lws_sul_cancel(&tick);
 	return 0;
@@ -726,6 +742,15 @@ void tacws_server_destroy(tacws_server *srv)
 	if (srv->lws)
 		lws_context_destroy(srv->lws);
 	srv->lws = NULL;
+	if (srv->loop) {
+		/* lws closes its handles on the loop: let it finish before closing it */
+		uv_run(srv->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(srv->loop))
+			tacws_log_warn("server", "event loop still has open handles at exit");
+		else
+			free(srv->loop);
+	}
+	srv->loop = NULL;
 	if (workers_done)
 		tacws_plugins_unload(srv);
 	struct tacws_cmd *c = srv->cmds;

@@ -24,6 +24,7 @@ typedef struct tacws_topic tacws_topic;
 typedef struct tacws_conn tacws_conn;
 typedef struct tacws_sub tacws_sub;
 typedef struct tacws_plugin_ctx tacws_loaded_plugin; /* loader.c */
+typedef struct uv_loop_s uv_loop_t;
 
 #define TACWS_POLL_BUCKETS 10
 extern const double tacws_poll_bucket_bounds[TACWS_POLL_BUCKETS]; /* seconds; last = +Inf */
@@ -162,6 +163,7 @@ struct tacws_metrics {
 struct tacws_server {
 	tacws_config *cfg;
 	struct lws_context *lws;
+	uv_loop_t *loop; /* libuv (epoll): lws runs on it */
 	struct lws_vhost *vhost;
 	tacws_workers *workers;
 	tacws_feed **feeds;
