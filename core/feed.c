@@ -285,9 +285,13 @@ static void run_poll(tacws_job *job)
 
 static void fan_out(tacws_topic *t, tacws_msg *msg, bool snapshot)
 {
+	/* Each delivery reads three cold objects: the sub, its connection, lws's wsi.
+	 * Fetching the next sub's connection while this one is written hides a miss. */
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
 		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
-		tacws_conn_enqueue(sub->conn, snapshot ? sub : NULL, t->feed, msg);
+		if (d->next)
+			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
+		tacws_conn_push(sub->conn, snapshot ? sub : NULL, t->feed, msg);
 	}
 	lws_end_foreach_dll(d);
 }

@@ -3,6 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t tacws_frame_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81; /* FIN, text */
+	if (len < 126) {
+		h[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len < 65536) {
+		h[1] = 126;
+		h[2] = (unsigned char)(len >> 8);
+		h[3] = (unsigned char)len;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+	return 10;
+}
+
 tacws_msg *tacws_msg_new(size_t len)
 {
 	tacws_msg *m = malloc(sizeof *m + LWS_PRE + len + 1);
@@ -10,6 +29,9 @@ tacws_msg *tacws_msg_new(size_t len)
 		return NULL;
 	atomic_init(&m->refs, 1);
 	m->len = len;
+	unsigned char h[10];
+	m->frame_len = (unsigned char)tacws_frame_header(h, len);
+	memcpy(m->buf + LWS_PRE - m->frame_len, h, m->frame_len);
 	m->buf[LWS_PRE + len] = '\0';
 	return m;
 }

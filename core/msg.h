@@ -13,6 +13,7 @@
 
 typedef struct tacws_msg {
 	atomic_int refs;
+	unsigned char frame_len; /* the text frame's header, at the end of the headroom */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes, then NUL */
 } tacws_msg;
@@ -27,6 +28,17 @@ static inline char *tacws_msg_data(tacws_msg *m)
 {
 	return (char *)m->buf + LWS_PRE;
 }
+
+/* The whole WebSocket frame (header built once, then the payload), for raw writes. */
+static inline unsigned char *tacws_msg_frame(tacws_msg *m, size_t *len)
+{
+	*len = m->frame_len + m->len;
+	return m->buf + LWS_PRE - m->frame_len;
+}
+
+/* Writes a final text frame's header for a payload of len bytes to h (10 bytes
+ * of room); returns its length. */
+size_t tacws_frame_header(unsigned char *h, size_t len);
 
 static inline tacws_msg *tacws_msg_ref(tacws_msg *m)
 {

@@ -249,6 +249,10 @@ void tacws_reload_cleanup(tacws_server *srv);
  * its send_queue_bytes cap and is being closed. */
 bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_msg *msg);
 
+/* As tacws_conn_enqueue, but writes msg at once when nothing is queued before
+ * it (fan-out). Not for a connection inside its own callback. */
+bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_msg *msg);
+
 /* Writes what the socket takes now (on LWS_CALLBACK_SERVER_WRITEABLE).
  * Returns -1 when the connection must close. */
 int tacws_conn_drain(tacws_conn *conn);
