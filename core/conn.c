@@ -146,11 +146,15 @@ static size_t batch_fill(tacws_conn *conn, size_t *used)
 	return n;
 }
 
-void tacws_conn_seen(tacws_conn *conn)
+void tacws_conn_seen(tacws_server *srv, tacws_conn *conn)
 {
-	if (conn) {
+	if (conn && conn->established) {
 		conn->last_rx = lws_now_usecs();
 		conn->pinged = false;
+		/* srv->conns stays in order of last_rx, so the liveness tick reads only the
+		 * connections that are due */
+		lws_dll2_remove(&conn->link);
+		lws_dll2_add_tail(&conn->link, &srv->conns);
 	}
 }
 
@@ -187,15 +191,17 @@ static void liveness_tick(lws_sorted_usec_list_t *sul)
 	lws_usec_t now = lws_now_usecs();
 	lws_usec_t ping = srv->cfg->ping_interval_s * LWS_US_PER_SEC;
 	lws_usec_t hangup = 2 * ping + 5 * LWS_US_PER_SEC;
+	/* Oldest last_rx first: stop at the first connection not due. Those pinged and not
+	 * yet answered stay at the front until they answer or are dropped. */
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns))
 	{
 		tacws_conn *c = lws_container_of(d, tacws_conn, link);
-		if (!c->last_rx) {
-			c->last_rx = now; /* established since the last tick */
-		} else if (now - c->last_rx >= hangup) {
+		if (now - c->last_rx < ping)
+			break;
+		if (now - c->last_rx >= hangup) {
 			/* a close frame would wait on the peer that stopped answering */
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		} else if (now - c->last_rx >= ping && !c->pinged && !c->close_code) {
+		} else if (!c->pinged && !c->close_code) {
 			c->pinged = true;
 			send_ping(c);
 		}

@@ -518,7 +518,8 @@ static int on_established(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 || route_ws(srv, path, &r))
 		return -1; /* upgrade_check let it through, so this does not happen */
 	conn->established = true;
-	lws_dll2_add_tail(&conn->link, &srv->conns);
+	conn->last_rx = lws_now_usecs();
+	lws_dll2_add_tail(&conn->link, &srv->conns); /* in order of last_rx (conn.c) */
 	srv->metrics.connections_total++;
 	srv->metrics.connections_current++;
 	conn->mux = r.mux;
@@ -575,10 +576,10 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return tacws_conn_drain(conn);
 	case LWS_CALLBACK_RECEIVE:
-		tacws_conn_seen(conn);
+		tacws_conn_seen(srv, conn);
 		return on_receive(wsi, srv, conn, in, len);
 	case LWS_CALLBACK_RECEIVE_PONG:
-		tacws_conn_seen(conn);
+		tacws_conn_seen(srv, conn);
 		return 0;
 	case LWS_CALLBACK_CLOSED:
 		if (conn && conn->established) {

@@ -264,7 +264,7 @@ void tacws_conn_release(tacws_conn *conn);
 void tacws_conn_close(tacws_conn *conn, int code, const char *reason);
 
 /* The peer showed it is alive (a frame or a pong came in). */
-void tacws_conn_seen(tacws_conn *conn);
+void tacws_conn_seen(tacws_server *srv, tacws_conn *conn);
 
 /* Starts the liveness timer: a connection silent for ping_interval_s gets a
  * ping, one silent for 2 x ping_interval_s + 5 is dropped. One timer walks
