@@ -168,6 +168,10 @@ int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 	const struct tacws_metrics *m = &srv->metrics;
 	global(&t, "tacws_connections", "gauge", "Open WebSocket connections.",
 	       (unsigned long long)m->connections_current);
+	global(&t, "tacws_handshakes_pending", "gauge",
+	       "Connections accepted whose request is not in yet (each closed after "
+	       "handshake_timeout_s).",
+	       tacws_handshakes_pending(srv));
 	global(&t, "tacws_connections_total", "counter", "WebSocket connections accepted.",
 	       m->connections_total);
 	global(&t, "tacws_connections_rejected_total", "counter",

@@ -542,6 +542,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP:
+		tacws_handshake_done(srv, wsi);
 		return conn ? handle_http(wsi, conn, srv, in) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return conn && conn->http_body ? http_write_more(wsi, conn) : 0;
@@ -570,7 +571,11 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		tacws_handshake_done(srv, wsi);
 		return upgrade_check(wsi, srv);
+	case LWS_CALLBACK_WSI_DESTROY:
+		tacws_handshake_done(srv, wsi); /* gone before its headers were in */
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return on_established(wsi, srv, conn);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -639,23 +644,17 @@ static int server_listen(tacws_server *srv)
 
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
-	info.port = (int)cfg->port;
-	info.iface = cfg->listen;
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* listen.c owns the listening sockets */
 	info.protocols = protocols;
 	info.user = srv;
 	/* No per-connection validity timer (lws's default pings at 300 s): each reset is a
 	 * sorted insert walking every connection's timer. conn.c pings with one timer. */
 	static const lws_retry_bo_t no_validity_timer = {.secs_since_valid_hangup = 0};
 	info.retry_and_idle_policy = &no_validity_timer;
-	/* A peer must finish its handshake in time, whatever stage it stalls at. */
+	/* The handshake deadline is listen.c's; these cover a request body or a keep-alive. */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
 	info.options = 0; /* UTF-8 is checked per message in on_receive, where it is counted */
-	/* lws binds a dual-stack socket to every address unless told otherwise:
-	 * an IPv4 listen address must mean that address only. */
-	struct in6_addr v6;
-	if (inet_pton(AF_INET6, cfg->listen, &v6) != 1)
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.vhost_name = "tacws";
 	info.server_string = "tacws";
 	/* lws 4.1's own loop is poll(): every pass scans every descriptor, O(connections)
@@ -674,17 +673,19 @@ static int server_listen(tacws_server *srv)
 	info.options |= LWS_SERVER_OPTION_LIBUV;
 	srv->lws = lws_create_context(&info);
 	if (!srv->lws) {
-		tacws_log_error("server", "cannot listen on %s:%ld", cfg->listen, cfg->port);
-		return -EADDRINUSE;
+		tacws_log_error("server", "cannot start libwebsockets");
+		return -ENOMEM;
 	}
 	srv->vhost = lws_get_vhost_by_name(srv->lws, "tacws");
+	int lrc = srv->vhost ? tacws_listen_start(srv) : -ENOMEM;
+	if (lrc)
+		return lrc;
 	tacws_conn_liveness_start(srv); /* pings: see conn.c */
 	int rc = tacws_workers_start(&srv->workers, (int)cfg->workers, wake, srv);
 	if (rc)
 		return rc;
 	tacws_log_info("server", "tacws listening on http://%s:%d/ (%zu feeds)", cfg->listen,
-		       srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : (int)cfg->port,
-		       srv->n_feeds);
+		       srv->port, srv->n_feeds);
 	return 0;
 }
 
@@ -709,6 +710,7 @@ int tacws_server_run(tacws_server *srv)
 	}
 
 	srv->stopping = true;
+	tacws_listen_stop(srv);
 	lws_sul_cancel(&srv->liveness);
 	tacws_log_info("server", "shutting down: closing %u connections", srv->conns.count);
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns)) {
@@ -743,6 +745,7 @@ void tacws_server_destroy(tacws_server *srv)
 	if (srv->lws)
 		lws_context_destroy(srv->lws);
 	srv->lws = NULL;
+	tacws_listen_free(srv);
 	if (srv->loop) {
 		/* lws closes its handles on the loop: let it finish before closing it */
 		uv_run(srv->loop, UV_RUN_DEFAULT);
@@ -752,6 +755,7 @@ void tacws_server_destroy(tacws_server *srv)
 			free(srv->loop);
 	}
 	srv->loop = NULL;
+	tacws_listen_release(srv);
 	if (workers_done)
 		tacws_plugins_unload(srv);
 	struct tacws_cmd *c = srv->cmds;

@@ -164,6 +164,8 @@ struct tacws_server {
 	tacws_config *cfg;
 	struct lws_context *lws;
 	uv_loop_t *loop; /* libuv (epoll): lws runs on it */
+	struct tacws_listeners *listeners; /* listen.c */
+	int port; /* the one bound (cfg->port may be 0) */
 	struct lws_vhost *vhost;
 	tacws_workers *workers;
 	tacws_feed **feeds;
@@ -294,6 +296,22 @@ int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, siz
 int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body);
 /* Frees pss->post (on close). */
 void tacws_http_post_free(tacws_conn *pss);
+
+/* --- listening sockets and handshake deadlines (listen.c) --- */
+
+/* Binds cfg->listen:port with SO_REUSEPORT sockets on srv->loop; accepted
+ * sockets go to srv->vhost. Sets srv->port. Returns 0 or a negative errno. */
+int tacws_listen_start(tacws_server *srv);
+/* The request headers of wsi are in (or it is going): its deadline is off. */
+void tacws_handshake_done(tacws_server *srv, struct lws *wsi);
+/* Connections accepted whose request headers are not in yet. */
+unsigned tacws_handshakes_pending(const tacws_server *srv);
+/* Stops accepting (shutdown). */
+void tacws_listen_stop(tacws_server *srv);
+/* After lws_context_destroy: closes the remaining handles; then, once the loop
+ * has run them down, tacws_listen_release frees the memory. */
+void tacws_listen_free(tacws_server *srv);
+void tacws_listen_release(tacws_server *srv);
 
 /* --- lifecycle (server.c) --- */
 int tacws_server_create(tacws_config *cfg, tacws_server **out);

@@ -241,6 +241,10 @@ static void test_half_open_handshake(void)
 		CU_ASSERT_EQUAL(write(fd[i], partial, strlen(partial)), (ssize_t)strlen(partial));
 	}
 	long long start = tacws_test_now_ms();
+	/* the five wait on their deadline (the /metrics request itself is in by now) */
+	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") < 5; i++)
+		usleep(20 * 1000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 5);
 	tacws_wsclient *c = open_ok(Q, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 4, 3000), 0);
@@ -258,6 +262,19 @@ static void test_half_open_handshake(void)
 	CU_ASSERT(tacws_test_now_ms() - start >= 1500);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 5, 3000), 0);
 	tacws_wsclient_free(c);
+	/* a peer that leaves before its headers are in takes its deadline with it */
+	for (int i = 0; i < 5; i++) {
+		fd[i] = edge_connect("127.0.0.9", port);
+		CU_ASSERT_FATAL(fd[i] >= 0);
+	}
+	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") < 5; i++)
+		usleep(20 * 1000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 5);
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
+	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") > 0; i++)
+		usleep(20 * 1000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 0);
 }
 
 static int setup(void)

@@ -1,10 +1,11 @@
 # The throwaway PostgreSQL cluster shared by the database tests (a ctest fixture).
 # include() it, then tacws_add_pg_test(NAME TARGET) registers TARGET once more as
 # NAME, run against the cluster. Tests that need it fail when PostgreSQL is missing.
-# One port per build folder, so several builds on one machine can test at once.
+# One port per build folder, so several builds on one machine can test at once;
+# below the ephemeral range (32768 up), where a test client's own port could take it.
 string(MD5 _tacws_pg_hash ${CMAKE_BINARY_DIR})
 string(SUBSTRING ${_tacws_pg_hash} 0 3 _tacws_pg_hash)
-math(EXPR _tacws_pg_port "55432 + 0x${_tacws_pg_hash} % 2000")
+math(EXPR _tacws_pg_port "25432 + 0x${_tacws_pg_hash} % 2000")
 set(TACWS_TEST_PG_PORT ${_tacws_pg_port} CACHE STRING "Loopback port of the test PostgreSQL cluster")
 set(TACWS_TEST_PG_DIR ${CMAKE_BINARY_DIR}/tacws-pg)
 set(TACWS_TEST_PG_SCRIPT ${CMAKE_SOURCE_DIR}/tests/support/pg_cluster.sh)
