@@ -137,10 +137,13 @@ static void adopt(struct listener *l, int fd)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* frames are whole */
 	struct handshake *h = malloc(sizeof *h);
-	struct lws *wsi = h ? lws_adopt_socket_vhost(srv->vhost, fd) : NULL;
+	if (!h) {
+		close(fd);
+		return;
+	}
+	struct lws *wsi = lws_adopt_socket_vhost(srv->vhost, fd); /* closes fd when it fails */
 	if (!wsi) {
 		free(h);
-		close(fd);
 		return;
 	}
 	/* lws's timeout for this handshake is replaced by the FIFO entry (see top) */

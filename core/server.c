@@ -671,6 +671,7 @@ static int server_listen(tacws_server *srv)
 	void *foreign_loops[1] = {srv->loop};
 	info.foreign_loops = foreign_loops;
 	info.options |= LWS_SERVER_OPTION_LIBUV;
+	info.pcontext = &srv->lws; /* cleared when the staged destroy is done */
 	srv->lws = lws_create_context(&info);
 	if (!srv->lws) {
 		tacws_log_error("server", "cannot start libwebsockets");
@@ -742,12 +743,18 @@ void tacws_server_destroy(tacws_server *srv)
 	/* Timers live in the lws context: drop topics before it goes. */
 	for (size_t i = 0; workers_done && i < srv->n_feeds; i++)
 		tacws_feed_drop_topics(srv->feeds[i]);
-	if (srv->lws)
-		lws_context_destroy(srv->lws);
-	srv->lws = NULL;
 	tacws_listen_free(srv);
+	/* On a loop of ours, lws destroys its context in stages: each call closes handles
+	 * the loop then runs down, and lws clears srv->lws (info.pcontext) when done. */
+	for (int stage = 0; srv->lws && stage < 4; stage++) {
+		lws_context_destroy(srv->lws);
+		if (srv->loop)
+			uv_run(srv->loop, UV_RUN_DEFAULT);
+	}
+	if (srv->lws)
+		tacws_log_warn("server", "libwebsockets did not finish closing");
+	srv->lws = NULL;
 	if (srv->loop) {
-		/* lws closes its handles on the loop: let it finish before closing it */
 		uv_run(srv->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(srv->loop))
 			tacws_log_warn("server", "event loop still has open handles at exit");
