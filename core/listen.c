@@ -13,8 +13,9 @@
  *   instead: all deadlines are now + handshake_timeout_s, so appending keeps it
  *   sorted, and one loop timer, armed only while handshakes are pending,
  *   closes the late ones.
- * At most MAX_PENDING handshakes are in progress; the others wait in the
- * kernel's queues until some are done.
+ * About MAX_PENDING handshakes are in progress at once; the others wait in the
+ * kernel's queues until some are done, or PAUSE_MS at most: peers that hold
+ * their handshake open (slowloris) only slow accepting down, they cannot stop it.
  * Accepted sockets are handed to lws (lws_adopt_socket_vhost), which does the
  * HTTP and WebSocket work as before.
  */
@@ -39,6 +40,7 @@
  * lws 4.1 keeps each one's header buffer in a list it walks to free one, so a
  * burst accepted whole costs O(n^2) (64 % of the CPU of a 19,000 storm). */
 #define MAX_PENDING 256
+#define PAUSE_MS 50
 
 struct listener {
 	uv_poll_t poll;
@@ -53,9 +55,11 @@ struct tacws_listeners {
 	int n;
 	lws_dll2_owner_t pending; /* struct handshake, oldest first */
 	uv_timer_t deadline;
-	bool deadline_open;
+	bool timers_open;
 	lws_usec_t last_warn;
-	bool paused; /* MAX_PENDING reached: the listeners are not polled */
+	bool paused;	 /* limit reached: the listeners are not polled */
+	unsigned limit;	 /* pause at this many pending; MAX_PENDING more after each PAUSE_MS */
+	uv_timer_t resume;
 };
 
 /* A connection whose request headers are not all in yet. */
@@ -103,9 +107,15 @@ static void on_deadline(uv_timer_t *t)
 
 static void on_readable(uv_poll_t *p, int status, int events);
 
+static void on_resume(uv_timer_t *t);
+
 static void set_paused(struct tacws_listeners *ls, bool paused)
 {
 	ls->paused = paused;
+	if (paused)
+		uv_timer_start(&ls->resume, on_resume, PAUSE_MS, 0);
+	else
+		uv_timer_stop(&ls->resume);
 	for (int i = 0; i < ls->n; i++) {
 		if (!ls->l[i].open)
 			continue;
@@ -114,6 +124,14 @@ static void set_paused(struct tacws_listeners *ls, bool paused)
 		else
 			uv_poll_start(&ls->l[i].poll, UV_READABLE, on_readable);
 	}
+}
+
+/* The pending handshakes did not finish in PAUSE_MS: take another batch. */
+static void on_resume(uv_timer_t *t)
+{
+	struct tacws_listeners *ls = t->data;
+	ls->limit = ls->pending.count + MAX_PENDING;
+	set_paused(ls, false);
 }
 
 void tacws_handshake_done(tacws_server *srv, struct lws *wsi)
@@ -126,7 +144,9 @@ void tacws_handshake_done(tacws_server *srv, struct lws *wsi)
 	handshake_forget(h);
 	if (was_head)
 		deadline_schedule(ls);
-	if (ls->paused && ls->pending.count <= MAX_PENDING / 2 && !srv->stopping)
+	if (ls->pending.count <= MAX_PENDING / 2)
+		ls->limit = MAX_PENDING;
+	if (ls->paused && ls->pending.count + MAX_PENDING / 2 <= ls->limit && !srv->stopping)
 		set_paused(ls, false);
 }
 
@@ -172,7 +192,7 @@ static void on_readable(uv_poll_t *p, int status, int events)
 	if (status < 0)
 		return;
 	for (;;) {
-		if (l->srv->listeners->pending.count >= MAX_PENDING) {
+		if (l->srv->listeners->pending.count >= l->srv->listeners->limit) {
 			set_paused(l->srv->listeners, true);
 			return;
 		}
@@ -271,7 +291,10 @@ int tacws_listen_start(tacws_server *srv)
 	srv->listeners = ls;
 	uv_timer_init(srv->loop, &ls->deadline);
 	ls->deadline.data = ls;
-	ls->deadline_open = true;
+	uv_timer_init(srv->loop, &ls->resume);
+	ls->resume.data = ls;
+	ls->limit = MAX_PENDING;
+	ls->timers_open = true;
 	int want = listener_count();
 	uint16_t port = (uint16_t)cfg->port;
 	for (int i = 0; i < want; i++) {
@@ -338,9 +361,10 @@ void tacws_listen_free(tacws_server *srv)
 		lws_dll2_remove(&h->link);
 		free(h);
 	}
-	if (ls->deadline_open) {
-		ls->deadline_open = false;
+	if (ls->timers_open) {
+		ls->timers_open = false;
 		uv_close((uv_handle_t *)&ls->deadline, on_closed);
+		uv_close((uv_handle_t *)&ls->resume, on_closed);
 	}
 }
 

@@ -277,6 +277,37 @@ static void test_half_open_handshake(void)
 	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 0);
 }
 
+/* More half-open connections than the 256 handshakes tacwsd runs at once: they
+ * slow accepting down by 50 ms at a time but cannot stop it, and accepting goes on
+ * at once when they leave. */
+static void test_handshakes_at_once(void)
+{
+	enum { N = 300 };
+	int fd[N];
+	long long before = tacws_server_metric(fx, "tacws_handshakes_incomplete_total");
+	for (int i = 0; i < N; i++) {
+		fd[i] = edge_connect("127.0.0.10", port);
+		CU_ASSERT_FATAL(fd[i] >= 0);
+	}
+	usleep(200 * 1000);
+	long long start = tacws_test_now_ms();
+	tacws_wsclient *c = open_ok(Q, NULL); /* not after handshake_timeout_s (2 s) */
+	CU_ASSERT_PTR_NOT_NULL(c);
+	CU_ASSERT(tacws_test_now_ms() - start < 1500);
+	tacws_wsclient_free(c);
+	for (int i = 0; i < N; i++)
+		close(fd[i]);
+	start = tacws_test_now_ms();
+	c = open_ok(Q, NULL);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	CU_ASSERT(tacws_test_now_ms() - start < 1500);
+	tacws_wsclient_free(c);
+	for (int i = 0; i < 100 && tacws_server_metric(fx, "tacws_handshakes_pending") > 0; i++)
+		usleep(20 * 1000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 0);
+	CU_ASSERT(tacws_server_metric(fx, "tacws_handshakes_incomplete_total") >= before + N);
+}
+
 static int setup(void)
 {
 	if (tacws_server_fixture_new(&fx))
@@ -319,6 +350,7 @@ int main(void)
 	    {"max_connections_per_ip, from several addresses", test_connections_per_address},
 	    {"max_connections", test_max_connections},
 	    {"half-open handshakes are dropped, others served", test_half_open_handshake},
+	    {"300 half-open handshakes slow accepting, do not stop it", test_handshakes_at_once},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("limits", setup, teardown, cases);
