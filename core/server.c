@@ -175,16 +175,12 @@ static bool origin_ok(struct lws *wsi, const char *allowed)
 /* max_connections_per_ip: the peer's address may hold that many sockets. */
 static bool peer_ok(struct lws *wsi, tacws_server *srv)
 {
-	long max = srv->cfg->max_connections_per_ip, n = 0;
+	long max = srv->cfg->max_connections_per_ip;
 	if (!max)
 		return true;
 	char peer[64];
 	lws_get_peer_simple(wsi, peer, sizeof peer);
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&srv->conns)) {
-		n += !strcmp(lws_container_of(d, tacws_conn, link)->peer, peer);
-	}
-	lws_end_foreach_dll(d);
-	return n < max;
+	return tacws_peers_count(srv, peer) < max;
 }
 
 /* client_messages_per_s as a token bucket holding one second's worth. */
@@ -517,6 +513,8 @@ static int on_established(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer);
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 || route_ws(srv, path, &r))
 		return -1; /* upgrade_check let it through, so this does not happen */
+	if (tacws_peers_add(srv, conn->peer))
+		return -1;
 	conn->established = true;
 	conn->last_rx = lws_now_usecs();
 	lws_dll2_add_tail(&conn->link, &srv->conns); /* in order of last_rx (conn.c) */
@@ -589,6 +587,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_CLOSED:
 		if (conn && conn->established) {
 			tacws_conn_release(conn);
+			tacws_peers_remove(srv, conn->peer);
 			lws_dll2_remove(&conn->link);
 			srv->metrics.connections_current--;
 			conn->established = false;
@@ -763,6 +762,7 @@ void tacws_server_destroy(tacws_server *srv)
 	}
 	srv->loop = NULL;
 	tacws_listen_release(srv);
+	tacws_peers_free(srv);
 	if (workers_done)
 		tacws_plugins_unload(srv);
 	struct tacws_cmd *c = srv->cmds;

@@ -165,6 +165,7 @@ struct tacws_server {
 	struct lws_context *lws;
 	uv_loop_t *loop; /* libuv (epoll): lws runs on it */
 	struct tacws_listeners *listeners; /* listen.c */
+	struct tacws_peers *peers;	   /* connections per address (peers.c) */
 	int port; /* the one bound (cfg->port may be 0) */
 	struct lws_vhost *vhost;
 	tacws_workers *workers;
@@ -296,6 +297,12 @@ int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, siz
 int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body);
 /* Frees pss->post (on close). */
 void tacws_http_post_free(tacws_conn *pss);
+
+/* --- open connections per client address (peers.c) --- */
+long tacws_peers_count(tacws_server *srv, const char *addr);
+int tacws_peers_add(tacws_server *srv, const char *addr); /* 0 or -ENOMEM */
+void tacws_peers_remove(tacws_server *srv, const char *addr);
+void tacws_peers_free(tacws_server *srv);
 
 /* --- listening sockets and handshake deadlines (listen.c) --- */
 
