@@ -673,7 +673,8 @@ static int server_listen(tacws_server *srv)
 	info.pcontext = &srv->lws; /* cleared when the staged destroy is done */
 	srv->lws = lws_create_context(&info);
 	if (!srv->lws) {
-		tacws_log_error("server", "cannot start libwebsockets");
+		tacws_log_error("server", "cannot start libwebsockets (is its libuv plugin, Debian's "
+				"libwebsockets-evlib-uv, installed?)");
 		return -ENOMEM;
 	}
 	srv->vhost = lws_get_vhost_by_name(srv->lws, "tacws");
