@@ -355,7 +355,8 @@ void tacws_listen_free(tacws_server *srv)
 	struct tacws_listeners *ls = srv->listeners;
 	if (!ls)
 		return;
-	/* lws has closed every connection: entries still here belong to no wsi */
+	/* lws is gone and dropped each entry as it closed its connection; any left
+	 * here belong to no wsi */
 	while (ls->pending.head) {
 		struct handshake *h = lws_container_of(ls->pending.head, struct handshake, link);
 		lws_dll2_remove(&h->link);

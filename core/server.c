@@ -743,7 +743,6 @@ void tacws_server_destroy(tacws_server *srv)
 	/* Timers live in the lws context: drop topics before it goes. */
 	for (size_t i = 0; workers_done && i < srv->n_feeds; i++)
 		tacws_feed_drop_topics(srv->feeds[i]);
-	tacws_listen_free(srv);
 	/* On a loop of ours, lws destroys its context in stages: each call closes handles
 	 * the loop then runs down, and lws clears srv->lws (info.pcontext) when done. */
 	for (int stage = 0; srv->lws && stage < 4; stage++) {
@@ -754,6 +753,8 @@ void tacws_server_destroy(tacws_server *srv)
 	if (srv->lws)
 		tacws_log_warn("server", "libwebsockets did not finish closing");
 	srv->lws = NULL;
+	/* after lws: closing a connection still in its handshake drops its FIFO entry */
+	tacws_listen_free(srv);
 	if (srv->loop) {
 		uv_run(srv->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(srv->loop))

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "server_fixture.h"
 #include "testutil.h"
@@ -282,11 +285,30 @@ static void test_http_endpoints(void)
 	}
 }
 
+/* A TCP connection to tacwsd that sends nothing (as browsers open spares). */
+static int raw_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void test_sigterm_closes_with_1001(void)
 {
 	tacws_wsclient *c = open_feed("alpha");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
+	/* connections whose request never came are closed too, without fault */
+	int idle[2] = {raw_connect(), raw_connect()};
+	CU_ASSERT(idle[0] >= 0 && idle[1] >= 0);
+	for (int i = 0; i < 100 && tacws_server_metric(fx, "tacws_handshakes_pending") < 2; i++)
+		usleep(20 * 1000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 2);
 	long long start = tacws_test_now_ms();
 	/* stop() services nothing, so the client reads its close frame afterwards */
 	CU_ASSERT_EQUAL(tacws_server_fixture_stop(fx, 5000), 0);
@@ -294,6 +316,9 @@ static void test_sigterm_closes_with_1001(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(c, 3000), 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(c), 1001);
 	tacws_wsclient_free(c);
+	for (int i = 0; i < 2; i++)
+		if (idle[i] >= 0)
+			close(idle[i]);
 	char *log = tacws_server_fixture_log(fx);
 	CU_ASSERT_PTR_NOT_NULL(log);
 	CU_ASSERT_PTR_NULL(strstr(log ? log : "", "ERROR: AddressSanitizer"));
