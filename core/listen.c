@@ -20,7 +20,6 @@
  * HTTP and WebSocket work as before.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
