@@ -237,14 +237,17 @@ static int listener_count(void)
 	return n < 1 ? 1 : n > MAX_LISTENERS ? MAX_LISTENERS : (int)n;
 }
 
-static int open_socket(const struct addrinfo *ai, uint16_t port)
+/* A socket bound to ai's address and port; listening and sharing the port with
+ * tacwsd's other sockets (SO_REUSEPORT) when share is set. */
+static int open_socket(const struct addrinfo *ai, uint16_t port, bool share)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	int one = 1, zero = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	if (share)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (ai->ai_family == AF_INET6) /* "::" takes IPv4 too, as lws did */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
 	struct sockaddr_storage sa;
@@ -253,7 +256,8 @@ static int open_socket(const struct addrinfo *ai, uint16_t port)
 		((struct sockaddr_in6 *)&sa)->sin6_port = htons(port);
 	else
 		((struct sockaddr_in *)&sa)->sin_port = htons(port);
-	if (bind(fd, (struct sockaddr *)&sa, ai->ai_addrlen) || listen(fd, 65535) /* the kernel caps it at somaxconn */) {
+	if (bind(fd, (struct sockaddr *)&sa, ai->ai_addrlen) ||
+	    (share && listen(fd, 65535) /* the kernel caps it at somaxconn */)) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -296,8 +300,20 @@ int tacws_listen_start(tacws_server *srv)
 	ls->timers_open = true;
 	int want = listener_count();
 	uint16_t port = (uint16_t)cfg->port;
+	/* Another process of this user listening with SO_REUSEPORT (a second tacwsd)
+	 * would let ours join its port and split the clients: check the port is free
+	 * with a socket that does not share. */
+	int probe = port ? open_socket(ai, port, false) : 0;
+	if (probe < 0) {
+		tacws_log_error("server", "cannot listen on %s:%ld: %s", cfg->listen, cfg->port,
+				strerror(errno));
+		freeaddrinfo(ai);
+		return -EADDRINUSE;
+	}
+	if (port)
+		close(probe);
 	for (int i = 0; i < want; i++) {
-		int fd = open_socket(ai, port);
+		int fd = open_socket(ai, port, true);
 		if (fd < 0) {
 			if (i)
 				break; /* fewer queues, still serving */

@@ -1,25 +1,31 @@
 /*
- * tacwsd --check-config FILE: validates the file and loads its plugins, then
- * exits without listening: 0 and "configuration OK" when all is well, 1 and
- * the reason otherwise.
+ * tacwsd's start-up refusals. --check-config FILE validates the file and loads
+ * its plugins, then exits without listening: 0 and "configuration OK" when all
+ * is well, 1 and the reason otherwise. A port something already listens on is
+ * refused, even by a socket that shares ports (SO_REUSEPORT) as tacwsd's do.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
 
-/* Runs tacwsd --check-config on text; returns the exit status, *out its output. */
-static int check(const char *text, char **out)
+/* Runs tacwsd with args and --config text (at most timeout_s); returns the exit
+ * status, *out its output. */
+static int run(const char *args, const char *text, int timeout_s, char **out)
 {
 	char ini[1024], cmd[4096], path[1100];
 	snprintf(ini, sizeof ini, "%s/check.ini", tacws_test_dir);
 	snprintf(path, sizeof path, "%s/check.out", tacws_test_dir);
 	CU_ASSERT_EQUAL_FATAL(tacws_test_write_file(tacws_test_dir, "check.ini", text), 0);
-	snprintf(cmd, sizeof cmd, "timeout 60 '%s' --check-config '%s' >'%s' 2>&1", TACWSD_BIN, ini,
-	         path);
+	snprintf(cmd, sizeof cmd, "timeout %d '%s' %s --config '%s' >'%s' 2>&1", timeout_s,
+	         TACWSD_BIN, args, ini, path);
 	int rc = system(cmd);
 	*out = calloc(1, 65536);
 	FILE *f = fopen(path, "r");
@@ -31,6 +37,11 @@ static int check(const char *text, char **out)
 		fclose(f);
 	fprintf(stderr, "%s", *out ? *out : "");
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int check(const char *text, char **out)
+{
+	return run("--check-config", text, 60, out);
 }
 
 static void test_good(void)
@@ -74,12 +85,35 @@ static void test_plugin_refused(void)
 	free(out);
 }
 
+/* Something else listens on the port with SO_REUSEPORT, as another tacwsd would:
+ * tacwsd must not join it and take half its connections. */
+static void test_port_in_use(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	CU_ASSERT_FATAL(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof sa;
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 8) == 0 &&
+	                getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	char args[64], *out, text[1024];
+	snprintf(args, sizeof args, "--listen 127.0.0.1 --port %d", ntohs(sa.sin_port));
+	snprintf(text, sizeof text, "[server]\nplugin_dir = %s\n[feed.alpha]\nplugin = testfeed\n"
+	         "file = x\n", TEST_PLUGIN_DIR);
+	CU_ASSERT_EQUAL(run(args, text, 10, &out), 1); /* 124: it was still serving */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot listen on 127.0.0.1"));
+	free(out);
+	close(fd);
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
 	    {"good file: OK, nothing started", test_good},
 	    {"bad key or value: exit 1 with file and line", test_bad_key},
 	    {"refused plugin: exit 1", test_plugin_refused},
+	    {"a port in use, even shared: exit 1", test_port_in_use},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("check_config", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
