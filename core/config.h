@@ -42,6 +42,7 @@ typedef struct tacws_config {
 	long max_body_bytes;
 	long max_subscriptions;
 	long topic_idle_s;
+	long compression; /* 1: offer permessage-deflate */
 	char *log_level;
 
 	/* [auth] */

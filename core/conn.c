@@ -80,7 +80,7 @@ bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_m
 	 * in one send(). Asking for a writable callback instead costs two epoll changes and
 	 * a pass of the loop per delivery (a third of the server's time at 10^5/s). */
 	if (!conn->established || conn->head != conn->tail || conn->close_code ||
-	    conn->ping_due || lws_partial_buffered(conn->wsi))
+	    conn->ping_due || conn->deflate || lws_partial_buffered(conn->wsi))
 		return tacws_conn_enqueue(conn, sub, feed, msg);
 	if (write_frame(conn, msg)) {
 		/* not from inside this connection's callback: lws closes it on its next pass */
@@ -239,6 +239,18 @@ int tacws_conn_drain(tacws_conn *conn)
 			lws_callback_on_writable(conn->wsi);
 			return 0;
 		}
+	}
+	if (conn->deflate && conn->head < conn->tail) {
+		/* lws compresses (when the client took the offer) and frames it; one message
+		 * per writable, since a compressed one may need several to drain */
+		tacws_msg *m = conn->ring[conn->head & (conn->ring_cap - 1)].msg;
+		if (lws_write(conn->wsi, (unsigned char *)tacws_msg_data(m), m->len, LWS_WRITE_TEXT) <
+		    (int)m->len)
+			return -1;
+		pop_sent(conn);
+		if (conn->head < conn->tail)
+			lws_callback_on_writable(conn->wsi);
+		return 0;
 	}
 	while (conn->head < conn->tail) {
 		/* Several queued messages go out in one write: a syscall costs more than the copy.

@@ -515,6 +515,10 @@ static int on_established(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 		return -1; /* upgrade_check let it through, so this does not happen */
 	if (tacws_peers_add(srv, conn->peer))
 		return -1;
+	char ext[256];
+	conn->deflate = srv->cfg->compression &&
+			lws_hdr_copy(wsi, ext, sizeof ext, WSI_TOKEN_EXTENSIONS) > 0 &&
+			strstr(ext, "permessage-deflate");
 	conn->established = true;
 	conn->last_rx = lws_now_usecs();
 	lws_dll2_add_tail(&conn->link, &srv->conns); /* in order of last_rx (conn.c) */
@@ -598,6 +602,13 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
+/* [server] compression = 1: lws's own permessage-deflate, offered to clients that ask. */
+static const struct lws_extension deflate_extension[] = {
+	{"permessage-deflate", lws_extension_callback_pm_deflate,
+	 "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+	{NULL, NULL, NULL},
+};
+
 /* rx_buffer_size: lws gives every connection a receive buffer of this size (4 KiB when 0);
  * client messages are small, and longer ones arrive in pieces on_receive joins.
  * tx_packet_size: lws caps each send() at it (else at rx_buffer_size), so a large message
@@ -654,6 +665,8 @@ static int server_listen(tacws_server *srv)
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
 	info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
 	info.options = 0; /* UTF-8 is checked per message in on_receive, where it is counted */
+	if (cfg->compression)
+		info.extensions = deflate_extension;
 	info.vhost_name = "tacws";
 	info.server_string = "tacws";
 	/* lws 4.1's own loop is poll(): every pass scans every descriptor, O(connections)

@@ -102,6 +102,7 @@ struct tacws_conn {
 	struct lws *wsi;
 	bool mux;
 	bool established;
+	bool deflate; /* permessage-deflate may be on: lws frames (and compresses) each message */
 	lws_dll2_owner_t subs;
 	struct out_entry *ring;
 	uint32_t ring_cap;	   /* power of two */

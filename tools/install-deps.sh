@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates curl \
-  libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjson-c-dev libinih-dev libcunit1-dev libssl-dev \
+  libwebsockets-dev libwebsockets-evlib-uv libuv1-dev zlib1g-dev libjson-c-dev libinih-dev libcunit1-dev libssl-dev \
   libsqlite3-dev libpq-dev libcurl4-openssl-dev \
   sqlite3 postgresql postgresql-client \
   cppcheck clang libclang-rt-14-dev valgrind \
