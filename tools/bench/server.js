@@ -5,7 +5,7 @@
 // pings every 30 s, and a per-connection cap on unsent bytes (closed with 1013).
 //
 // usage: node server.js [--port 8004] [--listen 127.0.0.1] [--token T]
-//                       [--feeds workflows,queue] [--send-queue-bytes 1048576]
+//                       [--feeds workflows,queue] [--send-queue-bytes 1048576] [--deflate]
 'use strict';
 
 const http = require('http');
@@ -95,7 +95,13 @@ const server = http.createServer((req, res) => {
   });
 });
 
-const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+// --deflate: permessage-deflate for the clients that ask (as tacwsd's compression = 1).
+const deflate = process.argv.includes('--deflate');
+const wss = new WebSocketServer({
+  noServer: true,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
+  maxPayload: 4096,
+});
 
 server.on('upgrade', (req, socket, head) => {
   const path = req.url.split('?')[0];

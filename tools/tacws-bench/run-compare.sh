@@ -4,7 +4,7 @@
 # server and run. Starts and stops only its own servers, by PID.
 #
 #   tools/tacws-bench/run-compare.sh SCENARIO [RUNS]      (from the repo root)
-#   SCENARIO: b | latency | memory | slow | slow-baseline | storm | smoke
+#   SCENARIO: b | latency | memory | slow | slow-baseline | storm | deflate | deflate-baseline | smoke
 #   env: BUILD (default build), PORT_TACWS (18003), PORT_NODE (18004),
 #        SERVERS ("tacws node")
 set -euo pipefail
@@ -28,6 +28,8 @@ memory) args=(-n 19000 -m 0 --idle 35 --concurrency 1000) ;;
 slow) args=(-n 1000 -k 10 -m 40 -r 4 -s 65536) ;;
 slow-baseline) args=(-n 1000 -k 0 -m 40 -r 4 -s 65536) ;;
 storm) args=(-n 19000 -m 0 --storm --concurrency 1000) ;;
+deflate) args=(-n 1000 -m 100 -r 10 -s 2048 --deflate) ;;
+deflate-baseline) args=(-n 1000 -m 100 -r 10 -s 2048) ;;
 smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
@@ -52,6 +54,12 @@ repo_root = $work/repo
 plugin = workflows
 interval_ms = 60000
 INI
+if [ "$scenario" = deflate ]; then
+	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
+	node_extra=(--deflate)
+else
+	node_extra=()
+fi
 
 server_pid=
 stop_server() {
@@ -80,7 +88,7 @@ for run in $(seq "$runs"); do
 			port=$port_t
 		else
 			node "$root/tools/bench/server.js" --port "$port_n" --token "$token" \
-				--feeds workflows >>"$work/node.log" 2>&1 &
+				--feeds workflows "${node_extra[@]}" >>"$work/node.log" 2>&1 &
 			server_pid=$!
 			port=$port_n
 		fi

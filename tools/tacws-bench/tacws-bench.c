@@ -28,6 +28,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -70,7 +71,7 @@ struct opts {
 	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
-	bool storm;
+	bool storm, deflate;
 	pid_t pid;
 };
 
@@ -108,7 +109,8 @@ static volatile sig_atomic_t interrupted;
 
 static struct {
 	long connected, connect_errors, snapshots, delivered, duplicates, bad_frames, server_closes,
-	    eof_closes, pings, sent, publish_ok, publish_errors, open_healthy;
+	    eof_closes, pings, sent, publish_ok, publish_errors, open_healthy, deflate_accepted;
+	uint64_t wire_bytes; /* text payload bytes as received (compressed or not) */
 	long inflight;
 	int64_t first_send, last_delivery;
 	bool measuring_conn, measuring_snap;
@@ -318,6 +320,43 @@ static void on_text(long ci, struct client *c, const unsigned char *p, size_t le
 	samples_add(&lat_us, (uint32_t)((now - t) / 1000));
 }
 
+/* --deflate: one inflater for every client, reset per message, since the tool
+ * asks for server_no_context_takeover (RFC 7692). */
+static z_stream inflater;
+static unsigned char *inflated;
+static size_t inflated_cap;
+
+static bool inflate_text(const unsigned char *p, size_t len, size_t *out_len)
+{
+	static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+	if (inflateReset(&inflater) != Z_OK)
+		return false;
+	const unsigned char *parts[2] = {p, tail};
+	size_t lens[2] = {len, 4}, got = 0;
+	for (int i = 0; i < 2; i++) {
+		inflater.next_in = (unsigned char *)parts[i];
+		inflater.avail_in = (uInt)lens[i];
+		while (inflater.avail_in) {
+			if (got == inflated_cap) {
+				size_t cap = inflated_cap ? inflated_cap * 2 : 65536;
+				unsigned char *g = realloc(inflated, cap);
+				if (!g)
+					return false;
+				inflated = g;
+				inflated_cap = cap;
+			}
+			inflater.next_out = inflated + got;
+			inflater.avail_out = (uInt)(inflated_cap - got);
+			int rc = inflate(&inflater, Z_SYNC_FLUSH);
+			got = inflated_cap - inflater.avail_out;
+			if (rc != Z_OK && !(rc == Z_BUF_ERROR && inflater.avail_out))
+				return false;
+		}
+	}
+	*out_len = got;
+	return true;
+}
+
 /* Parses complete frames in p[0..len); returns bytes consumed, or -1 to close. */
 static long parse_frames(long ci, struct client *c, unsigned char *p, size_t len)
 {
@@ -349,7 +388,17 @@ static long parse_frames(long ci, struct client *c, unsigned char *p, size_t len
 		unsigned char *payload = f + hdr;
 		switch (opcode) {
 		case 0x1:
-			on_text(ci, c, payload, (size_t)plen);
+			st.wire_bytes += plen;
+			if (f[0] & 0x40) { /* RSV1: permessage-deflate */
+				size_t n;
+				if (!o.deflate || !inflate_text(payload, (size_t)plen, &n)) {
+					st.bad_frames++;
+					return -1;
+				}
+				on_text(ci, c, inflated, n);
+			} else {
+				on_text(ci, c, payload, (size_t)plen);
+			}
 			break;
 		case 0x9:
 			st.pings++;
@@ -473,6 +522,8 @@ static void client_event(long ci, uint32_t events)
 				client_close(c);
 				return;
 			}
+			if (o.deflate && memmem(c->pend, (size_t)(end - c->pend), "permessage-deflate", 18))
+				st.deflate_accepted++;
 			on_open(ci, c);
 			if (c->slow)
 				return;
@@ -750,6 +801,8 @@ static void usage(FILE *out)
 	    "  --concurrency C    handshakes in flight while connecting (512)\n"
 	    "  --idle SECS        after connecting, idle this long and measure the server\n"
 	    "  --storm            at the end, all subscribers disconnect and reconnect at once\n"
+	    "  --deflate          offer permessage-deflate (no context takeover) and inflate;\n"
+	    "                     the padding is then JSON-like text rather than one letter\n"
 	    "  --drain SECS       wait this long for the last deliveries (10)\n"
 	    "  --timeout SECS     hard limit for the whole run (300)\n");
 }
@@ -768,6 +821,7 @@ static int parse_args(int argc, char **argv)
 		O_CONC,
 		O_IDLE,
 		O_STORM,
+		O_DEFLATE,
 		O_DRAIN,
 		O_TIMEOUT,
 		O_TYPE,
@@ -792,6 +846,7 @@ static int parse_args(int argc, char **argv)
 	    {"concurrency", required_argument, NULL, O_CONC},
 	    {"idle", required_argument, NULL, O_IDLE},
 	    {"storm", no_argument, NULL, O_STORM},
+	    {"deflate", no_argument, NULL, O_DEFLATE},
 	    {"drain", required_argument, NULL, O_DRAIN},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
@@ -854,6 +909,9 @@ static int parse_args(int argc, char **argv)
 		case O_STORM:
 			o.storm = true;
 			break;
+		case O_DEFLATE:
+			o.deflate = true;
+			break;
 		case O_DRAIN:
 			o.drain_s = atof(optarg);
 			break;
@@ -911,6 +969,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(pad, 'x', (size_t)o.size);
+	if (o.deflate) {
+		/* compressible as real feeds are (records with varying ids), not 3000:1 */
+		uint32_t r = 12345;
+		for (long i = 0; i + 32 < o.size;) {
+			r = r * 1103515245u + 12345u;
+			i += snprintf(pad + i, 33, "adw-%06x running phase %u; ", (r >> 8) & 0xffffff,
+				      (r >> 4) % 9);
+		}
+		if (inflateInit2(&inflater, -15) != Z_OK) {
+			fprintf(stderr, "tacws-bench: zlib: cannot start an inflater\n");
+			return 2;
+		}
+	}
 	pad[o.size] = '\0';
 	for (long i = 0; i < n_clients; i++) {
 		clients[i].fd = -1;
@@ -918,15 +989,18 @@ int main(int argc, char **argv)
 	}
 	for (int j = 0; j < MAX_PUBLISHERS; j++)
 		pubs[j].fd = -1;
-	size_t hcap = 512 + strlen(o.prefix) + strlen(o.feed) + strlen(o.token);
+	size_t hcap = 640 + strlen(o.prefix) + strlen(o.feed) + strlen(o.token);
 	handshake = malloc(hcap);
 	handshake_len = (size_t)snprintf(
 	    handshake, hcap,
 	    "GET %s/ws/%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: dGFjd3MtYmVuY2gta2V5MQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+	    "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
 	    o.prefix, o.feed, o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
-	    *o.token ? "\r\n" : "");
+	    *o.token ? "\r\n" : "",
+	    o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+			"client_no_context_takeover\r\n"
+		      : "");
 
 	json_object *out = json_object_new_object();
 	json_object_object_add(out, "server", json_object_new_string(o.label));
@@ -1043,6 +1117,11 @@ int main(int argc, char **argv)
 		json_object_object_add(out, "server_rss_kb_peak", json_object_new_int64(peak_rss));
 	}
 	json_object_object_add(out, "tool_cpu_s", num(tool_b - tool_a));
+	if (o.deflate) {
+		json_object_object_add(out, "deflate_accepted", json_object_new_int64(st.deflate_accepted));
+		json_object_object_add(out, "wire_bytes_per_delivery",
+				       num(st.delivered ? (double)st.wire_bytes / (double)st.delivered : 0));
+	}
 
 	if (o.storm) {
 		/* every healthy subscriber drops at once, then all come back at once */
@@ -1093,6 +1172,9 @@ int main(int argc, char **argv)
 	free(seen);
 	free(rxbuf);
 	free(pad);
+	if (o.deflate)
+		inflateEnd(&inflater);
+	free(inflated);
 	free(handshake);
 	free(lat_us.v);
 	free(conn_us.v);
