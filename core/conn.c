@@ -173,10 +173,11 @@ static int write_ping(tacws_conn *conn)
 }
 
 /* Pings now when the connection is idle, as most are (no writable round trip);
- * else after what is queued. */
+ * else after what is queued (and always from the writable callback while lws
+ * may be draining a compressed message). */
 static void send_ping(tacws_conn *conn)
 {
-	if (conn->head == conn->tail && !lws_partial_buffered(conn->wsi)) {
+	if (conn->head == conn->tail && !conn->deflate && !lws_partial_buffered(conn->wsi)) {
 		if (write_ping(conn))
 			lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
