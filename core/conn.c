@@ -78,7 +78,7 @@ bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_m
 {
 	/* Nothing queued before it and nothing of lws's pending: the message goes out now,
 	 * in one send(). Asking for a writable callback instead costs two epoll changes and
-	 * a pass of the loop per delivery (a third of the server's time at 10^5/s). */
+	 * a pass of the loop per delivery. */
 	if (!conn->established || conn->head != conn->tail || conn->close_code ||
 	    conn->ping_due || conn->deflate || lws_partial_buffered(conn->wsi))
 		return tacws_conn_enqueue(conn, sub, feed, msg);
