@@ -168,6 +168,9 @@ int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 	const struct tacws_metrics *m = &srv->metrics;
 	global(&t, "tacws_connections", "gauge", "Open WebSocket connections.",
 	       (unsigned long long)m->connections_current);
+	global(&t, "tacws_connections_compressed", "gauge",
+	       "Open WebSocket connections with permessage-deflate ([server] compression).",
+	       (unsigned long long)m->connections_compressed);
 	global(&t, "tacws_handshakes_pending", "gauge",
 	       "Connections accepted whose request is not in yet (each closed after "
 	       "handshake_timeout_s).",

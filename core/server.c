@@ -519,6 +519,7 @@ static int on_established(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	conn->deflate = srv->cfg->compression &&
 			lws_hdr_copy(wsi, ext, sizeof ext, WSI_TOKEN_EXTENSIONS) > 0 &&
 			strstr(ext, "permessage-deflate");
+	srv->metrics.connections_compressed += conn->deflate;
 	conn->established = true;
 	conn->last_rx = lws_now_usecs();
 	lws_dll2_add_tail(&conn->link, &srv->conns); /* in order of last_rx (conn.c) */
@@ -592,6 +593,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (conn && conn->established) {
 			tacws_conn_release(conn);
 			tacws_peers_remove(srv, conn->peer);
+			srv->metrics.connections_compressed -= conn->deflate;
 			lws_dll2_remove(&conn->link);
 			srv->metrics.connections_current--;
 			conn->established = false;

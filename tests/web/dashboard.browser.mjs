@@ -7,6 +7,7 @@
 // is a failure, never a skip.
 //
 // Environment: TACWS_SOURCE_DIR, TACWS_BUILD_DIR (ctest sets both), CHROMIUM, TACWSD,
+// TACWS_COMPRESSION (1: tacwsd offers permessage-deflate),
 // TACWS_DEMO, TACWS_SCREENSHOT_DIR (default <build>/tests/web/screenshots).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -154,6 +155,8 @@ function writeConfig(port, demoPort) {
 		`plugin_dir = ${PLUGINS}`,
 		`web_dir = ${path.join(SRC, 'web')}`,
 		'workers = 2',
+		// TACWS_COMPRESSION=1: Chromium offers permessage-deflate and tacwsd takes it
+		...(process.env.TACWS_COMPRESSION === '1' ? ['compression = 1'] : []),
 		'',
 		'[sources]',
 		`repo_root = ${path.join(tmp, 'repo')}`,
@@ -378,6 +381,13 @@ async function main() {
 			if (!allIn(conns, 'live'))
 				throw new Error(`connections: ${JSON.stringify(conns)}`);
 			log(`connections: ${conns.map((c) => c.label).join(', ')}`);
+			// with compression = 1 the browser's sockets must have taken permessage-deflate
+			const metrics = await (await fetch(`${base}/metrics`)).text();
+			const compressed = Number(/^tacws_connections_compressed (\d+)$/m.exec(metrics)?.[1]);
+			const want = process.env.TACWS_COMPRESSION === '1';
+			if (want ? !(compressed >= conns.length) : compressed !== 0)
+				throw new Error(`tacws_connections_compressed ${compressed}, ${conns.length} sockets`);
+			log(`compressed connections: ${compressed}`);
 			await page.screenshot({
 				path: path.join(SHOTS, `dashboard${shot}.png`),
 				fullPage: true,
