@@ -74,13 +74,17 @@ static int write_frame(tacws_conn *conn, tacws_msg *msg)
 	return lws_write(conn->wsi, frame, len, LWS_WRITE_HTTP) < (int)len ? -1 : 0;
 }
 
+/* Nothing of ours queued, nothing of lws's pending, no compression: a frame written
+ * now goes out in order, without a writable round trip (two epoll changes and a
+ * pass of the loop). */
+static bool can_write_now(tacws_conn *conn)
+{
+	return conn->head == conn->tail && !conn->deflate && !lws_partial_buffered(conn->wsi);
+}
+
 bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_msg *msg)
 {
-	/* Nothing queued before it and nothing of lws's pending: the message goes out now,
-	 * in one send(). Asking for a writable callback instead costs two epoll changes and
-	 * a pass of the loop per delivery. */
-	if (!conn->established || conn->head != conn->tail || conn->close_code ||
-	    conn->ping_due || conn->deflate || lws_partial_buffered(conn->wsi))
+	if (!conn->established || conn->close_code || conn->ping_due || !can_write_now(conn))
 		return tacws_conn_enqueue(conn, sub, feed, msg);
 	if (write_frame(conn, msg)) {
 		/* not from inside this connection's callback: lws closes it on its next pass */
@@ -177,7 +181,7 @@ static int write_ping(tacws_conn *conn)
  * may be draining a compressed message). */
 static void send_ping(tacws_conn *conn)
 {
-	if (conn->head == conn->tail && !conn->deflate && !lws_partial_buffered(conn->wsi)) {
+	if (can_write_now(conn)) {
 		if (write_ping(conn))
 			lws_set_timeout(conn->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
