@@ -54,7 +54,6 @@ struct tacws_listeners {
 	int n;
 	lws_dll2_owner_t pending; /* struct handshake, oldest first */
 	uv_timer_t deadline;
-	bool timers_open;
 	lws_usec_t last_warn;
 	bool paused;	 /* limit reached: the listeners are not polled */
 	unsigned limit;	 /* pause at this many pending; MAX_PENDING more after each PAUSE_MS */
@@ -297,7 +296,6 @@ int tacws_listen_start(tacws_server *srv)
 	uv_timer_init(srv->loop, &ls->resume);
 	ls->resume.data = ls;
 	ls->limit = MAX_PENDING;
-	ls->timers_open = true;
 	int want = listener_count();
 	uint16_t port = (uint16_t)cfg->port;
 	/* Another process of this user listening with SO_REUSEPORT (a second tacwsd)
@@ -377,11 +375,8 @@ void tacws_listen_free(tacws_server *srv)
 		lws_dll2_remove(&h->link);
 		free(h);
 	}
-	if (ls->timers_open) {
-		ls->timers_open = false;
-		uv_close((uv_handle_t *)&ls->deadline, on_closed);
-		uv_close((uv_handle_t *)&ls->resume, on_closed);
-	}
+	uv_close((uv_handle_t *)&ls->deadline, on_closed);
+	uv_close((uv_handle_t *)&ls->resume, on_closed);
 }
 
 void tacws_listen_release(tacws_server *srv)
