@@ -5,7 +5,6 @@
  * not offer it gets plain frames from the same server.
  */
 /* memmem, strcasestr: _GNU_SOURCE comes from the build */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,74 +18,16 @@
 static tacws_server_fixture *fx;
 static int port;
 
-/* A socket past the upgrade: its answer's headers and the bytes read after them. */
-struct peer {
-	int fd;
-	char headers[2048];
-	unsigned char buf[65536];
-	size_t len;
-};
-
-static int read_more(struct peer *p, int timeout_ms)
+/* A socket upgraded on /api/v1/ws/alpha with extra headers; answer gets the
+ * answer's headers. Returns the socket or -1. */
+static int upgrade(const char *extra_headers, char *answer, size_t cap)
 {
-	struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-	if (p->len == sizeof p->buf || poll(&pfd, 1, timeout_ms) != 1)
-		return -1;
-	ssize_t n = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-	if (n <= 0)
-		return -1;
-	p->len += (size_t)n;
-	return 0;
-}
-
-static int upgrade(struct peer *p, const char *extensions)
-{
-	memset(p, 0, sizeof *p);
-	p->fd = edge_connect(NULL, port);
-	if (p->fd < 0)
-		return -1;
-	char req[1024];
-	int n = snprintf(req, sizeof req,
-			 "GET /api/v1/ws/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			 "Sec-WebSocket-Version: 13\r\n%s\r\n",
-			 extensions ? extensions : "");
-	if (write(p->fd, req, (size_t)n) != n)
-		return -1;
-	char *end;
-	while (!(end = memmem(p->buf, p->len, "\r\n\r\n", 4)))
-		if (read_more(p, 3000))
-			return -1;
-	size_t hlen = (size_t)(end + 4 - (char *)p->buf);
-	snprintf(p->headers, sizeof p->headers, "%.*s", (int)hlen, (char *)p->buf);
-	memmove(p->buf, p->buf + hlen, p->len - hlen);
-	p->len -= hlen;
-	return strncmp(p->headers, "HTTP/1.1 101", 12) ? -1 : 0;
-}
-
-/* The next server frame: its first byte (FIN, RSV1, opcode) and payload. */
-static int next_frame(struct peer *p, unsigned char *first, unsigned char **payload, size_t *plen)
-{
-	for (;;) {
-		if (p->len >= 2) {
-			size_t h = 2, n = p->buf[1] & 0x7f;
-			if (n == 126 && p->len >= 4) {
-				n = (size_t)p->buf[2] << 8 | p->buf[3];
-				h = 4;
-			}
-			if (n != 127 && (n < 126 || h == 4) && p->len >= h + n) {
-				*first = p->buf[0];
-				*payload = malloc(n + 1);
-				memcpy(*payload, p->buf + h, n);
-				*plen = n;
-				memmove(p->buf, p->buf + h + n, p->len - h - n);
-				p->len -= h + n;
-				return 0;
-			}
-		}
-		if (read_more(p, 5000))
-			return -1;
-	}
+	int fd = edge_connect(NULL, port);
+	if (fd >= 0 && edge_ws_upgrade(fd, "/api/v1/ws/alpha", extra_headers, 3000, answer, cap) == 101)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 /* Inflates one permessage-deflate message (RFC 7692: the stream's sync tail is
@@ -132,9 +73,10 @@ static int write_snapshot(int v)
 
 static void test_offered_and_used(void)
 {
-	struct peer *p = calloc(1, sizeof *p);
-	CU_ASSERT_EQUAL_FATAL(upgrade(p, "Sec-WebSocket-Extensions: permessage-deflate\r\n"), 0);
-	CU_ASSERT_PTR_NOT_NULL(strcasestr(p->headers, "Sec-WebSocket-Extensions: permessage-deflate"));
+	char answer[2048];
+	int fd = upgrade("Sec-WebSocket-Extensions: permessage-deflate\r\n", answer, sizeof answer);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_PTR_NOT_NULL(strcasestr(answer, "Sec-WebSocket-Extensions: permessage-deflate"));
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	CU_ASSERT_EQUAL_FATAL(inflateInit2(&z, -15), Z_OK);
@@ -143,7 +85,7 @@ static void test_offered_and_used(void)
 			CU_ASSERT_EQUAL_FATAL(write_snapshot(2), 0);
 		unsigned char first, *payload = NULL;
 		size_t len = 0;
-		CU_ASSERT_EQUAL_FATAL(next_frame(p, &first, &payload, &len), 0);
+		CU_ASSERT_EQUAL_FATAL(edge_ws_frame(fd, 5000, &first, &payload, &len), 0);
 		CU_ASSERT_EQUAL(first, 0xc1); /* FIN, RSV1 (compressed), text */
 		char *text = inflate_message(&z, payload, len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -155,24 +97,22 @@ static void test_offered_and_used(void)
 		free(payload);
 	}
 	inflateEnd(&z);
-	close(p->fd);
-	free(p);
+	close(fd);
 }
 
 static void test_not_offered_plain(void)
 {
-	struct peer *p = calloc(1, sizeof *p);
-	CU_ASSERT_EQUAL_FATAL(upgrade(p, NULL), 0);
-	CU_ASSERT_PTR_NULL(strcasestr(p->headers, "permessage-deflate"));
+	char answer[2048];
+	int fd = upgrade(NULL, answer, sizeof answer);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_PTR_NULL(strcasestr(answer, "permessage-deflate"));
 	unsigned char first, *payload = NULL;
 	size_t len = 0;
-	CU_ASSERT_EQUAL_FATAL(next_frame(p, &first, &payload, &len), 0);
+	CU_ASSERT_EQUAL_FATAL(edge_ws_frame(fd, 5000, &first, &payload, &len), 0);
 	CU_ASSERT_EQUAL(first, 0x81); /* FIN, text, no RSV1 */
-	payload[len] = '\0';
 	CU_ASSERT_PTR_NOT_NULL(strstr((char *)payload, "\"type\":\"test_update\""));
 	free(payload);
-	close(p->fd);
-	free(p);
+	close(fd);
 }
 
 static int setup(void)

@@ -7,6 +7,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +55,25 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Reads into buf (NUL-terminated) until the header block is complete. */
-static int read_headers(int fd, char *buf, size_t cap, size_t *got, int timeout_ms)
+/* Reads exactly n bytes by the deadline (tacws_test_now_ms() time). */
+static int read_exact(int fd, void *p, size_t n, long long end)
+{
+	for (size_t got = 0; got < n;) {
+		int left = (int)(end - tacws_test_now_ms());
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&pfd, 1, left) != 1)
+			return -ETIMEDOUT;
+		ssize_t r = read(fd, (char *)p + got, n - got);
+		if (r <= 0)
+			return -ECONNRESET;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Reads into buf (NUL-terminated) until the header block is complete; exact: not
+ * a byte past it, so what follows (WebSocket frames) stays in the socket. */
+static int read_headers(int fd, char *buf, size_t cap, size_t *got, int timeout_ms, bool exact)
 {
 	long long end = tacws_test_now_ms() + timeout_ms;
 	*got = 0;
@@ -66,7 +85,7 @@ static int read_headers(int fd, char *buf, size_t cap, size_t *got, int timeout_
 			return -ETIMEDOUT;
 		if (*got + 1 >= cap)
 			return -E2BIG;
-		ssize_t n = read(fd, buf + *got, cap - *got - 1);
+		ssize_t n = read(fd, buf + *got, exact ? 1 : cap - *got - 1);
 		if (n <= 0)
 			return -ECONNRESET;
 		*got += (size_t)n;
@@ -82,7 +101,7 @@ int edge_raw(int fd, const char *request, size_t len, int timeout_ms)
 		return rc;
 	char buf[4096];
 	size_t got;
-	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
+	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms, false)))
 		return rc;
 	int status = 0;
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
@@ -90,15 +109,56 @@ int edge_raw(int fd, const char *request, size_t len, int timeout_ms)
 	return status;
 }
 
-int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms)
+int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms,
+                    char *answer, size_t cap)
 {
-	char req[2048];
+	char req[2048], buf[4096];
 	snprintf(req, sizeof req,
 	         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
 	         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	         "Sec-WebSocket-Version: 13\r\n%s\r\n",
 	         path, extra_headers ? extra_headers : "");
-	return edge_raw(fd, req, strlen(req), timeout_ms);
+	size_t got;
+	int rc = write_all(fd, req, strlen(req));
+	if (rc || (rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms, true)))
+		return rc;
+	if (answer)
+		snprintf(answer, cap, "%s", buf);
+	int status = 0;
+	return sscanf(buf, "HTTP/1.%*d %d", &status) == 1 ? status : -EPROTO;
+}
+
+int edge_ws_frame(int fd, int timeout_ms, unsigned char *first, unsigned char **payload,
+                  size_t *len)
+{
+	long long end = tacws_test_now_ms() + timeout_ms;
+	unsigned char h[2], ext[8];
+	int rc = read_exact(fd, h, 2, end);
+	if (rc)
+		return rc;
+	uint64_t n = h[1] & 0x7f;
+	if (n == 126 || n == 127) {
+		size_t k = n == 126 ? 2 : 8;
+		if ((rc = read_exact(fd, ext, k, end)))
+			return rc;
+		n = 0;
+		for (size_t i = 0; i < k; i++)
+			n = n << 8 | ext[i];
+	}
+	if (n > (64u << 20))
+		return -E2BIG;
+	unsigned char *body = malloc(n + 1);
+	if (!body)
+		return -ENOMEM;
+	if ((rc = read_exact(fd, body, n, end))) {
+		free(body);
+		return rc;
+	}
+	body[n] = '\0';
+	*first = h[0];
+	*payload = body;
+	*len = n;
+	return 0;
 }
 
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
@@ -120,7 +180,7 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 		return rc;
 	char buf[8192];
 	size_t got;
-	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms)))
+	if ((rc = read_headers(fd, buf, sizeof buf, &got, timeout_ms, false)))
 		return rc;
 	int status = 0;
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
@@ -130,17 +190,9 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 	size_t want = cl ? strtoul(cl + 17, NULL, 10) : 0;
 	if (want > sizeof buf - 1 - hdr_len)
 		return -E2BIG;
-	long long end = tacws_test_now_ms() + timeout_ms;
-	while (got < hdr_len + want) {
-		int left = (int)(end - tacws_test_now_ms());
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (left <= 0 || poll(&p, 1, left) != 1)
-			return -ETIMEDOUT;
-		ssize_t n = read(fd, buf + got, hdr_len + want - got);
-		if (n <= 0)
-			return -ECONNRESET;
-		got += (size_t)n;
-	}
+	if (got < hdr_len + want &&
+	    (rc = read_exact(fd, buf + got, hdr_len + want - got, tacws_test_now_ms() + timeout_ms)))
+		return rc;
 	buf[hdr_len + want] = '\0';
 	if (out_body)
 		*out_body = strdup(buf + hdr_len);

@@ -18,9 +18,17 @@
 int edge_connect(const char *src, int port);
 
 /* Sends a WebSocket upgrade for path with extra header lines (each ending in
- * "\r\n", or NULL) and reads the answer's status line. Returns the HTTP
- * status (101 when upgraded), or -errno. The socket stays open. */
-int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms);
+ * "\r\n", or NULL) and reads the answer up to its blank line, no further: the
+ * frames that follow stay in the socket for edge_ws_frame. answer (cap bytes, or
+ * NULL) gets the status line and headers. Returns the HTTP status (101 when
+ * upgraded), or -errno. The socket stays open. */
+int edge_ws_upgrade(int fd, const char *path, const char *extra_headers, int timeout_ms,
+                    char *answer, size_t cap);
+
+/* Reads the next server frame within timeout_ms: its first byte (FIN, RSV1,
+ * opcode) and its payload (*payload: the caller's, NUL-terminated). */
+int edge_ws_frame(int fd, int timeout_ms, unsigned char *first, unsigned char **payload,
+                  size_t *len);
 
 /* Sends raw bytes and reads the answer's status line (headers only).
  * Returns the HTTP status or -errno. */

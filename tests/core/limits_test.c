@@ -184,7 +184,8 @@ static void test_connections_per_address(void)
 	for (int i = 0; i < 4; i++) {
 		fd[i] = edge_connect(src[i], port);
 		CU_ASSERT_FATAL(fd[i] >= 0);
-		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000), want[i]);
+		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000, NULL, 0),
+		                want[i]);
 	}
 	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections_per_ip\"}"),
 	                before + 1);
@@ -198,7 +199,7 @@ static void test_connections_per_address(void)
 	CU_ASSERT_EQUAL(wait_connections(2), 0);
 	fd[0] = edge_connect("127.0.0.2", port);
 	CU_ASSERT_FATAL(fd[0] >= 0);
-	CU_ASSERT_EQUAL(edge_ws_upgrade(fd[0], "/api/v1/ws/alpha?" Q, NULL, 3000), 101);
+	CU_ASSERT_EQUAL(edge_ws_upgrade(fd[0], "/api/v1/ws/alpha?" Q, NULL, 3000, NULL, 0), 101);
 	close(fd[0]);
 	close(fd[1]);
 	close(fd[3]);
@@ -216,7 +217,7 @@ static void test_max_connections(void)
 		snprintf(src, sizeof src, "127.0.0.%d", 4 + i / 2);
 		fd[i] = edge_connect(src, port);
 		CU_ASSERT_FATAL(fd[i] >= 0);
-		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000),
+		CU_ASSERT_EQUAL(edge_ws_upgrade(fd[i], "/api/v1/ws/alpha?" Q, NULL, 3000, NULL, 0),
 		                i < 6 ? 101 : 503);
 	}
 	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}"),

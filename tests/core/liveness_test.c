@@ -49,7 +49,7 @@ static void test_silent_peer_dropped(void)
 
 	int fd = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_EQUAL(edge_ws_upgrade(fd, "/api/v1/ws/alpha", NULL, 3000), 101);
+	CU_ASSERT_EQUAL(edge_ws_upgrade(fd, "/api/v1/ws/alpha", NULL, 3000, NULL, 0), 101);
 	/* ping every 1 s; a peer that never answers is gone within 2 x 1 + 5 s */
 	long long ms = wait_eof(fd, 12000, g);
 	CU_ASSERT(ms >= 0);

@@ -282,7 +282,7 @@ static void test_answer_does_not_wait(void)
 {
 	int stuck = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(stuck >= 0);
-	CU_ASSERT_EQUAL(edge_ws_upgrade(stuck, "/api/v1/ws/alpha", NULL, 3000), 101);
+	CU_ASSERT_EQUAL(edge_ws_upgrade(stuck, "/api/v1/ws/alpha", NULL, 3000, NULL, 0), 101);
 	enum { SIZE = 3500 };
 	char *body = malloc(SIZE + 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(body);

@@ -5,19 +5,16 @@
  * nothing, and its next change is seq + 1.
  */
 #include <errno.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "edge_util.h"
 #include "server_fixture.h"
 #include "testutil.h"
 #include "ws_fixture.h"
@@ -147,70 +144,27 @@ static void watcher_untouched(void)
 
 /* A bare WebSocket client on a TCP socket, to read the close frame's reason
  * (the client library keeps only the code). Returns the fd or -1. */
+/* A socket upgraded on path (frames unread), or -1. */
 static int raw_ws_open(const char *path)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct timeval tv = {5, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	char req[512], buf[2048];
-	int n = snprintf(req, sizeof req,
-	                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-	                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: tacws\r\n\r\n",
-	                 path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) ||
-	    write(fd, req, (size_t)n) != n)
-		goto fail;
-	/* the 101 answer, byte by byte up to its blank line: frames follow it */
-	size_t len = 0;
-	while (len < sizeof buf - 1 && read(fd, buf + len, 1) == 1)
-		if (++len >= 4 && !memcmp(buf + len - 4, "\r\n\r\n", 4))
-			break;
-	buf[len] = '\0';
-	if (strncmp(buf, "HTTP/1.1 101", 12))
-		goto fail;
-	return fd;
-fail:
+	int fd = edge_connect(NULL, port);
+	const char *protocol = "Sec-WebSocket-Protocol: tacws\r\n";
+	if (fd >= 0 && edge_ws_upgrade(fd, path, protocol, 5000, NULL, 0) == 101)
+		return fd;
 	if (fd >= 0)
 		close(fd);
 	return -1;
-}
-
-static int read_full(int fd, unsigned char *p, size_t n)
-{
-	for (size_t got = 0; got < n;) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
 }
 
 /* Skips data frames until the close frame; its code, and its reason in buf. */
 static int raw_ws_close_frame(int fd, char *reason, size_t len)
 {
 	for (;;) {
-		unsigned char h[2], ext[8];
-		if (read_full(fd, h, 2))
+		unsigned char first, *body;
+		size_t n;
+		if (edge_ws_frame(fd, 5000, &first, &body, &n))
 			return -1;
-		uint64_t n = h[1] & 0x7f;
-		if (n == 126 || n == 127) {
-			size_t k = n == 126 ? 2 : 8;
-			if (read_full(fd, ext, k))
-				return -1;
-			n = 0;
-			for (size_t i = 0; i < k; i++)
-				n = n << 8 | ext[i];
-		}
-		unsigned char *body = malloc(n + 1);
-		if (!body || read_full(fd, body, n)) {
-			free(body);
-			return -1;
-		}
-		if ((h[0] & 0x0f) == 8) {
+		if ((first & 0x0f) == 8) {
 			int code = n >= 2 ? body[0] << 8 | body[1] : 1005;
 			snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0, (char *)body + 2);
 			free(body);
