@@ -118,16 +118,21 @@ class Publisher:
     def broadcast(self, message, feed=None, background=None):
         """A drop-in for TAC's ConnectionManager.broadcast(message): the feed is
         found from message["type"] unless given; adw_state_update goes to the
-        topic of message["adw_id"]."""
+        topic of message["adw_id"]. A message without "data" (TAC's phase
+        coordinator sends {"type": "queue_update", "queue_id": ...}) has nothing
+        a subscriber could render: the feed is refreshed instead."""
         try:
             message_type = message["type"]
             feed = feed or FEED_BY_TYPE[message_type]
             param = message.get("adw_id") if feed == "adw-state" else None
-            data = message.get("data")
+            has_data = "data" in message
         except (KeyError, TypeError, AttributeError):
             log.warning("tacws_publish: broadcast: no feed for message %.80r", message)
             return None
-        return self.publish(feed, message_type, data, param=param, background=background)
+        if not has_data:
+            return self.refresh(feed, param=param, background=background)
+        return self.publish(feed, message_type, message["data"], param=param,
+                            background=background)
 
     def flush(self, timeout=None):
         """Waits until the background queue is empty (or timeout seconds). True when empty."""

@@ -170,6 +170,15 @@ class AgainstTacwsd(unittest.TestCase):
         p = self.publisher()
         self.assertEqual(p.broadcast({"type": "queue_update", "data": 1}, feed="alpha"), 1)
         self.assertEqual(self.ws.expect("queue_update")["data"], 1)
+        # no "data": the feed is polled instead (the snapshot comes again only if it changed)
+        with open(os.path.join(self.server.dir, "alpha.json"), "w") as f:
+            f.write('{"n": 2}')
+        self.assertEqual(p.broadcast({"type": "queue_update", "queue_id": "q1"}, feed="alpha"), 1)
+        self.assertEqual(self.ws.expect("test_update")["data"], {"n": 2})
+        with open(os.path.join(self.server.dir, "alpha.json"), "w") as f:
+            f.write('{"n": 0}')
+        self.assertEqual(p.refresh("alpha"), 1)
+        self.assertEqual(self.ws.expect("test_update")["data"], {"n": 0})
         # no feed for an unknown type: logged, nothing sent
         with self.assertLogs("tacws_publish", "WARNING"):
             self.assertIsNone(p.broadcast({"type": "nothing_known", "data": 1}))
