@@ -17,7 +17,11 @@ install(FILES ${CMAKE_BINARY_DIR}/tacws-plugin.pc DESTINATION ${CMAKE_INSTALL_LI
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${TACWS_WEB_INSTALL_RELDIR}
         PATTERN ".*" EXCLUDE PATTERN "README.md" EXCLUDE)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/conf/sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tacws/sql)
-install(FILES ${CMAKE_SOURCE_DIR}/docs/PLUGINS.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/docs/PLUGINS.md ${CMAKE_SOURCE_DIR}/docs/TAC.md
+              ${CMAKE_SOURCE_DIR}/conf/nginx-tacws.conf DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/tools/python/tacws_publish.py
+              ${CMAKE_SOURCE_DIR}/tools/python/README.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/tacws/python)
 install(FILES ${CMAKE_SOURCE_DIR}/plugins/example/example.c
               ${CMAKE_SOURCE_DIR}/plugins/example/Makefile
               ${CMAKE_SOURCE_DIR}/plugins/example/CMakeLists.txt
