@@ -11,6 +11,7 @@
 #ifndef TACWS_DEMO_H
 #define TACWS_DEMO_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,21 @@ int demo_chance(demo_rng *r, double p);
 /* t (seconds since the epoch, UTC) as "2026-11-26T10:31:00Z"; buf >= 21 bytes. */
 void demo_iso8601(double t, char *buf, size_t len);
 double demo_now(void);
+/* t as Python's datetime.isoformat() writes it, "2026-11-26T10:31:00.512000"
+ * (UTC, no zone), the way TAC's services stamp their JSON; buf >= 27 bytes. */
+void demo_pytime(double t, char *buf, size_t len);
+
+/* json-c shorthands. demo_jstr(NULL) and demo_jadd of NULL give JSON null. */
+void demo_jadd(json_object *o, const char *key, json_object *v);
+json_object *demo_jstr(const char *s);
+json_object *demo_jtime(double t); /* demo_iso8601 text */
+/* A number printed with exactly that many decimals (not 0.12340000000000001). */
+json_object *demo_jnum(int decimals, double v);
+double demo_round4(double v);
+/* Compact text of o, valid until o changes or is freed. */
+const char *demo_json_text(json_object *o);
+/* o written with indent 2 through demo_write_atomic. */
+int demo_write_json(const char *path, json_object *o);
 
 /* File helpers; paths are absolute or relative to the working directory. */
 int demo_mkdirs(const char *path);
@@ -86,6 +102,25 @@ void demo_http_stop(demo_http *h);
 /* Replace the served documents; json is copied. */
 void demo_http_set_openapi(demo_http *h, const char *json);
 void demo_http_set_webhook_status(demo_http *h, const char *json);
+/* Whether the simulated Cloudflare tunnel is up: its public /health follows it. */
+void demo_http_set_tunnel_up(demo_http *h, int up);
+
+/* The planned_features backlog (plans.c), in the store's open transaction. */
+typedef struct demo_plans demo_plans;
+
+/* Files a session and a backlog in every status, dated before now. */
+int demo_plans_create(demo_store *st, demo_rng *rng, double now, demo_plans **out);
+/* One change: an item started (as GitHub issue `issue`), finished, or filed. */
+void demo_plans_step(demo_plans *p, double now, int issue);
+void demo_plans_free(demo_plans *p);
+
+/* <repo_root>/QC_METRICS_ENHANCED.json (quality.c), written atomically. */
+typedef struct demo_quality demo_quality;
+
+int demo_quality_create(const char *repo_root, demo_rng *rng, double now, demo_quality **out);
+/* The metrics drift a little and the file is written again. */
+int demo_quality_step(demo_quality *q, double now);
+void demo_quality_free(demo_quality *q);
 
 /* The simulated world. */
 typedef struct demo_world demo_world;

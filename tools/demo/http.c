@@ -26,6 +26,7 @@ struct demo_http {
 	char *webhook;
 	long long started_ms;
 	long long health_up_ms;
+	int tunnel_up;
 };
 
 static long long mono_ms(void)
@@ -112,7 +113,22 @@ static void serve(demo_http *h, int fd)
 		respond(fd, 405, "Method Not Allowed", "{\"detail\":\"Method Not Allowed\"}", 0);
 		return;
 	}
-	if (!strcmp(path, "/health")) {
+	if (!strcmp(path, "/")) { /* the frontend's stand-in */
+		respond(fd, 200, "OK", "{\"app\":\"TAC WebBuilder frontend (tacws-demo stand-in)\"}",
+		        head);
+		return;
+	}
+	if (!strcmp(path, "/tunnel/health")) { /* the public webhook URL, through the tunnel */
+		pthread_mutex_lock(&h->lock);
+		int up = h->tunnel_up;
+		pthread_mutex_unlock(&h->lock);
+		if (up)
+			respond(fd, 200, "OK", "{\"status\":\"healthy\"}", head);
+		else
+			respond(fd, 502, "Bad Gateway", "{\"error\":\"tunnel disconnected\"}", head);
+		return;
+	}
+	if (!strcmp(path, "/health") || !strcmp(path, "/api/v1/health")) {
 		if (health_up(h))
 			respond(fd, 200, "OK",
 			        "{\"status\":\"healthy\",\"service\":\"tac-backend\"}", head);
@@ -241,6 +257,15 @@ void demo_http_set_openapi(demo_http *h, const char *json)
 {
 	if (h)
 		replace(h, &h->openapi, json);
+}
+
+void demo_http_set_tunnel_up(demo_http *h, int up)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->tunnel_up = up;
+	pthread_mutex_unlock(&h->lock);
 }
 
 void demo_http_set_webhook_status(demo_http *h, const char *json)

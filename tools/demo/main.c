@@ -11,7 +11,7 @@
 #include <time.h>
 
 #ifndef TACWS_DEMO_SCHEMA
-#define TACWS_DEMO_SCHEMA "conf/sql/schema.sql"
+#define TACWS_DEMO_SCHEMA "tools/demo/tac-schema.sql"
 #endif
 
 static volatile sig_atomic_t stop_requested;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tacws demo in one command: builds the project if needed, starts
-# tacws-demo (a simulated TAC WebBuilder: agents/, a SQLite database, the
-# backend's OpenAPI document, the trigger service's status, a flaky /health)
+# tacws-demo (a simulated TAC WebBuilder: agents/, a SQLite database in TAC's
+# schema, the QC metrics file, the backend's OpenAPI document, the trigger
+# service's status, health endpoints for TAC's six services)
 # and serves it all live with tacwsd. Ctrl-C stops both.
 #
 # Environment (all optional):
@@ -26,8 +27,15 @@ if [[ -z ${TACWS_DEMO_NO_BUILD:-} ]]; then
 		cmake -S "$src" -B "$build" >/dev/null
 	fi
 	echo "tacws demo: building tacwsd, the plugins and tacws-demo in $build"
-	if ! cmake --build "$build" -j2 --target tacwsd tacws-demo workflows adw_state \
-		adw_monitor queue history routes system_status webhook_status \
+	# The plugins this tree has (a feed whose plugin is missing is refused at start).
+	targets=(tacwsd tacws-demo)
+	for plugin in workflows adw_state adw_monitor queue history routes system_status \
+		webhook_status planned_features qc_metrics; do
+		if [[ -f $src/plugins/$plugin/CMakeLists.txt ]]; then
+			targets+=("$plugin")
+		fi
+	done
+	if ! cmake --build "$build" -j2 --target "${targets[@]}" \
 		>"$build/run-demo-build.log" 2>&1; then
 		tail -30 "$build/run-demo-build.log" >&2
 		echo "tacws demo: the build failed; the full log is $build/run-demo-build.log" >&2
@@ -67,7 +75,7 @@ trap stop_driver EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$driver" --repo-root "$demo/repo" --schema "$src/conf/sql/schema.sql" \
+"$driver" --repo-root "$demo/repo" --schema "$src/tools/demo/tac-schema.sql" \
 	--http-port "$demo_port" --seed "${TACWS_DEMO_SEED:-1}" --quiet >"$demo/driver.log" 2>&1 &
 driver_pid=$!
 
@@ -91,6 +99,7 @@ sed -e "s|^port = 8003|port = $port|" \
 	-e "s|^plugin_dir = .*|plugin_dir = $build/plugins|" \
 	-e "s|^web_dir = .*|web_dir = $src/web|" \
 	-e "s|^repo_root = .*|repo_root = $demo/repo|" \
+	-e "s|^path = .*QC_METRICS_ENHANCED.json|path = $demo/repo/QC_METRICS_ENHANCED.json|" \
 	-e "s|^database = sqlite:db/database.db|database = sqlite:$demo/repo/db/database.db|" \
 	"$src/conf/demo.ini" >"$demo/tacwsd.ini"
 

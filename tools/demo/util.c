@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -67,6 +69,58 @@ void demo_iso8601(double t, char *buf, size_t len)
 	struct tm tm;
 	gmtime_r(&s, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void demo_pytime(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char head[32];
+	strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06d", head, (int)((t - (double)s) * 1e6));
+}
+
+void demo_jadd(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+json_object *demo_jstr(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *demo_jtime(double t)
+{
+	char buf[32];
+	demo_iso8601(t, buf, sizeof buf);
+	return json_object_new_string(buf);
+}
+
+json_object *demo_jnum(int decimals, double v)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.*f", decimals, v);
+	return json_object_new_double_s(atof(buf), buf);
+}
+
+double demo_round4(double v)
+{
+	return round(v * 10000.0) / 10000.0;
+}
+
+const char *demo_json_text(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+int demo_write_json(const char *path, json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return demo_write_atomic(path, text, strlen(text));
 }
 
 int demo_mkdirs(const char *path)

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_WORKFLOWS 12 /* folders kept in agents/ */
@@ -97,7 +98,8 @@ struct wf {
 	enum wf_status status;
 	int error_count;
 	char last_error[160];
-	double est[NPHASES], cost[NPHASES], phase_start;
+	double est[NPHASES], cost[NPHASES], dur[NPHASES], phase_start;
+	int concurrent, reused; /* workflows active when it started; worktree reused */
 	int next_tick;
 	pid_t pid;
 	int feature, fphase; /* queue row it runs, or -1 */
@@ -146,44 +148,11 @@ struct demo_world {
 	double trigger_started;
 	long long wh_uptime_shown;
 	int extra_route;
+	demo_plans *plans;
+	demo_quality *quality;
+	pid_t tunnel_pid;
+	int tunnel_up, tunnel_toggle_tick;
 };
-
-static void add(json_object *o, const char *key, json_object *v)
-{
-	json_object_object_add(o, key, v);
-}
-
-static json_object *jstr(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-static json_object *jtime(double t)
-{
-	char buf[32];
-	demo_iso8601(t, buf, sizeof buf);
-	return json_object_new_string(buf);
-}
-
-/* Money with four decimals, printed as such (not 0.12340000000000001). */
-static json_object *jmoney(double usd)
-{
-	char buf[32];
-	snprintf(buf, sizeof buf, "%.4f", usd);
-	return json_object_new_double_s(atof(buf), buf);
-}
-
-static double round4(double v)
-{
-	return round(v * 10000.0) / 10000.0;
-}
-
-static int write_json(const char *path, json_object *o)
-{
-	const char *text = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	return demo_write_atomic(path, text, strlen(text));
-}
 
 static void wf_path(const demo_world *w, const struct wf *f, const char *rel, char *buf, size_t len)
 {
@@ -216,50 +185,50 @@ static json_object *state_json(const demo_world *w, const struct wf *f)
 	char buf[PATH_MAX];
 	json_object *o = json_object_new_object();
 	const char *cls = requests[f->req].cls;
-	add(o, "adw_id", jstr(f->id));
-	add(o, "issue_number", jstr(f->issue));
+	demo_jadd(o, "adw_id", demo_jstr(f->id));
+	demo_jadd(o, "issue_number", demo_jstr(f->issue));
 	snprintf(buf, sizeof buf, "%s-issue-%s-adw-%s-%s", cls + 1, f->issue, f->id,
 	         requests[f->req].slug);
-	add(o, "branch_name", jstr(buf));
+	demo_jadd(o, "branch_name", demo_jstr(buf));
 	snprintf(buf, sizeof buf, "specs/issue-%s-adw-%s-sdlc_planner-%s.md", f->issue, f->id,
 	         requests[f->req].slug);
-	add(o, "plan_file", f->done > 0 ? jstr(buf) : NULL);
-	add(o, "issue_class", jstr(cls));
+	demo_jadd(o, "plan_file", f->done > 0 ? demo_jstr(buf) : NULL);
+	demo_jadd(o, "issue_class", demo_jstr(cls));
 	tree_path(w, f, buf, sizeof buf);
-	add(o, "worktree_path", jstr(buf));
-	add(o, "backend_port", json_object_new_int(f->backend_port));
-	add(o, "frontend_port", json_object_new_int(f->frontend_port));
-	add(o, "model_set", jstr(f->heavy ? "heavy" : "base"));
+	demo_jadd(o, "worktree_path", demo_jstr(buf));
+	demo_jadd(o, "backend_port", json_object_new_int(f->backend_port));
+	demo_jadd(o, "frontend_port", json_object_new_int(f->frontend_port));
+	demo_jadd(o, "model_set", demo_jstr(f->heavy ? "heavy" : "base"));
 	json_object *adws = json_object_new_array();
-	json_object_array_add(adws, jstr(templates[f->tmpl]));
+	json_object_array_add(adws, demo_jstr(templates[f->tmpl]));
 	for (int p = 0; p <= f->phase && p < NPHASES; p++) {
 		if (!phase_has_marker[p])
 			continue;
 		snprintf(buf, sizeof buf, "adw_%s_iso", phase_names[p]);
-		json_object_array_add(adws, jstr(buf));
+		json_object_array_add(adws, demo_jstr(buf));
 	}
-	add(o, "all_adws", adws);
-	add(o, "estimated_cost_total", jmoney(est_total(f)));
+	demo_jadd(o, "all_adws", adws);
+	demo_jadd(o, "estimated_cost_total", demo_jnum(4, est_total(f)));
 	json_object *bd = json_object_new_object();
 	for (int p = 0; p < NPHASES; p++)
-		add(bd, phase_names[p], jmoney(f->est[p]));
-	add(o, "estimated_cost_breakdown", bd);
-	add(o, "workflow_template", jstr(templates[f->tmpl]));
-	add(o, "model_used", jstr(models[f->model]));
-	add(o, "start_time", jtime(f->start));
-	add(o, "nl_input", jstr(requests[f->req].text));
+		demo_jadd(bd, phase_names[p], demo_jnum(4, f->est[p]));
+	demo_jadd(o, "estimated_cost_breakdown", bd);
+	demo_jadd(o, "workflow_template", demo_jstr(templates[f->tmpl]));
+	demo_jadd(o, "model_used", demo_jstr(models[f->model]));
+	demo_jadd(o, "start_time", demo_jtime(f->start));
+	demo_jadd(o, "nl_input", demo_jstr(requests[f->req].text));
 	if (f->issue_int > 0)
 		snprintf(buf, sizeof buf, REPO_URL "/issues/%d", f->issue_int);
 	else
 		snprintf(buf, sizeof buf, REPO_URL);
-	add(o, "github_url", jstr(buf));
+	demo_jadd(o, "github_url", demo_jstr(buf));
 	if (f->status == WF_COMPLETED || f->status == WF_FAILED) {
-		add(o, "end_time", jtime(f->end));
-		add(o, "status", jstr(f->status == WF_COMPLETED ? "completed" : "failed"));
+		demo_jadd(o, "end_time", demo_jtime(f->end));
+		demo_jadd(o, "status", demo_jstr(f->status == WF_COMPLETED ? "completed" : "failed"));
 	}
 	if (f->error_count) {
-		add(o, "error_count", json_object_new_int(f->error_count));
-		add(o, "last_error", jstr(f->last_error));
+		demo_jadd(o, "error_count", json_object_new_int(f->error_count));
+		demo_jadd(o, "last_error", demo_jstr(f->last_error));
 	}
 	return o;
 }
@@ -269,11 +238,11 @@ static json_object *completed_json(const demo_world *w, const struct wf *f)
 	json_object *o = json_object_new_object();
 	json_object *done = json_object_new_array();
 	for (int p = 0; p < f->done; p++)
-		json_object_array_add(done, jstr(phase_titles[p]));
-	add(o, "completed", done);
+		json_object_array_add(done, demo_jstr(phase_titles[p]));
+	demo_jadd(o, "completed", done);
 	int current = f->status == WF_RUNNING || f->status == WF_PAUSED;
-	add(o, "current", current ? jstr(phase_titles[f->phase]) : NULL);
-	add(o, "last_updated", jtime(w->now));
+	demo_jadd(o, "current", current ? demo_jstr(phase_titles[f->phase]) : NULL);
+	demo_jadd(o, "last_updated", demo_jtime(w->now));
 	return o;
 }
 
@@ -282,10 +251,10 @@ static int write_state(demo_world *w, struct wf *f)
 	char path[PATH_MAX];
 	json_object *state = state_json(w, f), *done = completed_json(w, f);
 	wf_path(w, f, "adw_state.json", path, sizeof path);
-	int rc = write_json(path, state);
+	int rc = demo_write_json(path, state);
 	wf_path(w, f, "completed_phases.json", path, sizeof path);
 	if (!rc)
-		rc = write_json(path, done);
+		rc = demo_write_json(path, done);
 	json_object_put(state);
 	json_object_put(done);
 	if (rc)
@@ -304,16 +273,13 @@ static void log_error(demo_world *w, struct wf *f, const char *level, const char
 	demo_append(path, line);
 }
 
-static void proc_start(demo_world *w, struct wf *f)
+/* A child `sleep` whose command line reads argv0, so process checks find it;
+ * 0 when none could be started. */
+static pid_t spawn_sleeper(const char *argv0)
 {
-	if (!w->live || !w->opts->spawn_processes || f->pid > 0)
-		return;
-	char argv0[128];
-	snprintf(argv0, sizeof argv0, "uv run adws/%s.py %s %s", templates[f->tmpl], f->issue,
-	         f->id);
 	pid_t parent = getpid();
 	/* Until exec, the child would run our SIGTERM handler and survive a
-	 * proc_stop: keep signals blocked until it has the default handlers. */
+	 * stop_child: keep signals blocked until it has the default handlers. */
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
@@ -323,28 +289,59 @@ static void proc_start(demo_world *w, struct wf *f)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		/* The process monitor finds a run by its adw_id in a command line. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(0);
-		char *const argv[] = {argv0, "86400", NULL};
+		char *const argv[] = {(char *)argv0, "86400", NULL};
 		execvp("sleep", argv);
 		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
 		demo_log("fork: %s", strerror(errno));
-	else
-		f->pid = pid;
+	return pid > 0 ? pid : 0;
+}
+
+static void stop_child(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+static void proc_start(demo_world *w, struct wf *f)
+{
+	if (!w->live || !w->opts->spawn_processes || f->pid > 0)
+		return;
+	/* The process monitor finds a run by its adw_id in a command line. */
+	char argv0[128];
+	snprintf(argv0, sizeof argv0, "uv run adws/%s.py %s %s", templates[f->tmpl], f->issue,
+	         f->id);
+	f->pid = spawn_sleeper(argv0);
 }
 
 static void proc_stop(struct wf *f)
 {
-	if (f->pid <= 0)
+	stop_child(&f->pid);
+}
+
+/* The Cloudflare tunnel's stand-in: up most of the time, down now and then,
+ * with its public /health following it. */
+static void tunnel_step(demo_world *w)
+{
+	if (!w->live || w->tick < w->tunnel_toggle_tick)
 		return;
-	kill(f->pid, SIGTERM);
-	waitpid(f->pid, NULL, 0);
-	f->pid = 0;
+	int up = !w->tunnel_up;
+	if (up && w->opts->spawn_processes)
+		w->tunnel_pid = spawn_sleeper("cloudflared tunnel run tac-demo");
+	else
+		stop_child(&w->tunnel_pid);
+	w->tunnel_up = up;
+	demo_http_set_tunnel_up(w->http, up);
+	w->tunnel_toggle_tick = w->tick + (up ? demo_range(&w->rng, 90, 180)
+	                                      : demo_range(&w->rng, 10, 20));
 }
 
 static void proc_reap(demo_world *w)
@@ -369,7 +366,8 @@ static void qrow_save(demo_world *w, struct feature *ft, int i)
 			phase = phase_names[w->wf[k].phase];
 	demo_store_exec(
 	    w->st,
-	    "UPDATE phase_queue SET status = $1, issue_number = $2, current_phase = $3, "
+	    "UPDATE phase_queue SET status = $1, issue_number = $2, "
+	    "current_phase = COALESCE($3, current_phase), "
 	    "updated_at = $4, error_message = $5, adw_id = $6, pr_number = $7, "
 	    "ready_timestamp = $8, started_timestamp = $9 WHERE queue_id = $10",
 	    "sjssssjsss", q_names[r->status], r->issue, phase, now, r->error[0] ? r->error : NULL,
@@ -398,10 +396,10 @@ static void feature_create(demo_world *w, struct feature *ft)
 		char title[160];
 		snprintf(title, sizeof title, "Phase %d of %d: %.100s", i + 1, ft->nphases,
 		         requests[ft->req].text);
-		add(data, "title", jstr(title));
-		add(data, "content", jstr(requests[ft->req].text));
-		add(data, "parent_issue", json_object_new_int(ft->feature_id));
-		add(data, "external_docs", json_object_new_array());
+		demo_jadd(data, "title", demo_jstr(title));
+		demo_jadd(data, "content", demo_jstr(requests[ft->req].text));
+		demo_jadd(data, "externalDocs", json_object_new_array());
+		demo_jadd(data, "total_phases", json_object_new_int(ft->nphases));
 		demo_store_exec(
 		    w->st,
 		    "INSERT INTO phase_queue (queue_id, feature_id, phase_number, status, "
@@ -479,46 +477,202 @@ static struct wf *wf_slot(demo_world *w)
 	return oldest;
 }
 
-static void history_insert(demo_world *w, const struct wf *f)
+/* Tokens a phase used, from its cost: 30 % input, 10 % output, 60 % cache. */
+static long long phase_tokens(const struct wf *f, int p)
 {
-	char now[32], start[32], tree[PATH_MAX], branch[256], url[128];
-	demo_iso8601(w->now, now, sizeof now);
-	demo_iso8601(f->start, start, sizeof start);
-	tree_path(w, f, tree, sizeof tree);
-	snprintf(branch, sizeof branch, "%s-issue-%s-adw-%s-%s", requests[f->req].cls + 1, f->issue,
-	         f->id, requests[f->req].slug);
-	snprintf(url, sizeof url, REPO_URL "/issues/%d", f->issue_int);
-	demo_store_exec(w->st,
-	                "INSERT INTO workflow_history (adw_id, issue_class, nl_input, github_url, "
-	                "branch_name, worktree_path, workflow_template, model_used, status, "
-	                "start_time, phase_count, estimated_cost_total, actual_cost_total, "
-	                "created_at, updated_at, issue_number) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-	                "$8, 'pending', $9, $10, $11, 0, $12, $12, $13)",
-	                "sssssssssidsj", f->id, requests[f->req].cls, requests[f->req].text,
-	                f->issue_int > 0 ? url : NULL, branch, tree, templates[f->tmpl],
-	                models[f->model], start, NPHASES, round4(est_total(f)), now, f->issue_int);
+	return (long long)(f->cost[p] / model_price[f->model] * 180000);
 }
 
-static void history_update(demo_world *w, const struct wf *f)
+static double clamp100(double v)
+{
+	return v < 0 ? 0 : v > 100 ? 100 : round(v * 10) / 10;
+}
+
+/* The JSON-text columns of a workflow_history row, as TAC's sync writes them. */
+struct hist_json {
+	json_object *structured_input, *cost_breakdown, *token_breakdown, *phase_durations,
+	    *anomaly_flags, *recommendations, *retry_reasons, *error_phases;
+};
+
+static void hist_json_build(const struct wf *f, long long tok[6], struct hist_json *j)
+{
+	double est = est_total(f), cost = cost_total(f);
+	long long total = tok[5];
+	j->structured_input = json_object_new_object();
+	if (f->issue_int > 0)
+		demo_jadd(j->structured_input, "issue_number", json_object_new_int(f->issue_int));
+	demo_jadd(j->structured_input, "classification", demo_jstr(requests[f->req].cls));
+	demo_jadd(j->structured_input, "workflow", demo_jstr(templates[f->tmpl]));
+	demo_jadd(j->structured_input, "model", demo_jstr(f->heavy ? "heavy" : "base"));
+	demo_jadd(j->structured_input, "classification_reasoning",
+	          demo_jstr("Classified from the issue's title and labels"));
+	demo_jadd(j->structured_input, "model_selection_reasoning",
+	          demo_jstr(f->heavy ? "Touches several modules: heavy model set"
+	                             : "Contained change: base model set"));
+	j->cost_breakdown = json_object_new_object();
+	demo_jadd(j->cost_breakdown, "estimated_total", demo_jnum(4, est));
+	demo_jadd(j->cost_breakdown, "actual_total", demo_jnum(4, cost));
+	demo_jadd(j->cost_breakdown, "estimated_per_step", demo_jnum(4, est / NPHASES));
+	demo_jadd(j->cost_breakdown, "actual_per_step",
+	          demo_jnum(4, f->done ? cost / f->done : 0));
+	demo_jadd(j->cost_breakdown, "cost_per_token", demo_jnum(8, total ? cost / total : 0));
+	json_object *by_phase = json_object_new_object();
+	j->phase_durations = json_object_new_object();
+	j->error_phases = json_object_new_object();
+	for (int p = 0; p < NPHASES && p <= f->phase; p++) {
+		if (p < f->done || f->status == WF_FAILED) {
+			demo_jadd(by_phase, phase_names[p], demo_jnum(4, f->cost[p]));
+			demo_jadd(j->phase_durations, phase_names[p], json_object_new_int((int)f->dur[p]));
+		}
+	}
+	demo_jadd(j->cost_breakdown, "by_phase", by_phase);
+	static const char *const tok_keys[] = {"input_tokens",     "output_tokens",
+	                                       "cached_tokens",    "cache_hit_tokens",
+	                                       "cache_miss_tokens", "total_tokens"};
+	j->token_breakdown = json_object_new_object();
+	for (int k = 0; k < 6; k++)
+		demo_jadd(j->token_breakdown, tok_keys[k], json_object_new_int64(tok[k]));
+	j->anomaly_flags = json_object_new_array();
+	j->recommendations = json_object_new_array();
+	j->retry_reasons = json_object_new_array();
+	if (cost > est * 1.25)
+		json_object_array_add(j->anomaly_flags, demo_jstr("Cost 25% over estimate"));
+	if (f->status == WF_FAILED) {
+		json_object_array_add(j->anomaly_flags, demo_jstr("Workflow failed"));
+		json_object_object_add(j->error_phases, phase_names[f->phase], json_object_new_int(1));
+		json_object_array_add(j->recommendations,
+		                      demo_jstr("Run the failing phase alone before retrying"));
+	}
+	if (f->error_count) {
+		json_object_array_add(j->retry_reasons, demo_jstr(f->last_error));
+		json_object_array_add(j->recommendations,
+		                      demo_jstr("Check the error log for recurring warnings"));
+	}
+	if (!f->heavy && cost > 2.0)
+		json_object_array_add(j->recommendations, demo_jstr("Consider the heavy model set"));
+}
+
+static void hist_json_free(struct hist_json *j)
+{
+	json_object *all[] = {j->structured_input, j->cost_breakdown,  j->token_breakdown,
+	                      j->phase_durations,  j->anomaly_flags,   j->recommendations,
+	                      j->retry_reasons,    j->error_phases};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		json_object_put(all[i]);
+}
+
+/* Writes the whole workflow_history row of f (every column of TAC's SQLite
+ * table), inserting it the first time with created_at = created. */
+static void history_save(demo_world *w, const struct wf *f, double created)
 {
 	static const char *const st[] = {"pending", "running", "running", "completed", "failed"};
-	char now[32], end[32], start[32];
+	static const char *const categories[] = {"test_failure", "review_blocker", "build_error",
+	                                         "context_limit", "git_error"};
+	static const char *const complexity[] = {"low", "medium", "high"};
+	char now[32], made[32], start[32], end[32], tree[PATH_MAX], url[128];
 	demo_iso8601(w->now, now, sizeof now);
-	demo_iso8601(f->end, end, sizeof end);
+	demo_iso8601(created, made, sizeof made);
 	demo_iso8601(f->start, start, sizeof start);
-	int finished = f->status >= WF_COMPLETED;
+	demo_iso8601(f->end, end, sizeof end);
+	tree_path(w, f, tree, sizeof tree);
+	snprintf(url, sizeof url, REPO_URL "/issues/%d", f->issue_int);
+	int finished = f->status >= WF_COMPLETED, failed = f->status == WF_FAILED;
+	long long tok[6] = {0};
+	double busy = 0, slowest = -1;
+	int bottleneck = -1;
+	for (int p = 0; p < NPHASES; p++) {
+		tok[5] += phase_tokens(f, p);
+		busy += f->dur[p];
+		if (f->dur[p] > slowest)
+			slowest = f->dur[p], bottleneck = p;
+	}
+	tok[0] = tok[5] * 3 / 10, tok[1] = tok[5] / 10, tok[2] = tok[5] - tok[0] - tok[1];
+	tok[3] = tok[2] * 9 / 10, tok[4] = tok[2] - tok[3];
+	double est = est_total(f), cost = cost_total(f);
+	double wall = finished ? f->end - f->start : 0;
+	time_t t0 = (time_t)f->start;
+	struct tm tm;
+	gmtime_r(&t0, &tm);
+	struct hist_json j;
+	hist_json_build(f, tok, &j);
+	int scored = finished;
+	double clarity = clamp100(45 + (double)(strlen(requests[f->req].text) % 50));
+	double efficiency = clamp100(100 - fabs(cost - est) / (est > 0 ? est : 1) * 100);
+	double performance = clamp100(100 - wall / 60);
+	double quality = clamp100(100 - f->error_count * 15 - (failed ? 40 : 0));
+	int cplx_est = (int)(f->req % 3), cplx_act = finished ? (cplx_est + (failed ? 1 : 0)) % 3 : -1;
 	demo_store_exec(
 	    w->st,
-	    "UPDATE workflow_history SET status = $1, current_phase = $2, "
-	    "actual_cost_total = $3, error_message = $4, updated_at = $5, end_time = $6, "
-	    "start_time = $8 WHERE adw_id = $7",
-	    "ssdsssss", st[f->status], f->phase >= 0 ? phase_names[f->phase] : NULL,
-	    round4(cost_total(f)), f->status == WF_FAILED ? f->last_error : NULL, now,
-	    finished ? end : NULL, f->id, start);
+	    "INSERT INTO workflow_history (adw_id, issue_number, nl_input, github_url, "
+	    "gh_issue_state, workflow_template, model_used, status, start_time, end_time, "
+	    "duration_seconds, error_message, phase_count, current_phase, success_rate, "
+	    "retry_count, worktree_path, backend_port, frontend_port, concurrent_workflows, "
+	    "input_tokens, output_tokens, cached_tokens, cache_hit_tokens, cache_miss_tokens, "
+	    "total_tokens, cache_efficiency_percent, estimated_cost_total, actual_cost_total, "
+	    "estimated_cost_per_step, actual_cost_per_step, cost_per_token, structured_input, "
+	    "cost_breakdown, token_breakdown, worktree_reused, steps_completed, steps_total, "
+	    "hour_of_day, day_of_week, nl_input_clarity_score, cost_efficiency_score, "
+	    "performance_score, quality_score, scoring_version, anomaly_flags, "
+	    "optimization_recommendations, created_at, updated_at, phase_durations, "
+	    "idle_time_seconds, bottleneck_phase, error_category, retry_reasons, "
+	    "error_phase_distribution, recovery_time_seconds, complexity_estimated, "
+	    "complexity_actual) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+	    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, "
+	    "$31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, '1.0', $45, "
+	    "$46, $47, $48, $49, $50, $51, $52, $53, $54, $55, $56, $57) "
+	    "ON CONFLICT (adw_id) DO UPDATE SET issue_number = excluded.issue_number, "
+	    "gh_issue_state = excluded.gh_issue_state, status = excluded.status, "
+	    "start_time = excluded.start_time, end_time = excluded.end_time, "
+	    "duration_seconds = excluded.duration_seconds, error_message = "
+	    "excluded.error_message, current_phase = excluded.current_phase, success_rate = "
+	    "excluded.success_rate, retry_count = excluded.retry_count, input_tokens = "
+	    "excluded.input_tokens, output_tokens = excluded.output_tokens, cached_tokens = "
+	    "excluded.cached_tokens, cache_hit_tokens = excluded.cache_hit_tokens, "
+	    "cache_miss_tokens = excluded.cache_miss_tokens, total_tokens = "
+	    "excluded.total_tokens, cache_efficiency_percent = excluded.cache_efficiency_percent, "
+	    "actual_cost_total = excluded.actual_cost_total, actual_cost_per_step = "
+	    "excluded.actual_cost_per_step, cost_per_token = excluded.cost_per_token, "
+	    "cost_breakdown = excluded.cost_breakdown, token_breakdown = excluded.token_breakdown, "
+	    "steps_completed = excluded.steps_completed, cost_efficiency_score = "
+	    "excluded.cost_efficiency_score, performance_score = excluded.performance_score, "
+	    "quality_score = excluded.quality_score, anomaly_flags = excluded.anomaly_flags, "
+	    "optimization_recommendations = excluded.optimization_recommendations, updated_at = "
+	    "excluded.updated_at, phase_durations = excluded.phase_durations, idle_time_seconds = "
+	    "excluded.idle_time_seconds, bottleneck_phase = excluded.bottleneck_phase, "
+	    "error_category = excluded.error_category, retry_reasons = excluded.retry_reasons, "
+	    "error_phase_distribution = excluded.error_phase_distribution, "
+	    "recovery_time_seconds = excluded.recovery_time_seconds, complexity_actual = "
+	    "excluded.complexity_actual",
+	    "sjsssssssssssssisiiiIIIIIIddddddsssiiiiiddddsssssisssssss", f->id, f->issue_int,
+	    requests[f->req].text, f->issue_int > 0 ? url : NULL,
+	    f->issue_int > 0 ? (f->status == WF_COMPLETED ? "closed" : "open") : NULL,
+	    templates[f->tmpl], models[f->model], st[f->status], f->phase >= 0 ? start : NULL,
+	    finished ? end : NULL, NULL, failed ? f->last_error : NULL, NULL,
+	    f->phase >= 0 ? phase_names[f->phase] : NULL, NULL, f->error_count, tree,
+	    f->backend_port, f->frontend_port, f->concurrent, tok[0], tok[1], tok[2], tok[3],
+	    tok[4], tok[5], tok[5] ? round(1000.0 * (double)tok[3] / (double)tok[5]) / 10 : 0.0, demo_round4(est),
+	    demo_round4(cost), demo_round4(est / NPHASES), demo_round4(f->done ? cost / f->done : 0),
+	    tok[5] ? cost / tok[5] : 0.0, demo_json_text(j.structured_input),
+	    demo_json_text(j.cost_breakdown), demo_json_text(j.token_breakdown), f->reused,
+	    f->done, NPHASES, tm.tm_hour, (tm.tm_wday + 6) % 7, clarity,
+	    scored ? efficiency : 0.0, scored ? performance : 0.0, scored ? quality : 0.0,
+	    demo_json_text(j.anomaly_flags), demo_json_text(j.recommendations), made, now,
+	    demo_json_text(j.phase_durations), finished ? (int)fmax(0, wall - busy) : 0,
+	    bottleneck >= 0 && slowest > 0 ? phase_names[bottleneck] : NULL,
+	    failed ? categories[f->req % 5] : NULL, demo_json_text(j.retry_reasons),
+	    demo_json_text(j.error_phases), NULL, complexity[cplx_est],
+	    cplx_act >= 0 ? complexity[cplx_act] : NULL);
+	hist_json_free(&j);
+	/* Values that are NULL until the run ends (the format has no "nullable double"). */
 	if (finished)
-		demo_store_exec(
-		    w->st, "UPDATE workflow_history SET duration_seconds = $1 WHERE adw_id = $2",
-		    "ds", round(f->end - f->start), f->id);
+		demo_store_exec(w->st,
+		                "UPDATE workflow_history SET duration_seconds = $1, success_rate = "
+		                "$2, phase_count = $3, recovery_time_seconds = $4 WHERE adw_id = $5",
+		                "idiis", (int)round(wall), f->status == WF_COMPLETED ? 100.0 : 0.0,
+		                NPHASES, failed ? (int)round(wall / 4) : 0, f->id);
+	else
+		demo_store_exec(w->st, "UPDATE workflow_history SET phase_count = $1 WHERE adw_id = $2",
+		                "is", NPHASES, f->id);
 }
 
 static struct wf *wf_create(demo_world *w, int feature, int fphase, int issue)
@@ -552,8 +706,10 @@ static struct wf *wf_create(demo_world *w, int feature, int fphase, int issue)
 	f->backend_port = 9100 + slot;
 	f->frontend_port = 9200 + slot;
 	f->start = w->now;
+	f->concurrent = active_count(w);
+	f->reused = demo_chance(&w->rng, 0.3);
 	for (int p = 0; p < NPHASES; p++)
-		f->est[p] = round4(demo_uniform(&w->rng, 0.04, 0.45) * model_price[f->model]);
+		f->est[p] = demo_round4(demo_uniform(&w->rng, 0.04, 0.45) * model_price[f->model]);
 	f->next_tick = w->tick + demo_range(&w->rng, 2, 6);
 	f->dirty = 1;
 	char path[PATH_MAX];
@@ -561,7 +717,7 @@ static struct wf *wf_create(demo_world *w, int feature, int fphase, int issue)
 	demo_mkdirs(path);
 	wf_path(w, f, "error.log", path, sizeof path);
 	demo_write_atomic(path, "", 0);
-	history_insert(w, f);
+	history_save(w, f, w->now);
 	return f;
 }
 
@@ -582,7 +738,8 @@ static void phase_begin(demo_world *w, struct wf *f)
 	    "INSERT INTO task_logs (adw_id, issue_number, workflow_template, phase_name, "
 	    "phase_number, phase_status, log_message, started_at, created_at) "
 	    "VALUES ($1, $2, $3, $4, $5, 'started', $6, $7, $7)",
-	    "sjssiss", f->id, f->issue_int, templates[f->tmpl], phase_names[p], p + 1, rel, now);
+	    "sississ", f->id, f->issue_int > 0 ? f->issue_int : 0, templates[f->tmpl],
+	    phase_titles[p], p + 1, rel, now);
 }
 
 static void phase_end(demo_world *w, struct wf *f, const char *status, const char *error)
@@ -590,7 +747,8 @@ static void phase_end(demo_world *w, struct wf *f, const char *status, const cha
 	char now[32], msg[96], path[PATH_MAX], rel[64], line[256];
 	int p = f->phase;
 	double secs = round(w->now - f->phase_start);
-	f->cost[p] = round4(f->est[p] * demo_uniform(&w->rng, 0.6, 1.4) *
+	f->dur[p] = secs;
+	f->cost[p] = demo_round4(f->est[p] * demo_uniform(&w->rng, 0.6, 1.4) *
 	                    (error ? demo_uniform(&w->rng, 0.2, 0.8) : 1.0));
 	int tokens = (int)(f->cost[p] / model_price[f->model] * 180000);
 	demo_iso8601(w->now, now, sizeof now);
@@ -600,7 +758,7 @@ static void phase_end(demo_world *w, struct wf *f, const char *status, const cha
 	    "UPDATE task_logs SET phase_status = $1, log_message = $2, error_message = $3, "
 	    "completed_at = $4, duration_seconds = $5, tokens_used = $6, cost_usd = $7 "
 	    "WHERE adw_id = $8 AND phase_name = $9 AND phase_status = 'started'",
-	    "ssssdidss", status, msg, error, now, secs, tokens, f->cost[p], f->id, phase_names[p]);
+	    "ssssdidss", status, msg, error, now, secs, tokens, f->cost[p], f->id, phase_titles[p]);
 	snprintf(rel, sizeof rel, "%s", phase_agents[p]);
 	wf_path(w, f, rel, path, sizeof path);
 	demo_mkdirs(path);
@@ -622,7 +780,7 @@ static void wf_finish(demo_world *w, struct wf *f, enum wf_status status)
 	proc_stop(f);
 	tree_path(w, f, path, sizeof path);
 	demo_rmtree(path);
-	history_update(w, f);
+	history_save(w, f, w->now);
 	struct qrow *r = row_of(w, f);
 	if (r) {
 		struct feature *ft = &w->feat[f->feature];
@@ -653,7 +811,7 @@ static void wf_begin(demo_world *w, struct wf *f)
 	demo_mkdirs(path);
 	phase_begin(w, f);
 	proc_start(w, f);
-	history_update(w, f);
+	history_save(w, f, w->now);
 	f->dirty = 1;
 }
 
@@ -666,7 +824,7 @@ static void wf_advance(demo_world *w, struct wf *f)
 	} else {
 		f->phase++;
 		phase_begin(w, f);
-		history_update(w, f);
+		history_save(w, f, w->now);
 	}
 	struct qrow *r = row_of(w, f);
 	if (r)
@@ -740,66 +898,65 @@ static void wf_step(demo_world *w, struct wf *f)
 	}
 }
 
+/* The trigger service's GET /webhook-status, in its exact shape. */
 static void webhook_publish(demo_world *w)
 {
 	long long up = (long long)(w->now - w->trigger_started);
 	/* Whole minutes, so a poll sees a change only when something happened. */
 	up -= up % 60;
 	w->wh_uptime_shown = up;
-	char human[48];
+	char human[48], rate_text[16];
 	snprintf(human, sizeof human, "%lldh %lldm", up / 3600, up / 60 % 60);
 	json_object *o = json_object_new_object();
-	double rate = w->wh_total ? 100.0 * (double)w->wh_ok / (double)w->wh_total : 100.0;
-	add(o, "status", jstr(rate >= 80 ? "healthy" : "degraded"));
+	long long processed = w->wh_ok + w->wh_failed;
+	double rate = processed ? 100.0 * (double)w->wh_ok / (double)processed : 0;
+	demo_jadd(o, "status", demo_jstr(w->wh_failed == 0 || rate > 80 ? "healthy" : "degraded"));
 	json_object *uptime = json_object_new_object();
-	add(uptime, "seconds", json_object_new_int64(up));
-	add(uptime, "human", jstr(human));
-	add(o, "uptime", uptime);
+	demo_jadd(uptime, "seconds", json_object_new_int64(up));
+	demo_jadd(uptime, "hours", demo_jnum(2, (double)up / 3600));
+	demo_jadd(uptime, "human", demo_jstr(human));
+	demo_jadd(o, "uptime", uptime);
 	json_object *stats = json_object_new_object();
-	add(stats, "total_received", json_object_new_int64(w->wh_total));
-	add(stats, "successful", json_object_new_int64(w->wh_ok));
-	add(stats, "failed", json_object_new_int64(w->wh_failed));
-	char buf[16];
-	snprintf(buf, sizeof buf, "%.1f", rate);
-	add(stats, "success_rate", json_object_new_double_s(atof(buf), buf));
-	add(o, "stats", stats);
-	add(o, "recent_failures", json_object_get(w->wh_failures));
-	add(o, "last_successful", json_object_get(w->wh_last));
-	demo_http_set_webhook_status(
-	    w->http, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+	demo_jadd(stats, "total_received", json_object_new_int64(w->wh_total));
+	demo_jadd(stats, "successful", json_object_new_int64(w->wh_ok));
+	demo_jadd(stats, "failed", json_object_new_int64(w->wh_failed));
+	snprintf(rate_text, sizeof rate_text, "%.1f%%", rate);
+	demo_jadd(stats, "success_rate", demo_jstr(rate_text));
+	demo_jadd(o, "stats", stats);
+	demo_jadd(o, "recent_failures", json_object_get(w->wh_failures));
+	demo_jadd(o, "last_successful", json_object_get(w->wh_last));
+	demo_http_set_webhook_status(w->http, demo_json_text(o));
 	json_object_put(o);
 }
 
+/* A webhook that started f, or (f NULL) one whose processing failed. */
 static void webhook_arrive(demo_world *w, const struct wf *f)
 {
+	char stamp[32];
+	demo_pytime(w->now, stamp, sizeof stamp);
 	w->wh_total++;
 	if (f) {
 		w->wh_ok++;
 		json_object_put(w->wh_last);
 		w->wh_last = json_object_new_object();
-		add(w->wh_last, "timestamp", jtime(w->now));
-		add(w->wh_last, "issue_number", json_object_new_int(f->issue_int));
-		add(w->wh_last, "adw_id", jstr(f->id));
-		add(w->wh_last, "workflow", jstr(templates[f->tmpl]));
+		demo_jadd(w->wh_last, "issue", json_object_new_int(f->issue_int));
+		demo_jadd(w->wh_last, "adw_id", demo_jstr(f->id));
+		demo_jadd(w->wh_last, "workflow", demo_jstr(templates[f->tmpl]));
+		demo_jadd(w->wh_last, "timestamp", demo_jstr(stamp));
 	} else {
-		static const char *const why[] = {"Invalid signature",
-		                                  "Issue comment without an adw trigger keyword",
-		                                  "Rate limited: too many workflows for one issue"};
+		static const char *const why[] = {
+		    "Failed to fetch issue: gh: HTTP 502 Bad Gateway",
+		    "No worktree ports available: all 15 slots in use",
+		    "Workflow adw_sdlc_iso exited with status 1 before planning"};
 		w->wh_failed++;
 		json_object *e = json_object_new_object();
-		add(e, "timestamp", jtime(w->now));
-		add(e, "issue_number",
-		    json_object_new_int(w->next_issue + demo_range(&w->rng, 0, 3)));
-		add(e, "event", jstr(demo_chance(&w->rng, 0.5) ? "issues" : "issue_comment"));
-		add(e, "error", jstr(why[demo_range(&w->rng, 0, 2)]));
-		json_object *list = json_object_new_array();
-		json_object_array_add(list, e);
-		for (size_t i = 0; i < json_object_array_length(w->wh_failures) && i < 4; i++)
-			json_object_array_add(
-			    list, json_object_get(json_object_array_get_idx(w->wh_failures, i)));
-		json_object_put(w->wh_failures);
-		w->wh_failures = list;
+		demo_jadd(e, "issue", json_object_new_int(w->next_issue + demo_range(&w->rng, 0, 3)));
+		demo_jadd(e, "timestamp", demo_jstr(stamp));
+		demo_jadd(e, "error", demo_jstr(why[demo_range(&w->rng, 0, 2)]));
+		/* oldest first, the last five, as the trigger service answers */
+		json_object_array_add(w->wh_failures, e);
+		if (json_object_array_length(w->wh_failures) > 5)
+			json_object_array_del_idx(w->wh_failures, 0, 1);
 	}
 	webhook_publish(w);
 }
@@ -842,36 +999,36 @@ static const struct route {
 static void openapi_publish(demo_world *w)
 {
 	json_object *doc = json_object_new_object();
-	add(doc, "openapi", jstr("3.1.0"));
+	demo_jadd(doc, "openapi", demo_jstr("3.1.0"));
 	json_object *info = json_object_new_object();
-	add(info, "title", jstr("TAC WebBuilder API"));
-	add(info, "version", jstr("1.4.0"));
-	add(doc, "info", info);
+	demo_jadd(info, "title", demo_jstr("TAC WebBuilder API"));
+	demo_jadd(info, "version", demo_jstr("1.4.0"));
+	demo_jadd(doc, "info", info);
 	json_object *paths = json_object_new_object();
 	for (int i = 0; i < NROUTES - (w->extra_route ? 0 : 1); i++) {
 		const struct route *r = &routes[i];
 		json_object *item = NULL;
 		if (!json_object_object_get_ex(paths, r->path, &item)) {
 			item = json_object_new_object();
-			add(paths, r->path, item);
+			demo_jadd(paths, r->path, item);
 		}
 		json_object *op = json_object_new_object();
 		char op_id[128], desc[160];
 		snprintf(op_id, sizeof op_id, "%s_%s", r->op, r->method);
 		snprintf(desc, sizeof desc, "%s.", r->summary);
-		add(op, "tags", json_object_new_array());
+		demo_jadd(op, "tags", json_object_new_array());
 		if (r->tag)
-			json_object_array_add(json_object_object_get(op, "tags"), jstr(r->tag));
-		add(op, "summary", jstr(r->summary));
-		add(op, "description", jstr(desc));
-		add(op, "operationId", jstr(op_id));
+			json_object_array_add(json_object_object_get(op, "tags"), demo_jstr(r->tag));
+		demo_jadd(op, "summary", demo_jstr(r->summary));
+		demo_jadd(op, "description", demo_jstr(desc));
+		demo_jadd(op, "operationId", demo_jstr(op_id));
 		json_object *resp = json_object_new_object(), *ok = json_object_new_object();
-		add(ok, "description", jstr("Successful Response"));
-		add(resp, "200", ok);
-		add(op, "responses", resp);
-		add(item, r->method, op);
+		demo_jadd(ok, "description", demo_jstr("Successful Response"));
+		demo_jadd(resp, "200", ok);
+		demo_jadd(op, "responses", resp);
+		demo_jadd(item, r->method, op);
 	}
-	add(doc, "paths", paths);
+	demo_jadd(doc, "paths", paths);
 	demo_http_set_openapi(w->http,
 	                      json_object_to_json_string_ext(
 	                          doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -996,6 +1153,11 @@ static void step(demo_world *w)
 	}
 	if (w->live && demo_chance(&w->rng, 0.015))
 		tear_one(w);
+	if (demo_chance(&w->rng, 0.05))
+		demo_plans_step(w->plans, w->now, w->next_issue++);
+	if (w->live && demo_chance(&w->rng, 0.03))
+		demo_quality_step(w->quality, w->now);
+	tunnel_step(w);
 	if (w->tick % 50 == 0)
 		prune_rows(w);
 	flush(w);
@@ -1005,33 +1167,40 @@ static void step(demo_world *w)
 static void seed_history(demo_world *w)
 {
 	for (int i = 0; i < 36; i++) {
-		double start =
-		    w->now - 7 * 86400 + i * (6.5 * 86400 / 36) + demo_uniform(&w->rng, 0, 3600);
-		double dur = demo_uniform(&w->rng, 240, 2400);
-		int req = demo_range(&w->rng, 0, NREQUESTS - 1), model = demo_range(&w->rng, 0, 2);
+		struct wf f = {.used = 1, .feature = -1};
+		f.start = w->now - 7 * 86400 + i * (6.5 * 86400 / 36) + demo_uniform(&w->rng, 0, 3600);
+		f.req = demo_range(&w->rng, 0, NREQUESTS - 1);
+		f.model = demo_range(&w->rng, 0, 2);
+		f.heavy = f.model == 1;
+		f.tmpl = demo_range(&w->rng, 0, 3);
+		f.issue_int = 40 + i * 3;
+		snprintf(f.issue, sizeof f.issue, "%d", f.issue_int);
+		snprintf(f.id, sizeof f.id, "%08x", demo_rand(&w->rng));
+		f.backend_port = 9100 + i % MAX_WORKFLOWS;
+		f.frontend_port = 9200 + i % MAX_WORKFLOWS;
+		f.concurrent = demo_range(&w->rng, 0, 4);
+		f.reused = demo_chance(&w->rng, 0.3);
 		int failed = demo_chance(&w->rng, 0.2);
-		int issue = 40 + i * 3;
-		double est = demo_uniform(&w->rng, 0.8, 3.5) * model_price[model];
-		double cost = est * demo_uniform(&w->rng, failed ? 0.2 : 0.7, failed ? 0.7 : 1.3);
-		char id[9], s[32], e[32], url[128];
-		snprintf(id, sizeof id, "%08x", demo_rand(&w->rng));
-		demo_iso8601(start, s, sizeof s);
-		demo_iso8601(start + dur, e, sizeof e);
-		snprintf(url, sizeof url, REPO_URL "/issues/%d", issue);
-		demo_store_exec(
-		    w->st,
-		    "INSERT INTO workflow_history (adw_id, issue_number, issue_class, nl_input, "
-		    "github_url, workflow_template, model_used, status, start_time, end_time, "
-		    "duration_seconds, error_message, phase_count, current_phase, "
-		    "estimated_cost_total, actual_cost_total, created_at, updated_at) VALUES ($1, "
-		    "$2, "
-		    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $9, $10)",
-		    "sissssssssdsisdd", id, issue, requests[req].cls, requests[req].text, url,
-		    templates[demo_range(&w->rng, 0, 3)], models[model],
-		    failed ? "failed" : "completed", s, e, round(dur),
-		    failed ? failures[demo_range(&w->rng, 0, 4)] : NULL, NPHASES,
-		    failed ? phase_names[demo_range(&w->rng, 2, 5)] : "cleanup", round4(est),
-		    round4(cost));
+		f.status = failed ? WF_FAILED : WF_COMPLETED;
+		f.done = failed ? demo_range(&w->rng, 2, 5) : NPHASES;
+		f.phase = failed ? f.done : NPHASES - 1;
+		double t = f.start;
+		for (int p = 0; p < NPHASES; p++) {
+			f.est[p] = demo_round4(demo_uniform(&w->rng, 0.04, 0.45) * model_price[f.model]);
+			if (p > f.phase)
+				continue;
+			f.dur[p] = round(demo_uniform(&w->rng, 30, 300));
+			f.cost[p] = demo_round4(f.est[p] * demo_uniform(&w->rng, failed ? 0.2 : 0.7,
+			                                                failed ? 0.8 : 1.3));
+			t += f.dur[p] + demo_uniform(&w->rng, 2, 20);
+		}
+		f.end = t;
+		if (failed) {
+			f.error_count = 1;
+			snprintf(f.last_error, sizeof f.last_error, "%s",
+			         failures[demo_range(&w->rng, 0, 4)]);
+		}
+		history_save(w, &f, f.start);
 	}
 }
 
@@ -1149,6 +1318,8 @@ int demo_world_create(const demo_opts *opts, demo_http *http, demo_world **out)
 	w->pause_toggle_tick = demo_range(&w->rng, 30, 60);
 	queue_set_paused(w, 0);
 	seed_history(w);
+	if ((rc = demo_plans_create(w->st, &w->rng, w->now, &w->plans)))
+		goto fail;
 	struct wf *adhoc = wf_create(w, -1, 0, -7);
 	if (adhoc) {
 		adhoc->pinned = 1;
@@ -1173,9 +1344,12 @@ int demo_world_create(const demo_opts *opts, demo_http *http, demo_world **out)
 	for (int i = 0; i < MAX_WORKFLOWS; i++)
 		if (w->wf[i].used && w->wf[i].status == WF_RUNNING)
 			proc_start(w, &w->wf[i]);
+	tunnel_step(w);
 	flush(w);
 	webhook_publish(w);
 	openapi_publish(w);
+	if ((rc = demo_quality_create(w->root, &w->rng, w->now, &w->quality)))
+		goto fail;
 	if ((rc = demo_store_commit(w->st)))
 		goto fail;
 	*out = w;
@@ -1205,6 +1379,9 @@ void demo_world_free(demo_world *w)
 		if (w->wf[i].used && w->wf[i].torn_until)
 			write_state(w, &w->wf[i]);
 	}
+	stop_child(&w->tunnel_pid);
+	demo_plans_free(w->plans);
+	demo_quality_free(w->quality);
 	json_object_put(w->wh_failures);
 	json_object_put(w->wh_last);
 	demo_store_close(w->st);

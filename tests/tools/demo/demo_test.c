@@ -218,6 +218,122 @@ static void check_workflow(const char *root, const char *id, int *non_integer, i
 	free(tmp_path);
 }
 
+/* Every column of table holds a value in at least one row (no column left
+ * unfilled), and the named JSON-text columns hold JSON of that type in every row. */
+static void check_table_filled(sqlite3 *db, const char *table)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s')", table);
+	sqlite3_stmt *st = NULL;
+	CU_ASSERT_FATAL(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+	int columns = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *col = (const char *)sqlite3_column_text(st, 0);
+		snprintf(sql, sizeof sql, "SELECT count(\"%s\") FROM %s", col, table);
+		long long filled = count_rows(db, sql);
+		if (filled <= 0)
+			fprintf(stderr, "%s.%s is never filled\n", table, col);
+		CU_ASSERT(filled > 0);
+		columns++;
+	}
+	sqlite3_finalize(st);
+	CU_ASSERT(columns > 0);
+}
+
+static void check_json_column(sqlite3 *db, const char *table, const char *col, const char *type)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM %s WHERE %s IS NOT NULL AND (NOT json_valid(%s) OR "
+	         "json_type(%s) != '%s')",
+	         table, col, col, col, type);
+	long long bad = count_rows(db, sql);
+	if (bad)
+		fprintf(stderr, "%s.%s: %lld rows are not a JSON %s\n", table, col, bad, type);
+	CU_ASSERT(bad == 0);
+}
+
+/* TAC's SQLite tables, as schema.py and the SQLite migrations make them. */
+static void check_tac_schema(sqlite3 *db)
+{
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM pragma_table_info('workflow_history')") == 59);
+	/* only PostgreSQL migration 020 adds these */
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM pragma_table_info('workflow_history') "
+	                         "WHERE name IN ('issue_class','branch_name','plan_file')") == 0);
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM pragma_table_info('phase_queue') WHERE "
+	                         "name IN ('feature_id','depends_on_phases','current_phase','adw_id',"
+	                         "'pr_number','priority','queue_position','ready_timestamp',"
+	                         "'started_timestamp')") == 9);
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM pragma_table_info('planned_features')") == 18);
+	static const char *const tables[] = {"workflow_history", "phase_queue", "queue_config",
+	                                     "task_logs", "planned_features"};
+	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
+		check_table_filled(db, tables[i]);
+	static const char *const objects[] = {"structured_input", "cost_breakdown",
+	                                      "token_breakdown", "phase_durations",
+	                                      "error_phase_distribution"};
+	static const char *const arrays[] = {"anomaly_flags", "optimization_recommendations",
+	                                     "retry_reasons"};
+	for (size_t i = 0; i < sizeof objects / sizeof *objects; i++)
+		check_json_column(db, "workflow_history", objects[i], "object");
+	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+		check_json_column(db, "workflow_history", arrays[i], "array");
+	check_json_column(db, "phase_queue", "phase_data", "object");
+	check_json_column(db, "phase_queue", "depends_on_phases", "array");
+	check_json_column(db, "planned_features", "tags", "array");
+	check_json_column(db, "planned_features", "generated_plan", "object");
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM workflow_history WHERE status NOT IN "
+	                         "('pending','running','completed','failed')") == 0);
+	/* TAC's ADWs log phases by their titles */
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM task_logs WHERE phase_name NOT IN ('Plan',"
+	                         "'Validate','Build','Lint','Test','Review','Document','Ship',"
+	                         "'Cleanup')") == 0);
+	CU_ASSERT(count_rows(db, "SELECT count(DISTINCT status) FROM planned_features") >= 3);
+	CU_ASSERT(count_rows(db, "SELECT count(DISTINCT item_type) FROM planned_features") == 4);
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM planned_features WHERE status = "
+	                         "'completed' AND (completed_at IS NULL OR actual_hours IS NULL)") ==
+	          0);
+	CU_ASSERT(count_rows(db, "SELECT count(*) FROM planned_features WHERE generated_plan IS NOT "
+	                         "NULL AND json_type(generated_plan, '$.phases') != 'array'") == 0);
+}
+
+/* QC_METRICS_ENHANCED.json has what TAC's QCMetrics type reads. */
+static void check_qc_metrics(const char *root)
+{
+	char *path = path_of(root, "QC_METRICS_ENHANCED.json", NULL);
+	json_object *qc = json_object_from_file(path), *part = NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(qc);
+	CU_ASSERT(json_object_object_get_ex(qc, "coverage", &part) &&
+	          has_key_type(part, "overall_coverage", json_type_double) &&
+	          has_key_type(part, "backend_coverage", json_type_double) &&
+	          has_key_type(part, "frontend_coverage", json_type_double) &&
+	          has_key_type(part, "adws_coverage", json_type_double) &&
+	          has_key_type(part, "total_tests", json_type_int));
+	CU_ASSERT(json_object_object_get_ex(qc, "naming", &part) &&
+	          has_key_type(part, "total_files_checked", json_type_int) &&
+	          has_key_type(part, "compliant_files", json_type_int) &&
+	          has_key_type(part, "violations", json_type_array) &&
+	          json_object_object_get_ex(part, "compliance_rate", NULL));
+	CU_ASSERT(json_object_object_get_ex(qc, "file_structure", &part) &&
+	          has_key_type(part, "total_files", json_type_int) &&
+	          has_key_type(part, "oversized_files", json_type_array) &&
+	          has_key_type(part, "long_files", json_type_array) &&
+	          json_object_object_get_ex(part, "avg_file_size_kb", NULL));
+	static const char *const lint[] = {"backend_issues",   "frontend_issues", "backend_errors",
+	                                   "backend_warnings", "frontend_errors", "frontend_warnings",
+	                                   "total_issues"};
+	CU_ASSERT(json_object_object_get_ex(qc, "linting", &part));
+	for (size_t i = 0; part && i < sizeof lint / sizeof *lint; i++)
+		CU_ASSERT(has_key_type(part, lint[i], json_type_int));
+	CU_ASSERT(has_key_type(qc, "overall_score", json_type_int));
+	CU_ASSERT(has_key_type(qc, "last_updated", json_type_string));
+	json_object_put(qc);
+	char *tmp = path_of(root, "QC_METRICS_ENHANCED.json.tmp", NULL);
+	CU_ASSERT(access(tmp, F_OK) != 0);
+	free(tmp);
+	free(path);
+}
+
 static void test_once_fixtures(void)
 {
 	char *root = path_of(tacws_test_dir, "once", NULL);
@@ -269,7 +385,9 @@ static void test_once_fixtures(void)
 		free(dir);
 	}
 	sqlite3_finalize(st);
+	check_tac_schema(db);
 	sqlite3_close(db);
+	check_qc_metrics(root);
 	free(root);
 }
 
@@ -458,24 +576,40 @@ static void test_live_driver(void)
 	CU_ASSERT(wh && has_key_type(wh, "status", json_type_string));
 	CU_ASSERT(wh && json_object_object_get_ex(wh, "uptime", &up) &&
 	          has_key_type(up, "seconds", json_type_int) &&
+	          has_key_type(up, "hours", json_type_double) &&
 	          has_key_type(up, "human", json_type_string));
 	CU_ASSERT(wh && json_object_object_get_ex(wh, "stats", &stats) &&
 	          has_key_type(stats, "total_received", json_type_int) &&
 	          has_key_type(stats, "successful", json_type_int) &&
-	          has_key_type(stats, "failed", json_type_int) &&
-	          json_object_object_get_ex(stats, "success_rate", NULL));
+	          has_key_type(stats, "failed", json_type_int));
+	/* the trigger service answers the rate as text: "93.8%" */
+	const char *rate = stats ? str_of(stats, "success_rate") : NULL;
+	CU_ASSERT(rate && rate[0] && rate[strlen(rate) - 1] == '%');
 	CU_ASSERT(wh && has_key_type(wh, "recent_failures", json_type_array));
-	CU_ASSERT(wh && json_object_object_get_ex(wh, "last_successful", NULL));
+	json_object *last = NULL;
+	CU_ASSERT(wh && json_object_object_get_ex(wh, "last_successful", &last));
+	if (last && !json_object_is_type(last, json_type_null)) {
+		CU_ASSERT(has_key_type(last, "issue", json_type_int));
+		CU_ASSERT(has_key_type(last, "adw_id", json_type_string));
+		CU_ASSERT(has_key_type(last, "workflow", json_type_string));
+		CU_ASSERT(has_key_type(last, "timestamp", json_type_string));
+	}
 	json_object_put(wh);
 	free(body);
 
 	CU_ASSERT_EQUAL(tacws_http_get_text(port, "/no-such-thing", &body), 404);
 	free(body);
+	/* the stand-ins TAC's health checks look at */
+	CU_ASSERT_EQUAL(tacws_http_get_text(port, "/", &body), 200);
+	free(body);
+	long tunnel = tacws_http_get_text(port, "/tunnel/health", &body);
+	CU_ASSERT(tunnel == 200 || tunnel == 502);
+	free(body);
 
-	/* with --health-period 1, /health is up 1 s then down 1/3 s */
+	/* with --health-period 1, /api/v1/health is up 1 s then down 1/3 s */
 	int up_seen = 0, down_seen = 0;
 	for (long long end = tacws_test_now_ms() + 5000; tacws_test_now_ms() < end;) {
-		long s = tacws_http_get_text(port, "/health", &body);
+		long s = tacws_http_get_text(port, "/api/v1/health", &body);
 		free(body);
 		up_seen |= s == 200;
 		down_seen |= s == 503;
