@@ -14,6 +14,8 @@ import {
 	renderWebhook,
 	renderWorkflows,
 	renderAdwState,
+	renderPlanned,
+	renderQuality,
 } from './panels.js';
 
 const params = new URLSearchParams(location.search);
@@ -76,6 +78,12 @@ feed('system-status', 'system_status_update', ['system'], (data) =>
 );
 feed('webhook-status', 'webhook_status_update', ['webhook'], (data) =>
 	renderWebhook(body('webhook'), data),
+);
+feed('planned-features', 'planned_features_update', ['planned'], (data) =>
+	renderPlanned(body('planned'), data),
+);
+feed('qc-metrics', 'qc_metrics_update', ['quality'], (data) =>
+	renderQuality(body('quality'), data),
 );
 feed('workflows', 'workflows_update', ['workflows'], (data) => {
 	state.workflows = Array.isArray(data) ? data : [];

@@ -75,18 +75,32 @@ export function pickCurrent(workflows) {
 	return null;
 }
 
+// TAC's monitor names the document phase "doc"; its ADWs log "Document".
+function phaseKey(p) {
+	const s = String(p || '').toLowerCase();
+	return s === 'doc' ? 'document' : s;
+}
+
+// How many phases are done: TAC sends the list of their names (older tacws a count).
+function doneCount(w) {
+	const done = w.phases_completed;
+	return Array.isArray(done) ? done.length : Number(done) || 0;
+}
+
 function phaseState(w, phase, i) {
 	const done = w.phases_completed;
 	if (Array.isArray(done)) {
-		if (done.some((p) => String(p).toLowerCase() === phase)) return 'done';
+		if (done.some((p) => phaseKey(p) === phase)) return 'done';
 	} else if (typeof done === 'number' && i < done) {
 		return 'done';
 	}
-	if (String(w.current_phase || '').toLowerCase() === phase)
+	if (phaseKey(w.current_phase) === phase)
 		return w.status === 'failed' ? 'failed' : 'current';
 	// A failed run without a current phase failed in the first phase it did not complete.
-	if (!w.current_phase && w.status === 'failed' && typeof done === 'number' && i === done)
-		return 'failed';
+	if (!w.current_phase && w.status === 'failed') {
+		const first = PHASES.findIndex((p, k) => phaseState({ ...w, status: '' }, p, k) === 'todo');
+		if (i === first) return 'failed';
+	}
 	return 'todo';
 }
 
@@ -155,8 +169,7 @@ export function renderCurrent(body, monitor) {
 	setText(p.title, w.title || '(no title)');
 	setText(
 		p.phase,
-		w.current_phase ||
-			`${w.phases_completed ?? 0} of ${w.total_phases ?? PHASES.length} done`,
+		w.current_phase || `${doneCount(w)} of ${w.total_phases ?? PHASES.length} done`,
 	);
 	updateProgress(p.progress, w);
 	setText(p.cost, `${fmtUsd(w.current_cost)} of ${fmtUsd(w.estimated_cost_total)}`);
@@ -420,6 +433,21 @@ export function renderRoutes(body, data) {
 	);
 }
 
+// The services TAC's health panel shows, in its order; other keys follow by name.
+export const TAC_SERVICES = [
+	'backend_api',
+	'database',
+	'webhook',
+	'frontend',
+	'cloudflare_tunnel',
+	'github_webhook',
+];
+
+function serviceRank(key) {
+	const i = TAC_SERVICES.indexOf(key);
+	return i < 0 ? TAC_SERVICES.length : i;
+}
+
 export function renderSystem(body, data) {
 	const p = skeleton(body, () => {
 		const overall = el('span');
@@ -435,7 +463,9 @@ export function renderSystem(body, data) {
 		` ${s.healthy_services ?? 0}/${s.total_services ?? 0} healthy` +
 			` (${fmtNum(s.health_percentage, 0)}%)`,
 	);
-	const services = Object.entries(data?.services || {});
+	const services = Object.entries(data?.services || {}).sort(
+		([a], [b]) => serviceRank(a) - serviceRank(b) || a.localeCompare(b),
+	);
 	reconcile(
 		p.list,
 		services,
@@ -449,11 +479,12 @@ export function renderSystem(body, data) {
 				el('span', { class: 'small' }),
 				el('div', { class: 'small msg' }),
 			),
-		(li, [, v]) => {
+		(li, [k, v]) => {
 			const st = String(v.status || 'unknown');
 			li.children[0].className = `light st-${st}`;
 			setAttr(li.children[0], 'title', st);
-			setText(li.children[1], v.name);
+			setAttr(li, 'data-service', k);
+			setText(li.children[1], v.name || k);
 			setText(
 				li.children[2],
 				v.uptime_human ? ` up ${v.uptime_human}` : ` ${st}`,
@@ -503,39 +534,38 @@ export function renderWebhook(body, data) {
 	const st = data?.stats || {};
 	for (const [k, node] of Object.entries(p.figs)) {
 		const v = st[k];
-		setText(
-			node,
-			v === undefined ? '—' : k === 'success_rate' ? `${fmtNum(v, 1)}%` : v,
-		);
+		// TAC's trigger service sends the rate as text ("93.8%")
+		const rate = typeof v === 'string' ? v : `${fmtNum(v, 1)}%`;
+		setText(node, v === undefined || v === null ? '—' : k === 'success_rate' ? rate : v);
 	}
 	const last = data?.last_successful;
 	setText(
 		p.last,
-		last && Object.keys(last).length
-			? `last success: ${Object.entries(last)
-					.map(
-						([k, v]) =>
-							`${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`,
-					)
-					.join(' · ')}`
-			: '',
+		last && typeof last === 'object' && Object.keys(last).length
+			? `last success: ${webhookLine(last)}`
+			: 'no successful webhook yet',
 	);
 	setText(p.message, data?.message || '');
+	// newest first; TAC keeps them oldest first
+	const failures = [...(data?.recent_failures || [])].reverse().slice(0, 10);
 	reconcile(
 		p.failures,
-		(data?.recent_failures || []).slice(0, 10),
+		failures,
 		(f) => JSON.stringify(f),
 		() => el('li', { class: 'small' }),
-		(li, f) =>
-			setText(
-				li,
-				typeof f === 'object'
-					? Object.entries(f)
-							.map(([k, v]) => `${k}: ${v}`)
-							.join(' · ')
-					: f,
-			),
+		(li, f) => setText(li, typeof f === 'object' && f ? webhookLine(f) : String(f)),
 	);
+}
+
+// "issue #188 · 2fb771a5 · adw_sdlc_iso · 16:24:27" from TAC's {issue, adw_id, workflow,
+// timestamp} (a failure has error instead of adw_id and workflow).
+function webhookLine(r) {
+	const n = r.issue ?? r.issue_number;
+	const parts = [];
+	if (n !== undefined && n !== null) parts.push(`issue #${n}`);
+	for (const k of ['adw_id', 'workflow', 'error']) if (r[k]) parts.push(String(r[k]));
+	if (r.timestamp) parts.push(fmtDateTime(r.timestamp));
+	return parts.join(' · ');
 }
 
 export function renderWorkflows(body, data, onPick, picked) {
@@ -565,6 +595,154 @@ export function renderWorkflows(body, data, onPick, picked) {
 			setClass(tr, 'picked', w.adw_id === picked);
 			link(c[1].firstChild, w.github_url, issue(w.issue_number));
 			setText(c[2], w.phase);
+		},
+	);
+}
+
+function figures(specs) {
+	const box = el('div', { class: 'figures' });
+	const figs = {};
+	for (const [k, label] of specs) {
+		figs[k] = el('b');
+		box.append(el('div', { class: 'figure' }, figs[k], el('span', {}, label)));
+	}
+	return { box, figs };
+}
+
+// planned-features: {features: [PlannedFeature], stats: {by_status, by_priority, by_type,
+// total_estimated_hours, total_actual_hours, completion_rate}}, as TAC's backend sends it.
+export function renderPlanned(body, data) {
+	const p = skeleton(body, () => {
+		const f = figures([
+			['total', 'items'],
+			['planned', 'planned'],
+			['in_progress', 'in progress'],
+			['completed', 'completed'],
+			['completion_rate', 'done'],
+			['hours', 'hours est. / actual'],
+		]);
+		const lists = {
+			by_type: el('ul', { class: 'counts' }),
+			by_priority: el('ul', { class: 'counts' }),
+		};
+		const breakdown = el(
+			'div',
+			{ class: 'breakdown' },
+			...Object.entries(lists).map(([k, ul]) =>
+				el('div', {}, el('h3', {}, k.replace('by_', '')), ul),
+			),
+		);
+		const t = table(['id', 'type', 'title', 'status', 'priority', 'hours', 'issue', 'tags']);
+		body.append(f.box, breakdown, el('div', { class: 'scroll' }, t.table));
+		return { figs: f.figs, lists, tbody: t.tbody };
+	});
+	const stats = data?.stats || {};
+	const features = Array.isArray(data?.features) ? data.features : [];
+	const by = stats.by_status || {};
+	setText(p.figs.total, features.length);
+	for (const k of ['planned', 'in_progress', 'completed']) setText(p.figs[k], by[k] ?? 0);
+	setText(p.figs.completion_rate, `${fmtNum(stats.completion_rate, 0)}%`);
+	setText(
+		p.figs.hours,
+		`${fmtNum(stats.total_estimated_hours, 1)} / ${fmtNum(stats.total_actual_hours, 1)}`,
+	);
+	countList(p.lists.by_type, stats.by_type);
+	countList(p.lists.by_priority, stats.by_priority);
+	reconcile(
+		p.tbody,
+		features,
+		(f) => String(f.id),
+		() => {
+			const tr = row(8);
+			tr.cells[3].append(el('span'));
+			tr.cells[2].className = 'title';
+			return tr;
+		},
+		(tr, f) => {
+			const c = tr.cells;
+			setText(c[0], f.id);
+			setText(c[1], f.item_type || '');
+			setText(c[2], f.title || '');
+			setAttr(c[2], 'title', f.description || null);
+			badge(c[3].firstChild, f.status);
+			setText(c[4], f.priority || '');
+			setText(
+				c[5],
+				f.actual_hours !== null && f.actual_hours !== undefined
+					? `${fmtNum(f.actual_hours, 1)} / ${fmtNum(f.estimated_hours, 1)}`
+					: fmtNum(f.estimated_hours, 1),
+			);
+			setText(c[6], issue(f.github_issue_number));
+			setText(c[7], Array.isArray(f.tags) ? f.tags.join(', ') : '');
+		},
+	);
+}
+
+// qc-metrics: the QC document ({coverage, naming, file_structure, linting, overall_score,
+// last_updated}, TAC's QCMetrics).
+export function renderQuality(body, data) {
+	const p = skeleton(body, () => {
+		const f = figures([
+			['overall_score', 'score'],
+			['overall_coverage', 'coverage'],
+			['total_tests', 'tests'],
+			['total_issues', 'lint issues'],
+			['compliance_rate', 'naming'],
+		]);
+		const cover = el('ul', { class: 'counts' });
+		const lint = el('ul', { class: 'counts' });
+		const breakdown = el(
+			'div',
+			{ class: 'breakdown' },
+			el('div', {}, el('h3', {}, 'coverage'), cover),
+			el('div', {}, el('h3', {}, 'lint errors / warnings'), lint),
+		);
+		const t = table(['long file', 'lines']);
+		const updated = el('div', { class: 'small' });
+		body.append(f.box, breakdown, updated, el('div', { class: 'scroll' }, t.table));
+		return { figs: f.figs, cover, lint, updated, tbody: t.tbody };
+	});
+	const d = data && typeof data === 'object' ? data : {};
+	const cov = d.coverage || {};
+	const lint = d.linting || {};
+	setText(p.figs.overall_score, d.overall_score ?? '—');
+	setText(p.figs.overall_coverage, `${fmtNum(cov.overall_coverage, 1)}%`);
+	setText(p.figs.total_tests, cov.total_tests ?? '—');
+	setText(p.figs.total_issues, lint.total_issues ?? '—');
+	setText(p.figs.compliance_rate, `${fmtNum(d.naming?.compliance_rate, 0)}%`);
+	reconcile(
+		p.cover,
+		['backend', 'frontend', 'adws'].filter((k) => cov[`${k}_coverage`] !== undefined),
+		(k) => k,
+		() => el('li', {}, el('span'), el('b')),
+		(li, k) => {
+			setText(li.children[0], k);
+			setText(li.children[1], `${fmtNum(cov[`${k}_coverage`], 1)}%`);
+		},
+	);
+	reconcile(
+		p.lint,
+		['backend', 'frontend', 'adws'].filter((k) => lint[`${k}_errors`] !== undefined),
+		(k) => k,
+		() => el('li', {}, el('span'), el('b')),
+		(li, k) => {
+			setText(li.children[0], k);
+			setText(li.children[1], `${lint[`${k}_errors`]} / ${lint[`${k}_warnings`] ?? 0}`);
+		},
+	);
+	setText(p.updated, d.last_updated ? `measured ${fmtDateTime(d.last_updated)}` : '');
+	reconcile(
+		p.tbody,
+		d.file_structure?.long_files || [],
+		(f) => f.file,
+		() => {
+			const tr = row(2);
+			tr.cells[0].append(el('code'));
+			return tr;
+		},
+		(tr, f) => {
+			setText(tr.cells[0].firstChild, f.file);
+			setText(tr.cells[1], f.lines);
 		},
 	);
 }

@@ -7,7 +7,8 @@
 // is a failure, never a skip.
 //
 // Environment: TACWS_SOURCE_DIR, TACWS_BUILD_DIR (ctest sets both), CHROMIUM, TACWSD,
-// TACWS_COMPRESSION (1: tacwsd offers permessage-deflate),
+// TACWS_COMPRESSION (1: tacwsd offers permessage-deflate), TACWS_ALLOWED_ORIGINS ([auth]
+// allowed_origins, set to another origin than the page's: the page still connects),
 // TACWS_DEMO, TACWS_SCREENSHOT_DIR (default <build>/tests/web/screenshots).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,7 +26,8 @@ const DEMO = process.env.TACWS_DEMO || path.join(BUILD, 'tools/demo/tacws-demo')
 const PLUGINS = process.env.TACWS_PLUGIN_DIR || path.join(BUILD, 'plugins');
 const SHOTS = process.env.TACWS_SCREENSHOT_DIR || path.join(BUILD, 'tests/web/screenshots');
 const TOTAL_MS = 240000;
-const STEPS = 15;
+const ALLOWED_ORIGINS = process.env.TACWS_ALLOWED_ORIGINS || '';
+const STEPS = ALLOWED_ORIGINS ? 16 : 15;
 const GRACE_MS = 1500; // hidden-page grace period asked of the page under test
 
 const children = new Set();
@@ -137,6 +139,36 @@ async function httpOk(url) {
 	}
 }
 
+// The status line of a WebSocket upgrade of /api/v1/ws/queue sent with this Origin.
+function upgradeStatus(port, origin) {
+	return new Promise((resolve, reject) => {
+		const sock = net.connect(port, '127.0.0.1');
+		let head = '';
+		sock.setTimeout(5000, () => {
+			sock.destroy();
+			reject(new Error(`no answer to an upgrade from ${origin}`));
+		});
+		sock.on('connect', () =>
+			sock.write(
+				'GET /api/v1/ws/queue HTTP/1.1\r\n' +
+					`Host: 127.0.0.1:${port}\r\n` +
+					'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+					'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+					`Sec-WebSocket-Version: 13\r\nOrigin: ${origin}\r\n\r\n`,
+			),
+		);
+		sock.on('data', (d) => {
+			head += d;
+			const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+			if (m) {
+				sock.destroy();
+				resolve(Number(m[1]));
+			}
+		});
+		sock.on('error', reject);
+	});
+}
+
 function writeConfig(port, demoPort) {
 	const feeds = [
 		['workflows', 'workflows'],
@@ -147,6 +179,17 @@ function writeConfig(port, demoPort) {
 		['routes', 'routes'],
 		['system-status', 'system_status'],
 		['webhook-status', 'webhook_status'],
+		['planned-features', 'planned_features'],
+		['qc-metrics', 'qc_metrics'],
+	];
+	// TAC's six service keys, against the demo's stand-ins
+	const checks = [
+		['backend_api', 'http', 'Backend API', `url = http://127.0.0.1:${demoPort}/api/v1/health`],
+		['database', 'database', 'Database', ''],
+		['webhook', 'http', 'Webhook Service', `url = http://127.0.0.1:${demoPort}/webhook-status`],
+		['frontend', 'http', 'Frontend', `url = http://127.0.0.1:${demoPort}/`],
+		['cloudflare_tunnel', 'process', 'Cloudflare Tunnel', 'pattern = cloudflared tunnel run'],
+		['github_webhook', 'http', 'GitHub Webhook', `url = http://127.0.0.1:${demoPort}/tunnel/health`],
 	];
 	const ini = [
 		'[server]',
@@ -164,31 +207,27 @@ function writeConfig(port, demoPort) {
 		`backend_url = http://127.0.0.1:${demoPort}`,
 		`webhook_status_url = http://127.0.0.1:${demoPort}/webhook-status`,
 		'',
+		// TACWS_ALLOWED_ORIGINS: TAC's own frontend is the listed origin; the dashboard
+		// tacwsd serves is same-origin and must connect all the same
+		...(ALLOWED_ORIGINS ? ['[auth]', `allowed_origins = ${ALLOWED_ORIGINS}`, ''] : []),
 		...feeds.flatMap(([f, p]) => [
 			`[feed.${f}]`,
 			`plugin = ${p}`,
 			'enabled = true',
 			'interval_ms = 500',
+			...(f === 'qc-metrics'
+				? [`path = ${path.join(tmp, 'repo/QC_METRICS_ENHANCED.json')}`]
+				: []),
 			'',
 		]),
-		'[check.backend]',
-		'type = http',
-		'name = Backend',
-		`url = http://127.0.0.1:${demoPort}/health`,
-		'timeout_ms = 1000',
-		'',
-		'[check.webhooks]',
-		'type = tcp',
-		'name = Webhook service',
-		'host = 127.0.0.1',
-		`port = ${demoPort}`,
-		'timeout_ms = 1000',
-		'',
-		'[check.database]',
-		'type = database',
-		'name = Database',
-		'timeout_ms = 1000',
-		'',
+		...checks.flatMap(([key, type, name, line]) => [
+			`[check.${key}]`,
+			`type = ${type}`,
+			`name = ${name}`,
+			...(line ? [line] : []),
+			'timeout_ms = 1000',
+			'',
+		]),
 	];
 	const file = path.join(tmp, 'tacws.ini');
 	fs.writeFileSync(file, ini.join('\n'));
@@ -264,6 +303,8 @@ async function main() {
 		'routes',
 		'system_status',
 		'webhook_status',
+		'planned_features',
+		'qc_metrics',
 	])
 		if (!fs.existsSync(path.join(PLUGINS, `${p}.so`)))
 			await die(`plugin ${p}.so not built in ${PLUGINS}`);
@@ -279,7 +320,7 @@ async function main() {
 		'--repo-root',
 		repo,
 		'--schema',
-		path.join(SRC, 'conf/sql/schema.sql'),
+		path.join(SRC, 'tools/demo/tac-schema.sql'),
 		'--http-port',
 		String(demoPort),
 		'--tick-ms',
@@ -300,6 +341,22 @@ async function main() {
 	await waitFor('tacwsd /healthz', () => httpOk(`${base}/healthz`)).catch((e) =>
 		die(`${e.message}\n${tail('tacwsd')}`),
 	);
+
+	if (ALLOWED_ORIGINS)
+		await step('allowed_origins: listed and same-origin upgrades pass, others get 403', async () => {
+			const listed = ALLOWED_ORIGINS.split(',')[0].trim();
+			const want = [
+				[listed, 101],
+				[`http://127.0.0.1:${port}`, 101], // the page tacwsd serves: Origin == Host
+				['http://evil.example', 403],
+				[`http://127.0.0.1:${port + 1}`, 403], // same host, another port: another origin
+			];
+			for (const [origin, status] of want) {
+				const got = await upgradeStatus(port, origin);
+				if (got !== status)
+					throw new Error(`Origin ${origin}: ${got}, want ${status}`);
+			}
+		});
 
 	const userDir = fs.mkdtempSync(path.join(tmp, 'chromium-'));
 	context = await chromium.launchPersistentContext(userDir, {
@@ -367,8 +424,26 @@ async function main() {
 				'workflows',
 				'system',
 				'adw-state',
+				'planned',
+				'quality',
 			])
 				if (panels[id].rows < 1) throw new Error(`panel ${id} has no rows`);
+			// system-status: one card per TAC service key, in TAC's order
+			const services = await page.$$eval('#panel-system li[data-service]', (lis) =>
+				lis.map((li) => li.dataset.service),
+			);
+			const tacKeys = [
+				'backend_api',
+				'database',
+				'webhook',
+				'frontend',
+				'cloudflare_tunnel',
+				'github_webhook',
+			];
+			if (services.join() !== tacKeys.join())
+				throw new Error(`system-status services: ${services.join(', ')}`);
+			if (!/last success: issue #\d+/.test(panels.webhook.text))
+				throw new Error(`webhook panel: ${panels.webhook.text.slice(0, 160)}`);
 			const current = await page.textContent('#panel-current .card code');
 			if (!/^[0-9a-f]{8}$/.test(current))
 				throw new Error(
