@@ -159,13 +159,14 @@ function upgradeStatus(port, origin) {
 		);
 		sock.on('data', (d) => {
 			head += d;
-			const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+			const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
 			if (m) {
 				sock.destroy();
 				resolve(Number(m[1]));
 			}
 		});
 		sock.on('error', reject);
+		sock.on('close', () => reject(new Error(`closed without an answer: ${head}`)));
 	});
 }
 
