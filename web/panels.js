@@ -304,11 +304,29 @@ function countList(node, obj) {
 	);
 }
 
+function figures(specs) {
+	const box = el('div', { class: 'figures' });
+	const figs = {};
+	for (const [k, label] of specs) {
+		figs[k] = el('b');
+		box.append(el('div', { class: 'figure' }, figs[k], el('span', {}, label)));
+	}
+	return { box, figs };
+}
+
+// Titled count lists side by side: {key: title} -> {lists: {key: ul}, breakdown}.
+function countLists(titles) {
+	const lists = {};
+	const boxes = Object.entries(titles).map(([k, title]) => {
+		lists[k] = el('ul', { class: 'counts' });
+		return el('div', {}, el('h3', {}, title), lists[k]);
+	});
+	return { lists, breakdown: el('div', { class: 'breakdown' }, ...boxes) };
+}
+
 export function renderHistory(body, data) {
 	const p = skeleton(body, () => {
-		const figs = {};
-		const figures = el('div', { class: 'figures' });
-		for (const [k, label] of [
+		const { box, figs } = figures([
 			['total_workflows', 'total'],
 			['completed_workflows', 'completed'],
 			['failed_workflows', 'failed'],
@@ -316,24 +334,12 @@ export function renderHistory(body, data) {
 			['avg_duration_seconds', 'avg duration'],
 			['avg_cost', 'avg cost'],
 			['total_cost', 'total cost'],
-		]) {
-			figs[k] = el('b');
-			figures.append(
-				el('div', { class: 'figure' }, figs[k], el('span', {}, label)),
-			);
-		}
-		const lists = {
-			workflows_by_status: el('ul', { class: 'counts' }),
-			workflows_by_model: el('ul', { class: 'counts' }),
-			workflows_by_template: el('ul', { class: 'counts' }),
-		};
-		const breakdown = el(
-			'div',
-			{ class: 'breakdown' },
-			...Object.entries(lists).map(([k, ul]) =>
-				el('div', {}, el('h3', {}, k.replace('workflows_', '')), ul),
-			),
-		);
+		]);
+		const { lists, breakdown } = countLists({
+			workflows_by_status: 'by_status',
+			workflows_by_model: 'by_model',
+			workflows_by_template: 'by_template',
+		});
 		const t = table([
 			'adw',
 			'issue',
@@ -345,7 +351,7 @@ export function renderHistory(body, data) {
 			'created',
 		]);
 		const shown = el('div', { class: 'small' });
-		body.append(figures, breakdown, shown, el('div', { class: 'scroll' }, t.table));
+		body.append(box, breakdown, shown, el('div', { class: 'scroll' }, t.table));
 		return { figs, lists, shown, tbody: t.tbody };
 	});
 	const a = data?.analytics || {};
@@ -599,16 +605,6 @@ export function renderWorkflows(body, data, onPick, picked) {
 	);
 }
 
-function figures(specs) {
-	const box = el('div', { class: 'figures' });
-	const figs = {};
-	for (const [k, label] of specs) {
-		figs[k] = el('b');
-		box.append(el('div', { class: 'figure' }, figs[k], el('span', {}, label)));
-	}
-	return { box, figs };
-}
-
 // planned-features: {features: [PlannedFeature], stats: {by_status, by_priority, by_type,
 // total_estimated_hours, total_actual_hours, completion_rate}}, as TAC's backend sends it.
 export function renderPlanned(body, data) {
@@ -621,17 +617,7 @@ export function renderPlanned(body, data) {
 			['completion_rate', 'done'],
 			['hours', 'hours est. / actual'],
 		]);
-		const lists = {
-			by_type: el('ul', { class: 'counts' }),
-			by_priority: el('ul', { class: 'counts' }),
-		};
-		const breakdown = el(
-			'div',
-			{ class: 'breakdown' },
-			...Object.entries(lists).map(([k, ul]) =>
-				el('div', {}, el('h3', {}, k.replace('by_', '')), ul),
-			),
-		);
+		const { lists, breakdown } = countLists({ by_type: 'type', by_priority: 'priority' });
 		const t = table(['id', 'type', 'title', 'status', 'priority', 'hours', 'issue', 'tags']);
 		body.append(f.box, breakdown, el('div', { class: 'scroll' }, t.table));
 		return { figs: f.figs, lists, tbody: t.tbody };
@@ -689,18 +675,14 @@ export function renderQuality(body, data) {
 			['total_issues', 'lint issues'],
 			['compliance_rate', 'naming'],
 		]);
-		const cover = el('ul', { class: 'counts' });
-		const lint = el('ul', { class: 'counts' });
-		const breakdown = el(
-			'div',
-			{ class: 'breakdown' },
-			el('div', {}, el('h3', {}, 'coverage'), cover),
-			el('div', {}, el('h3', {}, 'lint errors / warnings'), lint),
-		);
+		const { lists, breakdown } = countLists({
+			cover: 'coverage',
+			lint: 'lint errors / warnings',
+		});
 		const t = table(['long file', 'lines']);
 		const updated = el('div', { class: 'small' });
 		body.append(f.box, breakdown, updated, el('div', { class: 'scroll' }, t.table));
-		return { figs: f.figs, cover, lint, updated, tbody: t.tbody };
+		return { figs: f.figs, cover: lists.cover, lint: lists.lint, updated, tbody: t.tbody };
 	});
 	const d = data && typeof data === 'object' ? data : {};
 	const cov = d.coverage || {};

@@ -433,15 +433,8 @@ async function main() {
 			const services = await page.$$eval('#panel-system li[data-service]', (lis) =>
 				lis.map((li) => li.dataset.service),
 			);
-			const tacKeys = [
-				'backend_api',
-				'database',
-				'webhook',
-				'frontend',
-				'cloudflare_tunnel',
-				'github_webhook',
-			];
-			if (services.join() !== tacKeys.join())
+			const tacKeys = 'backend_api database webhook frontend cloudflare_tunnel github_webhook';
+			if (services.join(' ') !== tacKeys)
 				throw new Error(`system-status services: ${services.join(', ')}`);
 			if (!/last success: issue #\d+/.test(panels.webhook.text))
 				throw new Error(`webhook panel: ${panels.webhook.text.slice(0, 160)}`);
