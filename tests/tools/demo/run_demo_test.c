@@ -83,9 +83,11 @@ static void test_script_runs_and_stops(void)
 	CU_ASSERT_EQUAL(tacws_http_get_text(http_port, "/api/v1/feeds", &body), 200);
 	json_object *doc = body ? json_tokener_parse(body) : NULL, *feeds = NULL;
 	CU_ASSERT(doc && json_object_object_get_ex(doc, "feeds", &feeds));
-	static const char *const want[] = {"workflows",     "adw-state/{adw_id}", "adw-monitor",
-	                                   "queue",         "workflow-history",   "routes",
-	                                   "system-status", "webhook-status"};
+	/* TAC's ten feeds: conf/demo.ini enables them all */
+	static const char *const want[] = {"workflows",        "adw-state/{adw_id}", "adw-monitor",
+	                                   "queue",            "workflow-history",   "routes",
+	                                   "system-status",    "webhook-status",     "planned-features",
+	                                   "qc-metrics"};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
 		int found = 0;
 		for (size_t k = 0; feeds && k < json_object_array_length(feeds); k++) {
@@ -107,10 +109,13 @@ static void test_script_runs_and_stops(void)
 	snprintf(ini, sizeof ini, "%s/tacwsd.ini", tacws_test_dir);
 	FILE *f = fopen(ini, "r");
 	CU_ASSERT_PTR_NOT_NULL(f);
-	int saw_root = 0, saw_port = 0;
+	int saw_root = 0, saw_port = 0, saw_qc = 0;
 	while (f && fgets(line, sizeof line, f)) {
 		if (!strncmp(line, "repo_root = ", 12) && strstr(line, tacws_test_dir))
 			saw_root = 1;
+		if (!strncmp(line, "path = ", 7) && strstr(line, tacws_test_dir) &&
+		    strstr(line, "/repo/QC_METRICS_ENHANCED.json"))
+			saw_qc = 1;
 		char want_port[32];
 		snprintf(want_port, sizeof want_port, "port = %d\n", http_port);
 		if (!strcmp(line, want_port))
@@ -120,6 +125,7 @@ static void test_script_runs_and_stops(void)
 		fclose(f);
 	CU_ASSERT(saw_root);
 	CU_ASSERT(saw_port);
+	CU_ASSERT(saw_qc);
 
 	/* Ctrl-C: the whole job stops by itself */
 	kill(-pid, SIGINT);
@@ -144,7 +150,7 @@ static void test_script_runs_and_stops(void)
 int main(void)
 {
 	static const tacws_test_case cases[] = {
-	    {"run-demo.sh serves all eight feeds and stops on Ctrl-C", test_script_runs_and_stops},
+	    {"run-demo.sh serves all ten feeds and stops on Ctrl-C", test_script_runs_and_stops},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("run-demo.sh", tacws_test_tmpdir_init, tacws_test_tmpdir_cleanup, cases);
