@@ -1,5 +1,5 @@
 /* tools/demo/run-demo.sh end to end: the script starts tacws-demo and the
- * real tacwsd with all eight feeds, and Ctrl-C stops both. */
+ * real tacwsd with all ten feeds, and Ctrl-C stops both. */
 #include "server_fixture.h"
 #include "testutil.h"
 
