@@ -1153,9 +1153,10 @@ static void step(demo_world *w)
 	}
 	if (w->live && demo_chance(&w->rng, 0.015))
 		tear_one(w);
-	if (demo_chance(&w->rng, 0.05))
+	/* the backlog moves every 20 ticks, a "commit" lands every 40 */
+	if (w->tick % 20 == 0)
 		demo_plans_step(w->plans, w->now, w->next_issue++);
-	if (w->live && demo_chance(&w->rng, 0.03))
+	if (w->live && w->tick % 40 == 0)
 		demo_quality_step(w->quality, w->now);
 	tunnel_step(w);
 	if (w->tick % 50 == 0)
@@ -1233,6 +1234,24 @@ static void ensure_status(demo_world *w, enum wf_status want, int phases)
 	else if (want == WF_PAUSED)
 		wf_pause(w, f);
 	f->next_tick = w->tick + demo_range(&w->rng, 3, 8);
+}
+
+/* The first state shows a failed queue phase (and the ones it blocks) when
+ * the warm-up did not produce one: a running queue workflow fails. */
+static void ensure_queue_failure(demo_world *w)
+{
+	struct wf *victim = NULL;
+	for (int i = 0; i < MAX_FEATURES; i++)
+		for (int k = 0; w->feat[i].used && k < w->feat[i].nphases; k++)
+			if (w->feat[i].rows[k].status == Q_FAILED)
+				return;
+	for (int i = 0; i < MAX_WORKFLOWS && !victim; i++)
+		if (w->wf[i].used && w->wf[i].status == WF_RUNNING && row_of(w, &w->wf[i]))
+			victim = &w->wf[i];
+	if (victim) {
+		w->now += 8;
+		wf_fail(w, victim);
+	}
 }
 
 static int prepare_root(demo_world *w)
@@ -1338,6 +1357,7 @@ int demo_world_create(const demo_opts *opts, demo_http *http, demo_world **out)
 	ensure_status(w, WF_PAUSED, 5);
 	ensure_status(w, WF_RUNNING, 2);
 	ensure_status(w, WF_QUEUED, 0);
+	ensure_queue_failure(w);
 
 	w->live = 1;
 	w->now = demo_now();

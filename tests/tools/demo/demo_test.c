@@ -620,6 +620,34 @@ static void test_live_driver(void)
 	CU_ASSERT(up_seen);
 	CU_ASSERT(down_seen);
 
+	/* the QC document is rewritten whole (never torn) every 40 ticks, and the
+	 * backlog moves every 20 */
+	char *qc_path = path_of(root, "QC_METRICS_ENHANCED.json", NULL);
+	json_object *qc = json_object_from_file(qc_path);
+	char *qc_before = strdup(qc ? str_of(qc, "last_updated") : "");
+	json_object_put(qc);
+	sqlite3 *db = open_db(root);
+	long long plans_before = db ? count_rows(db, "SELECT sum(length(status) * id) + count(*) "
+	                                            "FROM planned_features")
+	                            : -1;
+	int qc_changed = 0, plans_changed = 0;
+	for (long long end = tacws_test_now_ms() + 6000;
+	     !(qc_changed && plans_changed) && tacws_test_now_ms() < end;) {
+		usleep(100000);
+		qc = json_object_from_file(qc_path);
+		CU_ASSERT_PTR_NOT_NULL(qc);
+		const char *stamp = qc ? str_of(qc, "last_updated") : NULL;
+		qc_changed |= stamp && strcmp(stamp, qc_before) != 0;
+		json_object_put(qc);
+		plans_changed |= db && count_rows(db, "SELECT sum(length(status) * id) + count(*) "
+		                                      "FROM planned_features") != plans_before;
+	}
+	CU_ASSERT(qc_changed);
+	CU_ASSERT(plans_changed);
+	sqlite3_close(db);
+	free(qc_before);
+	free(qc_path);
+
 	/* ticks every 100 ms: the files or tables change within a few */
 	char *before = snapshot(root), *after = NULL;
 	for (long long end = tacws_test_now_ms() + 4000; tacws_test_now_ms() < end;) {
