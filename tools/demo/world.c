@@ -643,14 +643,14 @@ static void history_save(demo_world *w, const struct wf *f, double created)
 	    "error_phase_distribution = excluded.error_phase_distribution, "
 	    "recovery_time_seconds = excluded.recovery_time_seconds, complexity_actual = "
 	    "excluded.complexity_actual",
-	    "sjsssssssssssssisiiiIIIIIIddddddsssiiiiiddddsssssisssssss", f->id, f->issue_int,
+	    "sjssssssssnsnsnisiiiIIIIIIddddddsssiiiiiddddsssssissssnss", f->id, f->issue_int,
 	    requests[f->req].text, f->issue_int > 0 ? url : NULL,
 	    f->issue_int > 0 ? (f->status == WF_COMPLETED ? "closed" : "open") : NULL,
 	    templates[f->tmpl], models[f->model], st[f->status], f->phase >= 0 ? start : NULL,
-	    finished ? end : NULL, NULL, failed ? f->last_error : NULL, NULL,
-	    f->phase >= 0 ? phase_names[f->phase] : NULL, NULL, f->error_count, tree,
-	    f->backend_port, f->frontend_port, f->concurrent, tok[0], tok[1], tok[2], tok[3],
-	    tok[4], tok[5], tok[5] ? round(1000.0 * (double)tok[3] / (double)tok[5]) / 10 : 0.0, demo_round4(est),
+	    finished ? end : NULL, failed ? f->last_error : NULL,
+	    f->phase >= 0 ? phase_names[f->phase] : NULL, f->error_count, tree, f->backend_port,
+	    f->frontend_port, f->concurrent, tok[0], tok[1], tok[2], tok[3], tok[4], tok[5],
+	    tok[5] ? round(1000.0 * (double)tok[3] / (double)tok[5]) / 10 : 0.0, demo_round4(est),
 	    demo_round4(cost), demo_round4(est / NPHASES), demo_round4(f->done ? cost / f->done : 0),
 	    tok[5] ? cost / tok[5] : 0.0, demo_json_text(j.structured_input),
 	    demo_json_text(j.cost_breakdown), demo_json_text(j.token_breakdown), f->reused,
@@ -660,7 +660,7 @@ static void history_save(demo_world *w, const struct wf *f, double created)
 	    demo_json_text(j.phase_durations), finished ? (int)fmax(0, wall - busy) : 0,
 	    bottleneck >= 0 && slowest > 0 ? phase_names[bottleneck] : NULL,
 	    failed ? categories[f->req % 5] : NULL, demo_json_text(j.retry_reasons),
-	    demo_json_text(j.error_phases), NULL, complexity[cplx_est],
+	    demo_json_text(j.error_phases), complexity[cplx_est],
 	    cplx_act >= 0 ? complexity[cplx_act] : NULL);
 	hist_json_free(&j);
 	/* Values that are NULL until the run ends (the format has no "nullable double"). */
