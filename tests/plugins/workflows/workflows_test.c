@@ -108,8 +108,8 @@ static void test_payload(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(
 	    s,
-	    "[{\"adw_id\":\"aaaa1111\",\"issue_number\":42,\"phase\":\"ship\",\"github_url\":null},"
-	    "{\"adw_id\":\"bbbb2222\",\"issue_number\":7,\"phase\":\"plan\",\"github_url\":null},"
+	    "[{\"adw_id\":\"aaaa1111\",\"issue_number\":42,\"phase\":\"ship\",\"github_url\":\"\"},"
+	    "{\"adw_id\":\"bbbb2222\",\"issue_number\":7,\"phase\":\"plan\",\"github_url\":\"\"},"
 	    "{\"adw_id\":\"zz999999\",\"issue_number\":5,\"phase\":\"test\",\"github_url\":"
 	    "\"https:\\/\\/github.com\\/o\\/r\\/issues\\/5\"}]");
 	free(s);
@@ -128,7 +128,18 @@ static void test_payload(void)
 	s = fake_host_snapshot_string("workflows", NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"adw_id\":\"gggg7777\",\"issue_number\":9,\"phase\":"
-	                                 "\"document\",\"github_url\":null}"));
+	                                 "\"document\",\"github_url\":\"\"}"));
+	free(s);
+	fake_host_unload();
+
+	/* With github_repo set, every URL is built from it, as TAC does. */
+	fake_host_config_set("feed.workflows", "github_repo", "acme/shop");
+	load();
+	s = fake_host_snapshot_string("workflows", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"adw_id\":\"zz999999\",\"issue_number\":5,\"phase\":"
+	                                 "\"test\",\"github_url\":"
+	                                 "\"https:\\/\\/github.com\\/acme\\/shop\\/issues\\/5\"}"));
 	free(s);
 	fake_host_unload();
 }
