@@ -1,13 +1,12 @@
 #include "agents.h"
 
 #include "jsonutil.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,14 +476,10 @@ static void *watch_thread(void *arg)
 		if (w->retry_at && (!next || w->retry_at < next))
 			next = w->retry_at;
 		int timeout = next ? (int)(next > now ? next - now : 0) : -1;
-		struct pollfd fds[2] = {{.fd = w->efd, .events = POLLIN},
-		                        {.fd = w->ifd, .events = POLLIN}};
-		int rc = poll(fds, 2, timeout);
-		if (rc < 0 && errno != EINTR)
+		int rc = tacws_thread_wait(w->efd, w->ifd, timeout);
+		if (rc < 0)
 			break;
-		if (rc > 0 && fds[0].revents)
-			break;
-		if (rc > 0 && fds[1].revents)
+		if (rc > 0)
 			read_events(w);
 	}
 	return NULL;
@@ -525,12 +520,7 @@ int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents
 	w->npending = 0;
 	w->due = 0;
 
-	/* Signals belong to the host's threads, not to this one. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&w->thread, NULL, watch_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = tacws_thread_spawn(&w->thread, watch_thread, w);
 	if (rc)
 		goto fail;
 	*out = w;
@@ -552,10 +542,7 @@ void tacws_agents_watch_stop(tacws_agents_watcher *w)
 {
 	if (!w)
 		return;
-	uint64_t one = 1;
-	while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-	pthread_join(w->thread, NULL);
+	tacws_thread_wake_join(w->efd, w->thread);
 	close(w->ifd);
 	close(w->efd);
 	free(w->root_dir);

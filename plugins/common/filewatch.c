@@ -1,12 +1,10 @@
 #include "filewatch.h"
 
 #include "jsonutil.h"
+#include "pool.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -70,14 +68,10 @@ static void *watch_thread(void *arg)
 		if (w->retry_at && now >= w->retry_at && try_watch(w))
 			w->fn(w->arg);
 		int timeout = w->retry_at ? (int)(w->retry_at > now ? w->retry_at - now : 0) : -1;
-		struct pollfd fds[2] = {{.fd = w->efd, .events = POLLIN},
-		                        {.fd = w->ifd, .events = POLLIN}};
-		int rc = poll(fds, 2, timeout);
-		if (rc < 0 && errno != EINTR)
+		int rc = tacws_thread_wait(w->efd, w->ifd, timeout);
+		if (rc < 0)
 			break;
-		if (rc > 0 && fds[0].revents)
-			break;
-		if (rc > 0 && fds[1].revents && read_events(w))
+		if (rc > 0 && read_events(w))
 			w->fn(w->arg);
 	}
 	return NULL;
@@ -124,12 +118,7 @@ int tacws_filewatch_start(const char *path, tacws_filewatch_fn fn, void *arg,
 	}
 	try_watch(w);
 
-	/* Signals belong to the host's threads. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = -pthread_create(&w->thread, NULL, watch_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int rc = tacws_thread_spawn(&w->thread, watch_thread, w);
 	if (rc) {
 		free_watch(w);
 		return rc;
@@ -142,9 +131,6 @@ void tacws_filewatch_stop(tacws_filewatch *w)
 {
 	if (!w)
 		return;
-	uint64_t one = 1;
-	while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-	pthread_join(w->thread, NULL);
+	tacws_thread_wake_join(w->efd, w->thread);
 	free_watch(w);
 }

@@ -1,9 +1,39 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+int tacws_thread_spawn(pthread_t *thread, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = -pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int tacws_thread_wait(int stop_fd, int fd, int timeout_ms)
+{
+	struct pollfd fds[2] = {{.fd = stop_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+	int rc = poll(fds, 2, timeout_ms);
+	if ((rc < 0 && errno != EINTR) || (rc > 0 && fds[0].revents))
+		return -1;
+	return rc > 0 && fds[1].revents ? 1 : 0;
+}
+
+void tacws_thread_wake_join(int efd, pthread_t thread)
+{
+	uint64_t one = 1;
+	while (write(efd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+	pthread_join(thread, NULL);
+}
 
 struct job {
 	tacws_pool_fn fn;
@@ -62,17 +92,12 @@ int tacws_pool_new(unsigned threads, tacws_pool **out)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	/* Signals belong to the host's threads. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = 0;
 	for (; p->n < threads; p->n++) {
-		rc = -pthread_create(&p->threads[p->n], NULL, worker, p);
+		rc = tacws_thread_spawn(&p->threads[p->n], worker, p);
 		if (rc)
 			break;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		stop_and_join(p);
 		pthread_cond_destroy(&p->wake);
