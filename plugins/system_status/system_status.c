@@ -400,6 +400,21 @@ static void add_uptime(json_object *svc, struct result *r)
 	json_object_object_add(svc, "uptime_human", json_object_new_string(r->uptime_human));
 }
 
+/* A check without a name of its own, under one of TAC's service keys, shows
+ * the name TAC's panel shows for it. */
+static const char *display_name(const struct check *c)
+{
+	static const char *const tac[][2] = {
+	    {"backend_api", "Backend API"},     {"database", "Database"},
+	    {"webhook", "Webhook Service"},     {"frontend", "Frontend"},
+	    {"cloudflare_tunnel", "Cloudflare Tunnel"}, {"github_webhook", "GitHub Webhook"},
+	};
+	for (size_t i = 0; !strcmp(c->name, c->key) && i < sizeof tac / sizeof *tac; i++)
+		if (!strcmp(c->key, tac[i][0]))
+			return tac[i][1];
+	return c->name;
+}
+
 static json_object *build_payload(struct run *run)
 {
 	json_object *services = json_object_new_object();
@@ -408,7 +423,7 @@ static json_object *build_payload(struct run *run)
 	for (size_t i = 0; i < n_checks; i++) {
 		struct result *r = &run->results[i];
 		json_object *svc = json_object_new_object();
-		json_object_object_add(svc, "name", json_object_new_string(checks[i].name));
+		json_object_object_add(svc, "name", json_object_new_string(display_name(&checks[i])));
 		json_object_object_add(svc, "status",
 		                       json_object_new_string(status_names[r->status]));
 		add_uptime(svc, r);

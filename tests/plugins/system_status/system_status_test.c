@@ -366,6 +366,9 @@ static void test_webhook_service_check(void)
 	set_check("webhook", "type", "http");
 	set_check("webhook", "name", "Webhook Service");
 	set_check("webhook", "url", url_of(web, "/webhook-status"));
+	/* No name of its own: TAC's name for its key. */
+	set_check("github_webhook", "type", "http");
+	set_check("github_webhook", "url", url_of(web, "/webhook-status"));
 	CU_ASSERT_EQUAL_FATAL(load(), 0);
 	json_object *j = snap_json();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
@@ -374,6 +377,7 @@ static void test_webhook_service_check(void)
 	CU_ASSERT_STRING_EQUAL(field(j, "services", "webhook", "details", "webhooks_processed"),
 	                       "7/10");
 	CU_ASSERT_STRING_EQUAL(field(j, "services", "webhook", "details", "failed"), "3");
+	CU_ASSERT_STRING_EQUAL(field(j, "services", "github_webhook", "name"), "GitHub Webhook");
 	CU_ASSERT_STRING_EQUAL(field(j, "overall_status", NULL, NULL), "degraded");
 	json_object_put(j);
 	fake_host_unload();
