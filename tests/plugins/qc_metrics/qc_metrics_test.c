@@ -143,10 +143,10 @@ static void expect_poll_after(void (*change)(void), const char *what)
 	int before = fake_host_poll_count("qc-metrics");
 	long long t0 = tacws_test_now_ms();
 	change();
-	int seen = fake_host_wait_polls("qc-metrics", before + 1, 3000);
+	int seen = fake_host_wait_polls("qc-metrics", before + 1, 5000);
 	CU_ASSERT_TRUE(seen > before);
 	if (seen <= before)
-		fprintf(stderr, "no poll after %s within 3 s\n", what);
+		fprintf(stderr, "no poll after %s within 5 s\n", what);
 	else if (tacws_test_now_ms() - t0 > 1000)
 		fprintf(stderr, "poll after %s took %lld ms\n", what, tacws_test_now_ms() - t0);
 }
