@@ -661,20 +661,6 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 		free_checks();
 		return -EIO;
 	}
-	if (n_checks) {
-		busy = calloc(n_checks, 1);
-		rc = busy ? tacws_pool_new(n_checks < MAX_THREADS ? (unsigned)n_checks : MAX_THREADS,
-		                           &pool)
-		          : -ENOMEM;
-		if (rc) {
-			free(busy);
-			busy = NULL;
-			curl_global_cleanup();
-			free_checks();
-			return rc;
-		}
-	}
-
 	tacws_feed_desc desc = {
 	    .size = sizeof desc,
 	    .endpoint = "system-status",
@@ -683,6 +669,13 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	    .default_interval_ms = 5000,
 	};
 	rc = host->feed_register(ctx, &desc);
+	/* Snapshots run only once init has returned: the pool can come after. */
+	if (!rc && n_checks) {
+		busy = calloc(n_checks, 1);
+		rc = busy ? tacws_pool_new(n_checks < MAX_THREADS ? (unsigned)n_checks : MAX_THREADS,
+		                           &pool)
+		          : -ENOMEM;
+	}
 	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
 		system_status_fini();
 		return rc;
