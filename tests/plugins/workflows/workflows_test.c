@@ -169,13 +169,18 @@ static void test_inotify_latency(void)
 	mkmarker("abcd0001", "build");
 	CU_ASSERT_TRUE(fake_host_wait_polls("workflows", before + 1, 1000) > before);
 
-	/* A burst is coalesced into very few polls. */
+	/* A burst is coalesced: at most one poll per 100 ms window it spans, plus
+	 * the last one (a loaded machine stretches the burst, not the bound). */
 	before = fake_host_wait_polls("workflows", 1000, 300);
+	long long burst = tacws_test_now_ms();
 	for (int i = 0; i < 50; i++)
 		write_state("abcd0001", "{\"issue_number\":\"3\"}");
+	burst = tacws_test_now_ms() - burst;
 	int after = fake_host_wait_polls("workflows", 1000, 500);
 	CU_ASSERT_TRUE(after > before);
-	CU_ASSERT_TRUE(after - before <= 2);
+	CU_ASSERT_TRUE(after - before <= 2 + burst / 100);
+	if (after - before > 2 + burst / 100)
+		fprintf(stderr, "%d polls for a burst of %lld ms\n", after - before, burst);
 	fake_host_unload();
 }
 
