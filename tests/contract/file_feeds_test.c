@@ -128,6 +128,19 @@ static void write_agents(void)
 	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "trees/a1b2c3d4"), 0);
 }
 
+/* A SQLite database at path, with sql run in it. */
+static void make_database(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	char *err = NULL;
+	CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK);
+	if (err)
+		fprintf(stderr, "sqlite: %s\n", err);
+	sqlite3_free(err);
+	sqlite3_close(db);
+}
+
 static void test_workflows(void)
 {
 	write_agents();
@@ -163,6 +176,32 @@ static void test_adw_monitor(void)
 	refused("adw-monitor", s, NULL, "workflows", "0", "pr_number");
 	free(s);
 	fake_host_unload();
+
+	/* With TAC's task_logs (its columns), phases and costs come from the table. */
+	char db[512], url[600];
+	snprintf(db, sizeof db, "%s/tasks.db", root);
+	snprintf(url, sizeof url, "sqlite:%s", db);
+	make_database(db,
+	              "CREATE TABLE IF NOT EXISTS task_logs (id INTEGER PRIMARY KEY, adw_id TEXT, "
+	              "issue_number INTEGER, workflow_template TEXT, phase_name TEXT, "
+	              "phase_number INTEGER, phase_status TEXT, log_message TEXT, error_message TEXT, "
+	              "started_at TEXT, completed_at TEXT, duration_seconds REAL, tokens_used "
+	              "INTEGER, cost_usd REAL, tool_calls TEXT, captured_at TEXT, created_at TEXT);"
+	              "DELETE FROM task_logs;"
+	              "INSERT INTO task_logs (adw_id, phase_name, phase_number, phase_status, "
+	              "cost_usd, created_at) VALUES "
+	              "('a1b2c3d4', 'plan', 1, 'completed', 0.25, '2026-11-26T11:01:00'),"
+	              "('a1b2c3d4', 'validate', 2, 'completed', 0.05, '2026-11-26T11:02:00'),"
+	              "('a1b2c3d4', 'build', 3, 'started', NULL, '2026-11-26T11:03:00');");
+	fake_host_config_set("sources", "database", url);
+	load("adw_monitor", "adw-monitor");
+	s = payload("adw-monitor", NULL);
+	expect_conforms("adw-monitor", s);
+	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"current_phase\":\"build\",\"phase_progress\":27.8"));
+	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"current_cost\":0.3,"));
+	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"phases_completed\":[\"plan\",\"validate\"]"));
+	free(s);
+	fake_host_unload();
 }
 
 static const char *webhook_answer =
@@ -172,15 +211,6 @@ static const char *webhook_answer =
     "\"error\":\"Invalid signature\"}],\"last_successful\":{\"issue\":42,\"adw_id\":"
     "\"77c90e61\",\"workflow\":\"adw_sdlc_iso\",\"timestamp\":\"2026-11-26T10:00:00\"}}";
 
-static void make_database(const char *path)
-{
-	sqlite3 *db;
-	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
-	CU_ASSERT_EQUAL(sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS phase_queue (id INTEGER)",
-	                             NULL, NULL, NULL),
-	                SQLITE_OK);
-	sqlite3_close(db);
-}
 
 static void check(const char *key, const char *type, const char *k2, const char *v2)
 {
@@ -196,7 +226,7 @@ static void test_system_status(void)
 	char db[512], dburl[600];
 	snprintf(db, sizeof db, "%s/database.db", root);
 	snprintf(dburl, sizeof dburl, "sqlite:%s", db);
-	make_database(db);
+	make_database(db, "CREATE TABLE IF NOT EXISTS phase_queue (id INTEGER)");
 	tacws_http_fixture_set(service, "/api/v1/health", 200, NULL, "{\"status\":\"ok\"}", 0);
 	tacws_http_fixture_set(service, "/webhook-status", 200, NULL, webhook_answer, 0);
 	tacws_http_fixture_set(service, "/", 200, "text/html", "<html></html>", 0);
