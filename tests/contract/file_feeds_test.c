@@ -197,9 +197,9 @@ static void test_adw_monitor(void)
 	load("adw_monitor", "adw-monitor");
 	s = payload("adw-monitor", NULL);
 	expect_conforms("adw-monitor", s);
-	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"current_phase\":\"build\",\"phase_progress\":27.8"));
-	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"current_cost\":0.3,"));
-	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"phases_completed\":[\"plan\",\"validate\"]"));
+	CU_ASSERT_TRUE(s && strstr(s, "\"current_phase\":\"build\",\"phase_progress\":27.8"));
+	CU_ASSERT_TRUE(s && strstr(s, "\"current_cost\":0.3,"));
+	CU_ASSERT_TRUE(s && strstr(s, "\"phases_completed\":[\"plan\",\"validate\"]"));
 	free(s);
 	fake_host_unload();
 }
@@ -263,7 +263,7 @@ static void test_webhook_status(void)
 	load("webhook_status", "webhook-status");
 	s = payload("webhook-status", NULL);
 	expect_conforms("webhook-status", s);
-	CU_ASSERT_PTR_NOT_NULL(s && strstr(s, "\"status\":\"error\""));
+	CU_ASSERT_TRUE(s && strstr(s, "\"status\":\"error\""));
 	free(s);
 	fake_host_unload();
 }
