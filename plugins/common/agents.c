@@ -1,13 +1,12 @@
 #include "agents.h"
 
 #include "jsonutil.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,17 +239,10 @@ struct tacws_agents_watcher {
 	long long due; /* 0: nothing pending */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void mark(tacws_agents_watcher *w, const char *id)
 {
 	if (!w->due)
-		w->due = now_ms() + TACWS_AGENTS_COALESCE_MS;
+		w->due = tacws_now_ms() + TACWS_AGENTS_COALESCE_MS;
 	if (w->pending_all)
 		return;
 	if (!id || w->npending == PENDING_MAX) {
@@ -379,7 +371,7 @@ static void try_watch_tops(tacws_agents_watcher *w)
 	}
 	int missing = w->root_wd < 0 || w->agents_wd < 0 ||
 	              ((w->flags & TACWS_AGENTS_WATCH_TREES) && w->trees_wd < 0);
-	w->retry_at = missing ? now_ms() + TACWS_AGENTS_RETRY_MS : 0;
+	w->retry_at = missing ? tacws_now_ms() + TACWS_AGENTS_RETRY_MS : 0;
 }
 
 static void top_gone(tacws_agents_watcher *w, enum watch_kind kind)
@@ -394,7 +386,7 @@ static void top_gone(tacws_agents_watcher *w, enum watch_kind kind)
 	}
 	mark(w, NULL);
 	if (!w->retry_at)
-		w->retry_at = now_ms();
+		w->retry_at = tacws_now_ms();
 }
 
 static void handle_event(tacws_agents_watcher *w, const struct inotify_event *ev)
@@ -415,7 +407,7 @@ static void handle_event(tacws_agents_watcher *w, const struct inotify_event *ev
 			forget_wd(w, ev->wd);
 			w->root_wd = -1;
 			if (!w->retry_at)
-				w->retry_at = now_ms() + TACWS_AGENTS_RETRY_MS;
+				w->retry_at = tacws_now_ms() + TACWS_AGENTS_RETRY_MS;
 		} else if ((ev->mask & IN_ISDIR) &&
 		           (!strcmp(name, "agents") || !strcmp(name, "trees"))) {
 			try_watch_tops(w);
@@ -475,7 +467,7 @@ static void *watch_thread(void *arg)
 {
 	tacws_agents_watcher *w = arg;
 	for (;;) {
-		long long now = now_ms();
+		long long now = tacws_now_ms();
 		if (w->retry_at && now >= w->retry_at)
 			try_watch_tops(w);
 		if (w->due && now >= w->due)
@@ -484,14 +476,10 @@ static void *watch_thread(void *arg)
 		if (w->retry_at && (!next || w->retry_at < next))
 			next = w->retry_at;
 		int timeout = next ? (int)(next > now ? next - now : 0) : -1;
-		struct pollfd fds[2] = {{.fd = w->efd, .events = POLLIN},
-		                        {.fd = w->ifd, .events = POLLIN}};
-		int rc = poll(fds, 2, timeout);
-		if (rc < 0 && errno != EINTR)
+		int rc = tacws_thread_wait(w->efd, w->ifd, timeout);
+		if (rc < 0)
 			break;
-		if (rc > 0 && fds[0].revents)
-			break;
-		if (rc > 0 && fds[1].revents)
+		if (rc > 0)
 			read_events(w);
 	}
 	return NULL;
@@ -532,12 +520,7 @@ int tacws_agents_watch_start(const char *repo_root, unsigned flags, tacws_agents
 	w->npending = 0;
 	w->due = 0;
 
-	/* Signals belong to the host's threads, not to this one. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&w->thread, NULL, watch_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = tacws_thread_spawn(&w->thread, watch_thread, w);
 	if (rc)
 		goto fail;
 	*out = w;
@@ -559,10 +542,7 @@ void tacws_agents_watch_stop(tacws_agents_watcher *w)
 {
 	if (!w)
 		return;
-	uint64_t one = 1;
-	while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
-		;
-	pthread_join(w->thread, NULL);
+	tacws_thread_wake_join(w->efd, w->thread);
 	close(w->ifd);
 	close(w->efd);
 	free(w->root_dir);

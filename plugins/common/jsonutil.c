@@ -49,6 +49,40 @@ int tacws_json_read_file(const char *path, json_object **out, char *err, size_t 
 	return rc;
 }
 
+long long tacws_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void tacws_change_stamp_get(tacws_change_stamp *s, json_object *body, char *out, size_t len)
+{
+	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	pthread_mutex_lock(&s->lock);
+	if (!s->last || strcmp(s->last, text)) {
+		char *copy = strdup(text);
+		if (copy) { /* out of memory: keep the old time rather than tick */
+			free(s->last);
+			s->last = copy;
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			tacws_iso8601(&now, s->iso, sizeof s->iso);
+		}
+	}
+	snprintf(out, len, "%s", s->iso);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void tacws_change_stamp_reset(tacws_change_stamp *s)
+{
+	pthread_mutex_lock(&s->lock);
+	free(s->last);
+	s->last = NULL;
+	s->iso[0] = '\0';
+	pthread_mutex_unlock(&s->lock);
+}
+
 void tacws_iso8601(const struct timespec *t, char *buf, size_t len)
 {
 	struct tm tm;

@@ -3,6 +3,7 @@
 #define TACWS_JSONUTIL_H
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -14,6 +15,29 @@ int tacws_json_read_file(const char *path, json_object **out, char *err, size_t 
 /* Writes t (UTC, with milliseconds) as "2026-11-26T10:31:00.512Z" into buf
  * (at least 25 bytes). */
 void tacws_iso8601(const struct timespec *t, char *buf, size_t len);
+
+/* Milliseconds on a monotonic clock, for deadlines. */
+long long tacws_now_ms(void);
+
+/*
+ * The time a payload last changed, for payloads whose consumers want a
+ * "last_updated" or "timestamp": a poll time would change every payload and
+ * make every poll a broadcast. One per feed (or topic); thread-safe.
+ */
+typedef struct tacws_change_stamp {
+	pthread_mutex_t lock;
+	char *last;   /* the payload at the last call, serialized */
+	char iso[48]; /* when it last differed */
+} tacws_change_stamp;
+#define TACWS_CHANGE_STAMP_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+
+/* Compares body with the payload of the previous call and writes into out
+ * (at least 25 bytes) the time of the last difference: now when body differs
+ * (or on the first call), else the time kept from before. */
+void tacws_change_stamp_get(tacws_change_stamp *s, json_object *body, char *out, size_t len);
+
+/* Forgets the kept payload (fini); the stamp can be used again. */
+void tacws_change_stamp_reset(tacws_change_stamp *s);
 
 /* Parses an ISO 8601 time ("2026-11-26T10:31:00", optional fraction and
  * "Z" or "+hh:mm" offset; a time without offset is taken as UTC). Returns 0

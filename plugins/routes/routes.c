@@ -1,10 +1,15 @@
 /*
  * routes: the TAC backend's route table, read from its OpenAPI document.
  *
+ *   data: [{"path","method","name","summary","description","tags"}], the
+ *   method in upper case, name the handler's name as TAC gives it (from the
+ *   operationId), "" for what the document does not say.
+ *
  * [sources] backend_url   the backend (default http://127.0.0.1:8002);
  *                         the plugin reads <backend_url>/openapi.json
  * [feed.routes] timeout_ms  how long one fetch may take (default 5000)
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +46,35 @@ static json_object *string_or_empty(json_object *op, const char *key)
 	return json_object_new_string("");
 }
 
+/* TAC names a route by its handler ("get_routes"); FastAPI's operationId is
+ * that name, then the path with every non-word character as "_", then "_"
+ * and a method ("get_routes_api_v1_routes_get"). Gives the handler's name
+ * back when the operationId has that form, else the operationId. */
+static json_object *route_name(json_object *op, const char *path)
+{
+	json_object *id = string_or_empty(op, "operationId");
+	const char *text = json_object_get_string(id);
+	size_t n = strlen(text), plen = strlen(path);
+	for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {
+		size_t mlen = strlen(methods[m]);
+		if (n <= plen + 1 + mlen || strcmp(text + n - mlen, methods[m]) ||
+		    text[n - mlen - 1] != '_')
+			continue;
+		const char *tail = text + n - mlen - 1 - plen;
+		size_t i = 0;
+		while (i < plen && tail[i] == (isalnum((unsigned char)path[i]) || path[i] == '_'
+		                                   ? path[i]
+		                                   : '_'))
+			i++;
+		if (i == plen) {
+			json_object *name = json_object_new_string_len(text, (int)(tail - text));
+			json_object_put(id);
+			return name;
+		}
+	}
+	return id;
+}
+
 static json_object *route_entry(const char *path, const char *method, json_object *op)
 {
 	json_object *e = json_object_new_object();
@@ -51,7 +85,7 @@ static json_object *route_entry(const char *path, const char *method, json_objec
 	upper[i] = '\0';
 	json_object_object_add(e, "path", json_object_new_string(path));
 	json_object_object_add(e, "method", json_object_new_string(upper));
-	json_object_object_add(e, "name", string_or_empty(op, "operationId"));
+	json_object_object_add(e, "name", route_name(op, path));
 	json_object_object_add(e, "summary", string_or_empty(op, "summary"));
 	json_object_object_add(e, "description", string_or_empty(op, "description"));
 	json_object *tags;

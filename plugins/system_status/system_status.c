@@ -1,25 +1,34 @@
 /*
- * system_status: health checks from the configuration, run in parallel.
+ * system_status: health checks from the configuration, in TAC's
+ * SystemStatusResponse shape. The section name is TAC's service key:
+ * backend_api, database, webhook, frontend, cloudflare_tunnel, github_webhook.
  *
  * One [check.<key>] section per check, in the order of the file:
  *   type = http | tcp | process | database
  *   name = Frontend              shown to users (default: the key)
  *   timeout_ms = 2000            bound of this check
  *   http:     url = http://127.0.0.1:5173/   healthy on 2xx; a JSON body's
- *             "uptime_seconds" is passed on, its "status" "degraded" or
- *             "error"/"unhealthy" lowers the result
+ *             "uptime_seconds" (or TAC's "uptime": {"seconds","human"}) is
+ *             passed on, its "status" "degraded" or "error"/"unhealthy"
+ *             lowers the result, and TAC's webhook "stats" become details
  *   tcp:      host = 127.0.0.1, port = 5432  healthy when a connection opens
  *   process:  pattern = cloudflared tunnel run  healthy when a live process's
  *             command line contains it
  *   database: database = <URL>   default [sources] database; healthy when it
  *             connects and its tables can be counted
  *
- * Each poll starts one thread per check and waits for all of them, but no
- * longer than the largest timeout (plus a grace period): a check still running
- * then counts as an error and its thread finishes on its own.
+ *   data: {"overall_status","timestamp","services":{key:{"name","status",
+ *          "uptime_seconds","uptime_human","message","details"}},
+ *          "summary":{"healthy_services","total_services","health_percentage"}}
  *
- * Nothing in the payload depends on when the poll ran, so an unchanged system
- * gives a byte-identical payload and subscribers get no message.
+ * The checks of a poll run at once on a small pool made at init (one thread
+ * per check, at most MAX_THREADS); the poll waits no longer than the largest
+ * timeout plus a grace period, and a check still running then counts as an
+ * error. Such a check is not started again until it has returned, so a hung
+ * one holds one pool thread at most and never delays the others.
+ *
+ * "timestamp" is when the rest of the payload last changed, so an unchanged
+ * system gives a byte-identical payload and subscribers get no message.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,15 +47,19 @@
 
 #include "db.h"
 #include "http.h"
+#include "jsonutil.h"
+#include "pool.h"
 #include "proc.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
 #define GRACE_MS 500
 #define HTTP_MAX_BYTES (64 * 1024)
+#define MAX_THREADS 16
 
 enum check_type { CHECK_HTTP, CHECK_TCP, CHECK_PROCESS, CHECK_DATABASE };
 
-/* Best first: the overall status is the largest. */
+/* Best first. As in TAC, overall is error or degraded when one check is,
+ * else healthy ("unknown" does not lower it). */
 enum status { ST_HEALTHY, ST_UNKNOWN, ST_DEGRADED, ST_ERROR };
 static const char *const status_names[] = {"healthy", "unknown", "degraded", "error"};
 
@@ -60,11 +73,12 @@ struct check {
 struct result {
 	enum status status;
 	json_object *uptime; /* the number the service reported, or NULL */
+	char uptime_human[64]; /* what the service reported as text, "" when nothing */
 	char message[512];
 	json_object *details;
 };
 
-/* One poll: shared by the snapshot and its check threads, freed by the last. */
+/* One poll: shared by the snapshot and its jobs, freed by the last. */
 struct run {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -75,7 +89,6 @@ struct run {
 
 struct job {
 	struct run *run;
-	const struct check *check;
 	size_t index;
 };
 
@@ -85,15 +98,34 @@ static struct check *checks;
 static size_t n_checks;
 static const char *default_database, *repo_root;
 
-/* Threads of checks that overran their poll, joined later (fini at the latest). */
-static pthread_mutex_t stragglers_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_t *stragglers;
-static size_t n_stragglers;
+static tacws_pool *pool;
+static tacws_change_stamp stamp = TACWS_CHANGE_STAMP_INIT;
+/* Checks whose job has not returned yet (from this poll or an earlier one). */
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *busy;
 
 static void result_set(struct result *r, enum status st, const char *fmt, const char *text)
 {
 	r->status = st;
 	snprintf(r->message, sizeof r->message, fmt, text);
+}
+
+/* TAC's trigger service counts webhooks: shown as TAC's health check does. */
+static void add_webhook_stats(json_object *body, struct result *r)
+{
+	json_object *stats, *total, *ok, *failed;
+	if (!json_object_object_get_ex(body, "stats", &stats) ||
+	    !json_object_object_get_ex(stats, "total_received", &total) ||
+	    !json_object_object_get_ex(stats, "successful", &ok))
+		return;
+	char processed[64];
+	snprintf(processed, sizeof processed, "%lld/%lld", (long long)json_object_get_int64(ok),
+	         (long long)json_object_get_int64(total));
+	json_object_object_add(r->details, "webhooks_processed", json_object_new_string(processed));
+	json_object_object_add(r->details, "failed",
+	                       json_object_new_int64(json_object_object_get_ex(stats, "failed", &failed)
+	                                                 ? json_object_get_int64(failed)
+	                                                 : 0));
 }
 
 static void check_http(const struct check *c, struct result *r)
@@ -116,10 +148,20 @@ static void check_http(const struct check *c, struct result *r)
 	}
 	result_set(r, ST_HEALTHY, "%s", code);
 	json_object *body = json_tokener_parse(resp.body);
-	json_object *v;
-	if (json_object_object_get_ex(body, "uptime_seconds", &v) &&
-	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+	json_object *v, *up;
+	if (json_object_object_get_ex(body, "uptime", &up) &&
+	    json_object_is_type(up, json_type_object)) {
+		/* TAC's trigger service: "uptime": {"seconds","hours","human"} */
+		const char *human = tacws_json_get_string(up, "human");
+		if (human)
+			snprintf(r->uptime_human, sizeof r->uptime_human, "%s", human);
+		json_object_object_get_ex(up, "seconds", &v);
+	} else {
+		json_object_object_get_ex(body, "uptime_seconds", &v);
+	}
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
 		r->uptime = json_object_get(v);
+	add_webhook_stats(body, r);
 	const char *reported = NULL;
 	if (json_object_object_get_ex(body, "status", &v) &&
 	    json_object_is_type(v, json_type_string))
@@ -130,13 +172,6 @@ static void check_http(const struct check *c, struct result *r)
 		result_set(r, ST_ERROR, "%s, service reports unhealthy", code);
 	json_object_put(body);
 	tacws_http_response_free(&resp);
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Non-blocking connect to one address; 0, or a positive errno. */
@@ -151,7 +186,7 @@ static int try_connect(const struct addrinfo *ai, long long deadline)
 		e = errno;
 	} else {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		long long left = deadline - now_ms();
+		long long left = deadline - tacws_now_ms();
 		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
 		socklen_t len = sizeof e;
 		if (n == 0)
@@ -174,7 +209,7 @@ static void check_tcp(const struct check *c, struct result *r)
 		result_set(r, ST_ERROR, "cannot resolve %s", c->host);
 		return;
 	}
-	long long deadline = now_ms() + c->timeout_ms;
+	long long deadline = tacws_now_ms() + c->timeout_ms;
 	int e = ECONNREFUSED;
 	for (struct addrinfo *ai = list; ai && e; ai = ai->ai_next)
 		e = try_connect(ai, deadline);
@@ -248,6 +283,10 @@ static void run_release(struct run *run)
 	pthread_mutex_unlock(&run->lock);
 	if (!last)
 		return;
+	for (size_t i = 0; i < n_checks; i++) {
+		json_object_put(run->results[i].details);
+		json_object_put(run->results[i].uptime);
+	}
 	pthread_cond_destroy(&run->changed);
 	pthread_mutex_destroy(&run->lock);
 	free(run->results);
@@ -255,24 +294,31 @@ static void run_release(struct run *run)
 	free(run);
 }
 
-static void *check_main(void *arg)
+/* Runs on a pool thread. */
+static void check_main(void *arg)
 {
 	struct job *job = arg;
+	const struct check *check = &checks[job->index];
 	struct result r = {.status = ST_UNKNOWN, .details = json_object_new_object()};
-	switch (job->check->kind) {
+	switch (check->kind) {
 	case CHECK_HTTP:
-		check_http(job->check, &r);
+		check_http(check, &r);
 		break;
 	case CHECK_TCP:
-		check_tcp(job->check, &r);
+		check_tcp(check, &r);
 		break;
 	case CHECK_PROCESS:
-		check_process(job->check, &r);
+		check_process(check, &r);
 		break;
 	case CHECK_DATABASE:
-		check_database(job->check, &r);
+		check_database(check, &r);
 		break;
 	}
+	/* Free for the next poll before this one hears of the result, so a poll
+	 * right after this one never finds the check still busy. */
+	pthread_mutex_lock(&busy_lock);
+	busy[job->index] = 0;
+	pthread_mutex_unlock(&busy_lock);
 	struct run *run = job->run;
 	pthread_mutex_lock(&run->lock);
 	if (run->abandoned) {
@@ -287,103 +333,115 @@ static void *check_main(void *arg)
 	pthread_mutex_unlock(&run->lock);
 	run_release(run);
 	free(job);
-	return NULL;
 }
 
-static int start_check(struct run *run, size_t i, pthread_t *thread)
+/* Queues check i unless its last job is still running; 0, or why not. */
+static int start_check(struct run *run, size_t i)
 {
+	pthread_mutex_lock(&busy_lock);
+	int was_busy = busy[i];
+	busy[i] = 1;
+	pthread_mutex_unlock(&busy_lock);
+	if (was_busy)
+		return -EBUSY;
 	struct job *job = malloc(sizeof *job);
-	if (!job)
-		return -ENOMEM;
-	*job = (struct job){run, &checks[i], i};
-	int rc = pthread_create(thread, NULL, check_main, job);
+	int rc = job ? 0 : -ENOMEM;
+	if (job) {
+		*job = (struct job){run, i};
+		pthread_mutex_lock(&run->lock);
+		run->pending++;
+		run->refs++;
+		pthread_mutex_unlock(&run->lock);
+		rc = tacws_pool_submit(pool, check_main, job);
+		if (rc) {
+			pthread_mutex_lock(&run->lock);
+			run->pending--;
+			run->refs--;
+			pthread_mutex_unlock(&run->lock);
+			free(job);
+		}
+	}
 	if (rc) {
-		free(job);
-		return -rc;
+		pthread_mutex_lock(&busy_lock);
+		busy[i] = 0;
+		pthread_mutex_unlock(&busy_lock);
 	}
-	return 0;
+	return rc;
 }
 
-/* Joins threads that overran their poll; with wait set, waits for them. */
-static void join_stragglers(int wait)
+/* TAC's rendering: "2d 3h 5m", "3h 12m", "7m". */
+static void format_uptime(double seconds, char *buf, size_t len)
 {
-	pthread_mutex_lock(&stragglers_lock);
-	size_t kept = 0;
-	for (size_t i = 0; i < n_stragglers; i++) {
-		if (wait)
-			pthread_join(stragglers[i], NULL);
-		else if (pthread_tryjoin_np(stragglers[i], NULL))
-			stragglers[kept++] = stragglers[i];
-	}
-	n_stragglers = kept;
-	pthread_mutex_unlock(&stragglers_lock);
+	long s = (long)seconds, d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
+	if (d > 0)
+		snprintf(buf, len, "%ldd %ldh %ldm", d, h, m);
+	else if (h > 0)
+		snprintf(buf, len, "%ldh %ldm", h, m);
+	else
+		snprintf(buf, len, "%ldm", m);
 }
 
-static void add_straggler(pthread_t t)
+/* Moves r's uptime into svc: the number the service reported (null when none)
+ * and its text, or TAC's rendering of the number. */
+static void add_uptime(json_object *svc, struct result *r)
 {
-	pthread_mutex_lock(&stragglers_lock);
-	pthread_t *grown = realloc(stragglers, (n_stragglers + 1) * sizeof *stragglers);
-	if (grown) {
-		stragglers = grown;
-		stragglers[n_stragglers++] = t;
-	} else {
-		pthread_detach(t); /* cannot track it: at least do not leak it */
-	}
-	pthread_mutex_unlock(&stragglers_lock);
-}
-
-/* Takes uptime (a JSON number, or NULL when the service reports none). */
-static void add_uptime(json_object *svc, json_object *uptime)
-{
-	double seconds = uptime ? json_object_get_double(uptime) : -1;
+	double seconds = r->uptime ? json_object_get_double(r->uptime) : -1;
 	if (seconds < 0) {
-		json_object_put(uptime);
+		json_object_put(r->uptime);
+		r->uptime = NULL;
 		json_object_object_add(svc, "uptime_seconds", NULL);
 		json_object_object_add(svc, "uptime_human", NULL);
 		return;
 	}
-	long s = (long)seconds;
-	char human[64];
-	if (s >= 86400)
-		snprintf(human, sizeof human, "%ldd %ldh", s / 86400, s % 86400 / 3600);
-	else if (s >= 3600)
-		snprintf(human, sizeof human, "%ldh %ldm", s / 3600, s % 3600 / 60);
-	else if (s >= 60)
-		snprintf(human, sizeof human, "%ldm %lds", s / 60, s % 60);
-	else
-		snprintf(human, sizeof human, "%lds", s);
-	json_object_object_add(svc, "uptime_seconds", uptime);
-	json_object_object_add(svc, "uptime_human", json_object_new_string(human));
+	if (!*r->uptime_human)
+		format_uptime(seconds, r->uptime_human, sizeof r->uptime_human);
+	json_object_object_add(svc, "uptime_seconds", r->uptime);
+	r->uptime = NULL;
+	json_object_object_add(svc, "uptime_human", json_object_new_string(r->uptime_human));
+}
+
+/* A check without a name of its own, under one of TAC's service keys, shows
+ * the name TAC's panel shows for it. */
+static const char *display_name(const struct check *c)
+{
+	static const char *const tac[][2] = {
+	    {"backend_api", "Backend API"},     {"database", "Database"},
+	    {"webhook", "Webhook Service"},     {"frontend", "Frontend"},
+	    {"cloudflare_tunnel", "Cloudflare Tunnel"}, {"github_webhook", "GitHub Webhook"},
+	};
+	for (size_t i = 0; !strcmp(c->name, c->key) && i < sizeof tac / sizeof *tac; i++)
+		if (!strcmp(c->key, tac[i][0]))
+			return tac[i][1];
+	return c->name;
 }
 
 static json_object *build_payload(struct run *run)
 {
 	json_object *services = json_object_new_object();
-	enum status overall = n_checks ? ST_HEALTHY : ST_UNKNOWN;
+	enum status overall = ST_HEALTHY;
 	int healthy = 0;
 	for (size_t i = 0; i < n_checks; i++) {
 		struct result *r = &run->results[i];
 		json_object *svc = json_object_new_object();
-		json_object_object_add(svc, "name", json_object_new_string(checks[i].name));
+		json_object_object_add(svc, "name", json_object_new_string(display_name(&checks[i])));
 		json_object_object_add(svc, "status",
 		                       json_object_new_string(status_names[r->status]));
-		add_uptime(svc, r->uptime);
-		r->uptime = NULL;
+		add_uptime(svc, r);
 		json_object_object_add(svc, "message", json_object_new_string(r->message));
-		json_object_object_add(svc, "details", r->details);
+		json_object_object_add(svc, "details",
+		                       r->details ? r->details : json_object_new_object());
 		r->details = NULL;
 		json_object_object_add(services, checks[i].key, svc);
-		if (r->status > overall)
+		if (r->status > overall && r->status != ST_UNKNOWN)
 			overall = r->status;
 		healthy += r->status == ST_HEALTHY;
 	}
-	char pct[16];
-	snprintf(pct, sizeof pct, "%.1f", n_checks ? 100.0 * healthy / (double)n_checks : 0.0);
 	json_object *summary = json_object_new_object();
 	json_object_object_add(summary, "healthy_services", json_object_new_int(healthy));
 	json_object_object_add(summary, "total_services", json_object_new_int((int)n_checks));
-	json_object_object_add(summary, "health_percentage",
-	                       json_object_new_double_s(atof(pct), pct));
+	json_object_object_add(
+	    summary, "health_percentage",
+	    tacws_json_new_double_rounded(n_checks ? 100.0 * healthy / (double)n_checks : 0.0, 1));
 	json_object *out = json_object_new_object();
 	json_object_object_add(out, "overall_status",
 	                       json_object_new_string(status_names[overall]));
@@ -392,30 +450,19 @@ static json_object *build_payload(struct run *run)
 	return out;
 }
 
-static int system_status_snapshot(void *arg, const char *param, json_object **data, char *err,
-                                  size_t errlen)
+static struct run *run_new(void)
 {
-	(void)arg;
-	(void)param;
-	join_stragglers(0);
-	struct run *run = calloc(1, sizeof *run);
 	size_t n = n_checks ? n_checks : 1;
-	pthread_t *threads = calloc(n, sizeof *threads);
-	int *started = calloc(n, sizeof *started);
-	if (run) {
-		run->results = calloc(n, sizeof *run->results);
-		run->finished = calloc(n, sizeof *run->finished);
-	}
-	if (!run || !run->results || !run->finished || !threads || !started) {
-		if (run) {
-			free(run->results);
-			free(run->finished);
-		}
+	struct run *run = calloc(1, sizeof *run);
+	if (!run)
+		return NULL;
+	run->results = calloc(n, sizeof *run->results);
+	run->finished = calloc(n, sizeof *run->finished);
+	if (!run->results || !run->finished) {
+		free(run->results);
+		free(run->finished);
 		free(run);
-		free(threads);
-		free(started);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return NULL;
 	}
 	pthread_mutex_init(&run->lock, NULL);
 	pthread_condattr_t attr;
@@ -424,33 +471,17 @@ static int system_status_snapshot(void *arg, const char *param, json_object **da
 	pthread_cond_init(&run->changed, &attr);
 	pthread_condattr_destroy(&attr);
 	run->refs = 1;
+	return run;
+}
 
-	long wait_ms = 0;
-	for (size_t i = 0; i < n_checks; i++) {
-		if (checks[i].timeout_ms > wait_ms)
-			wait_ms = checks[i].timeout_ms;
-		pthread_mutex_lock(&run->lock);
-		run->pending++;
-		run->refs++;
-		pthread_mutex_unlock(&run->lock);
-		int rc = start_check(run, i, &threads[i]);
-		started[i] = !rc;
-		if (rc) {
-			pthread_mutex_lock(&run->lock);
-			run->pending--;
-			run->refs--;
-			run->results[i].status = ST_UNKNOWN;
-			snprintf(run->results[i].message, sizeof run->results[i].message,
-			         "cannot start the check: %s", strerror(-rc));
-			run->finished[i] = 1;
-			pthread_mutex_unlock(&run->lock);
-		}
-	}
-
+/* Waits for the run's jobs until wait_ms have passed; what has not answered
+ * by then is an error, and its late answer is dropped. */
+static void run_wait(struct run *run, long wait_ms)
+{
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	long long ns = until.tv_nsec + (wait_ms + GRACE_MS) % 1000 * 1000000LL;
-	until.tv_sec += (wait_ms + GRACE_MS) / 1000 + ns / 1000000000;
+	long long ns = until.tv_nsec + wait_ms % 1000 * 1000000LL;
+	until.tv_sec += wait_ms / 1000 + ns / 1000000000;
 	until.tv_nsec = ns % 1000000000;
 	pthread_mutex_lock(&run->lock);
 	while (run->pending > 0 &&
@@ -458,30 +489,53 @@ static int system_status_snapshot(void *arg, const char *param, json_object **da
 		;
 	run->abandoned = 1;
 	for (size_t i = 0; i < n_checks; i++) {
+		struct result *r = &run->results[i];
 		if (run->finished[i])
 			continue;
-		struct result *r = &run->results[i];
 		r->status = ST_ERROR;
 		snprintf(r->message, sizeof r->message, "no answer within %ld ms",
 		         checks[i].timeout_ms);
+		run->finished[i] = 1;
 	}
 	pthread_mutex_unlock(&run->lock);
+}
 
-	for (size_t i = 0; i < n_checks; i++) {
-		if (!started[i])
-			continue;
-		if (run->finished[i])
-			pthread_join(threads[i], NULL);
-		else
-			add_straggler(threads[i]);
+static int system_status_snapshot(void *arg, const char *param, json_object **data, char *err,
+                                  size_t errlen)
+{
+	(void)arg;
+	(void)param;
+	struct run *run = run_new();
+	if (!run) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	free(threads);
-	free(started);
-	for (size_t i = 0; i < n_checks; i++)
-		if (!run->results[i].details)
-			run->results[i].details = json_object_new_object();
-	*data = build_payload(run);
+	long wait_ms = 0;
+	for (size_t i = 0; i < n_checks; i++) {
+		if (checks[i].timeout_ms > wait_ms)
+			wait_ms = checks[i].timeout_ms;
+		int rc = start_check(run, i);
+		if (!rc)
+			continue;
+		struct result *r = &run->results[i];
+		pthread_mutex_lock(&run->lock);
+		r->status = ST_ERROR;
+		if (rc == -EBUSY)
+			snprintf(r->message, sizeof r->message,
+			         "no answer within %ld ms (still running)", checks[i].timeout_ms);
+		else
+			snprintf(r->message, sizeof r->message, "cannot start the check: %s",
+			         strerror(-rc));
+		run->finished[i] = 1;
+		pthread_mutex_unlock(&run->lock);
+	}
+	run_wait(run, n_checks ? wait_ms + GRACE_MS : 0);
+	json_object *body = build_payload(run);
 	run_release(run);
+	char changed[48];
+	tacws_change_stamp_get(&stamp, body, changed, sizeof changed);
+	json_object_object_add(body, "timestamp", json_object_new_string(changed));
+	*data = body;
 	return 0;
 }
 
@@ -575,6 +629,18 @@ static int validate(struct check *c)
 	return 0;
 }
 
+static void system_status_fini(void)
+{
+	/* Checks that overran their poll still read the configuration. */
+	tacws_pool_free(pool);
+	pool = NULL;
+	free(busy);
+	busy = NULL;
+	tacws_change_stamp_reset(&stamp);
+	free_checks();
+	curl_global_cleanup();
+}
+
 static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
@@ -595,7 +661,6 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 		free_checks();
 		return -EIO;
 	}
-
 	tacws_feed_desc desc = {
 	    .size = sizeof desc,
 	    .endpoint = "system-status",
@@ -604,22 +669,18 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	    .default_interval_ms = 5000,
 	};
 	rc = host->feed_register(ctx, &desc);
+	/* Snapshots run only once init has returned: the pool can come after. */
+	if (!rc && n_checks) {
+		busy = calloc(n_checks, 1);
+		rc = busy ? tacws_pool_new(n_checks < MAX_THREADS ? (unsigned)n_checks : MAX_THREADS,
+		                           &pool)
+		          : -ENOMEM;
+	}
 	if (rc && rc != -ENOENT) { /* -ENOENT: not enabled, load quietly */
-		curl_global_cleanup();
-		free_checks();
+		system_status_fini();
 		return rc;
 	}
 	return 0;
-}
-
-static void system_status_fini(void)
-{
-	/* Checks that overran their poll still read the configuration. */
-	join_stragglers(1);
-	free(stragglers);
-	stragglers = NULL;
-	free_checks();
-	curl_global_cleanup();
 }
 
 TACWS_PLUGIN_EXPORT = {

@@ -4,6 +4,14 @@
  * [sources] webhook_status_url   default http://127.0.0.1:8001/webhook-status
  * [feed.webhook-status] timeout_ms  how long one fetch may take (default 3000)
  *
+ * TAC's trigger service answers {"status","uptime":{"seconds","hours","human"},
+ * "stats":{"total_received","successful","failed","success_rate":"85.0%"},
+ * "recent_failures":[{"issue","timestamp","error"}],"last_successful":
+ * {"issue","adw_id","workflow","timestamp"}}; that is passed on as it is.
+ * Services that name the issue "issue_number", or send success_rate as a
+ * number, get TAC's names and text added, since TAC's WebhookStatusPanel reads
+ * only "issue" (it showed "Issue #" without them) and prints success_rate as is.
+ *
  * When the service cannot be read, subscribers get
  * {"status":"error","message":"<reason>"} and the core counts the error.
  */
@@ -21,6 +29,35 @@ static struct {
 	char url[1024];
 	long timeout_ms;
 } feed;
+
+/* An entry naming its issue "issue_number" gets TAC's "issue" too. */
+static void add_issue_key(json_object *entry)
+{
+	json_object *number;
+	if (json_object_is_type(entry, json_type_object) &&
+	    !json_object_object_get_ex(entry, "issue", NULL) &&
+	    json_object_object_get_ex(entry, "issue_number", &number))
+		json_object_object_add(entry, "issue", json_object_get(number));
+}
+
+static void to_tac_shape(json_object *status)
+{
+	json_object *v;
+	if (json_object_object_get_ex(status, "last_successful", &v))
+		add_issue_key(v);
+	if (json_object_object_get_ex(status, "recent_failures", &v) &&
+	    json_object_is_type(v, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			add_issue_key(json_object_array_get_idx(v, i));
+	json_object *stats, *rate;
+	if (json_object_object_get_ex(status, "stats", &stats) &&
+	    json_object_object_get_ex(stats, "success_rate", &rate) &&
+	    (json_object_is_type(rate, json_type_double) || json_object_is_type(rate, json_type_int))) {
+		char text[32];
+		snprintf(text, sizeof text, "%.1f%%", json_object_get_double(rate));
+		json_object_object_add(stats, "success_rate", json_object_new_string(text));
+	}
+}
 
 static int webhook_status_snapshot(void *arg, const char *param, json_object **data, char *err,
                                    size_t errlen)
@@ -41,6 +78,7 @@ static int webhook_status_snapshot(void *arg, const char *param, json_object **d
 		*data = e;
 		return rc;
 	}
+	to_tac_shape(status);
 	*data = status;
 	return 0;
 }

@@ -4,8 +4,14 @@
  *
  *   data: [{"adw_id","issue_number","phase","github_url"}], sorted by adw_id
  *
- * Config: [sources] repo_root; [feed.workflows] interval_ms (default 2000,
- * only a fallback: an inotify watcher on agents/ polls on change).
+ * github_url is always a string, as TAC's Workflow model has it:
+ * https://github.com/<github_repo>/issues/<n> when [feed.workflows]
+ * github_repo is set (TAC builds it so from GITHUB_REPO), else the state
+ * file's github_url, else "".
+ *
+ * Config: [sources] repo_root; [feed.workflows] github_repo (owner/name,
+ * optional), interval_ms (default 2000, only a fallback: an inotify watcher
+ * on agents/ polls on change).
  */
 #include <tacws/plugin.h>
 
@@ -19,6 +25,7 @@
 static const tacws_host_api *host;
 static tacws_plugin_ctx *ctx;
 static tacws_agents_feed feed;
+static const char *github_repo; /* the host's string, or NULL */
 
 static const char *const phases[] = {"plan", "build", "test", "review", "document", "ship"};
 
@@ -32,6 +39,18 @@ static const char *last_phase(const char *root, const char *adw_id)
 			phase = phases[i];
 	}
 	return phase;
+}
+
+static json_object *github_url(json_object *state, int64_t issue)
+{
+	if (github_repo && *github_repo) {
+		char url[512];
+		snprintf(url, sizeof url, "https://github.com/%s/issues/%lld", github_repo,
+		         (long long)issue);
+		return json_object_new_string(url);
+	}
+	const char *own = tacws_json_get_string(state, "github_url");
+	return json_object_new_string(own ? own : "");
 }
 
 static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
@@ -54,9 +73,7 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 		json_object_object_add(o, "issue_number", json_object_new_int64(issue));
 		json_object_object_add(o, "phase",
 		                       json_object_new_string(last_phase(root, run->adw_id)));
-		json_object_object_add(
-		    o, "github_url",
-		    tacws_json_string_or_null(tacws_json_get_string(run->state, "github_url")));
+		json_object_object_add(o, "github_url", github_url(run->state, issue));
 		json_object_array_add(list, o);
 	}
 	tacws_agents_runs_free(&runs);
@@ -68,12 +85,15 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
+	github_repo = host->config_get(ctx, "feed.workflows", "github_repo");
+	static const char *const config_keys[] = {"github_repo", NULL};
 	const tacws_feed_desc desc = {
 	    .size = sizeof desc,
 	    .endpoint = "workflows",
 	    .message_type = "workflows_update",
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
+	    .config_keys = config_keys,
 	};
 	return tacws_agents_feed_start(&feed, host, ctx, &desc, 0);
 }
@@ -81,6 +101,7 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 static void workflows_fini(void)
 {
 	tacws_agents_feed_stop(&feed);
+	github_repo = NULL;
 	host = NULL;
 	ctx = NULL;
 }

@@ -188,14 +188,15 @@ static void test_full_entry(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 	    s, "{\"summary\":{\"total\":1,\"running\":0,\"completed\":1,\"failed\":0,\"paused\":0,"
 	       "\"queued\":0},\"workflows\":[{\"adw_id\":\"full0001\",\"issue_number\":42,"
-	       "\"issue_class\":\"\\/feature\",\"title\":\"Add a dark mode\","
+	       "\"pr_number\":null,\"issue_class\":\"\\/feature\",\"title\":\"Add a dark mode\","
 	       "\"status\":\"completed\",\"current_phase\":null,\"phase_progress\":33.3,"
 	       "\"workflow_template\":\"adw_sdlc_iso\",\"start_time\":\"2026-11-26T10:00:00Z\","
 	       "\"end_time\":\"2026-11-26T10:30:15.600Z\",\"duration_seconds\":1816,"
 	       "\"github_url\":\"https:\\/\\/github.com\\/o\\/r\\/issues\\/42\","
 	       "\"worktree_path\":\"\\/repo\\/trees\\/full0001\",\"current_cost\":0.3,"
 	       "\"estimated_cost_total\":1.5,\"error_count\":2,\"last_error\":\"lint failed\","
-	       "\"is_process_active\":false,\"phases_completed\":3,\"total_phases\":9}],"
+	       "\"is_process_active\":false,\"phases_completed\":[\"plan\",\"validate\",\"build\"],"
+	       "\"total_phases\":9}],"
 	       "\"last_updated\":\""));
 	free(s);
 	fake_host_unload();
@@ -289,20 +290,26 @@ static void test_progress_and_fields(void)
 	json_object *data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 	CU_ASSERT_STRING_EQUAL(field(data, "p0", "phase_progress"), "0.0");
-	CU_ASSERT_STRING_EQUAL(field(data, "p0", "phases_completed"), "0");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "phases_completed"), "[]");
 	CU_ASSERT_STRING_EQUAL(field(data, "p0", "current_phase"), "null");
-	CU_ASSERT_STRING_EQUAL(field(data, "p0", "current_cost"), "0.0");
-	CU_ASSERT_STRING_EQUAL(field(data, "p0", "title"), "null");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "current_cost"), "null");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "title"), "\"\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "issue_class"), "\"\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "workflow_template"), "\"\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "p0", "pr_number"), "null");
 	CU_ASSERT_STRING_EQUAL(field(data, "p0", "duration_seconds"), "null");
 	CU_ASSERT_STRING_EQUAL(field(data, "p0", "error_count"), "0");
-	/* 2/9 done and one in progress: 22.2 + 5.6 */
-	CU_ASSERT_STRING_EQUAL(field(data, "p2", "phase_progress"), "27.8");
-	CU_ASSERT_STRING_EQUAL(field(data, "p2", "phases_completed"), "2");
+	/* 3/9 done (TAC counts every completed name) and one in progress: 33.3 + 5.6 */
+	CU_ASSERT_STRING_EQUAL(field(data, "p2", "phase_progress"), "38.9");
+	CU_ASSERT_STRING_EQUAL(field(data, "p2", "phases_completed"),
+	                       "[\"plan\",\"build\",\"unknown\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "p2", "current_phase"), "\"test\"");
 	CU_ASSERT_STRING_EQUAL(field(data, "p2", "current_cost"), "0.1");
 	/* The current phase is already completed: no half phase on top. */
 	CU_ASSERT_STRING_EQUAL(field(data, "p9", "phase_progress"), "100.0");
-	CU_ASSERT_STRING_EQUAL(field(data, "p9", "phases_completed"), "9");
+	CU_ASSERT_STRING_EQUAL(field(data, "p9", "phases_completed"),
+	                       "[\"plan\",\"validate\",\"build\",\"lint\",\"test\",\"review\","
+	                       "\"document\",\"ship\",\"cleanup\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "p9", "current_phase"), "null");
 	CU_ASSERT_STRING_EQUAL(field(data, "p9", "issue_number"), "null");
 	CU_ASSERT_STRING_EQUAL(field(data, "p9", "error_count"), "0");
@@ -378,12 +385,13 @@ static void test_task_logs(void)
 	load(1);
 	json_object *data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"), "2");
+	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"), "[\"plan\",\"build\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_phase"), "\"lint\"");
 	/* 2/9 + 1/18 */
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phase_progress"), "27.8");
-	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_cost"), "0.975");
-	CU_ASSERT_STRING_EQUAL(field(data, "nodb0001", "phases_completed"), "1");
+	/* Like TAC, only completed and failed rows cost. */
+	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_cost"), "0.75");
+	CU_ASSERT_STRING_EQUAL(field(data, "nodb0001", "phases_completed"), "[\"plan\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "nodb0001", "current_phase"), "\"build\"");
 	CU_ASSERT_STRING_EQUAL(field(data, "nodb0001", "current_cost"), "0.2");
 	json_object_put(data);
@@ -396,7 +404,8 @@ static void test_task_logs(void)
 	                0);
 	data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"), "3");
+	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"),
+	                       "[\"plan\",\"build\",\"lint\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_phase"), "null");
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phase_progress"), "33.3");
 	json_object_put(data);
@@ -407,7 +416,8 @@ static void test_task_logs(void)
 	load(0);
 	data = poll_monitor();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"), "5");
+	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "phases_completed"),
+	                       "[\"plan\",\"validate\",\"build\",\"lint\",\"test\"]");
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_phase"), "\"review\"");
 	CU_ASSERT_STRING_EQUAL(field(data, "db000001", "current_cost"), "7.0");
 	json_object_put(data);
@@ -439,6 +449,73 @@ static void test_inotify_latency(void)
 	fake_host_unload();
 }
 
+static void test_tac_fallbacks(void)
+{
+	/* TAC's alternative keys, string costs, a recorded duration and error.log. */
+	put("alt00001", "adw_state.json",
+	    "{\"classification\":\"/bug\",\"workflow\":\"adw_plan_iso\","
+	    "\"estimated_cost\":\"2.5\",\"current_cost\":0.4,\"duration_seconds\":12.5}");
+	put("alt00001", "error.log", "\n  Traceback: boom\n\n");
+	/* Paused without a recorded phase: at its next phase, as TAC infers. */
+	put("next0001", "adw_state.json", "{\"last_error\":\"kept\",\"error_count\":0}");
+	put("next0001", "completed_phases.json", "{\"completed\":[\"plan\"]}");
+	put("next0001", "error.log", "ignored: last_error is set");
+	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, trees("next0001")), 0);
+	load(0);
+	json_object *data = poll_monitor();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "issue_class"), "\"\\/bug\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "workflow_template"), "\"adw_plan_iso\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "estimated_cost_total"), "2.5");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "current_cost"), "0.4");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "duration_seconds"), "12.5");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "last_error"), "\"Traceback: boom\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "alt00001", "error_count"), "1");
+	CU_ASSERT_STRING_EQUAL(field(data, "next0001", "status"), "\"paused\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "next0001", "current_phase"), "\"validate\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "next0001", "phase_progress"), "16.7");
+	CU_ASSERT_STRING_EQUAL(field(data, "next0001", "last_error"), "\"kept\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "next0001", "error_count"), "0");
+	json_object_put(data);
+	fake_host_unload();
+	clean();
+}
+
+/* An older task_logs without phase_number, cost_usd or created_at still
+ * counts; one without adw_id is no error either: the files are used. */
+static void test_task_logs_missing_columns(void)
+{
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE task_logs"), 0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "CREATE TABLE task_logs (adw_id TEXT, "
+	                                       "phase_name TEXT, phase_status TEXT)"),
+	                      0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "INSERT INTO task_logs VALUES "
+	                                       "('old00001', 'plan', 'completed'),"
+	                                       "('old00001', 'build', 'started')"),
+	                      0);
+	put("old00001", "adw_state.json", "{}");
+	put("old00001", "completed_phases.json", "{\"completed\":[\"x\",\"y\",\"z\"]}");
+	load(1);
+	json_object *data = poll_monitor();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	CU_ASSERT_STRING_EQUAL(field(data, "old00001", "phases_completed"), "[\"plan\"]");
+	CU_ASSERT_STRING_EQUAL(field(data, "old00001", "current_phase"), "\"build\"");
+	CU_ASSERT_STRING_EQUAL(field(data, "old00001", "current_cost"), "null");
+	json_object_put(data);
+	fake_host_unload();
+
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE task_logs"), 0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "CREATE TABLE task_logs (id INTEGER)"), 0);
+	load(1);
+	data = poll_monitor();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	CU_ASSERT_STRING_EQUAL(field(data, "old00001", "phases_completed"),
+	                       "[\"x\",\"y\",\"z\"]");
+	json_object_put(data);
+	fake_host_unload();
+	clean();
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -449,6 +526,8 @@ int main(void)
 	    {"duration and last_updated do not tick", test_duration_does_not_tick},
 	    {"phases and costs from task_logs", test_task_logs},
 	    {"inotify latency", test_inotify_latency},
+	    {"TAC's fallback keys and error.log", test_tac_fallbacks},
+	    {"task_logs with missing columns", test_task_logs_missing_columns},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("adw_monitor", setup, teardown, cases);

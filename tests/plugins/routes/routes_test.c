@@ -142,6 +142,37 @@ static void test_same_payload_twice(void)
 	fake_host_unload();
 }
 
+/* FastAPI's operationIds carry the path and method after the handler's name;
+ * TAC shows the handler's name. Other forms are kept whole. */
+static void test_fastapi_names(void)
+{
+	tacws_http_fixture_set(
+	    backend, "/openapi.json", 200, NULL,
+	    "{\"paths\":{\"/api/v1/system-status\":{\"get\":{\"operationId\":"
+	    "\"get_system_status_api_v1_system_status_get\"}},\"/api/items/{id}\":{\"put\":"
+	    "{\"operationId\":\"save_item_api_items__id__put\"},\"post\":{\"operationId\":"
+	    "\"save_item_api_items__id__put\"},\"get\":{\"operationId\":\"_api_items__id__get\"},"
+	    "\"delete\":{\"operationId\":\"items_delete\"}}}}",
+	    0);
+	CU_ASSERT_EQUAL_FATAL(load(NULL, NULL), 0);
+	char err[256], *s;
+	CU_ASSERT_EQUAL(snap(&s, err, sizeof err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(
+	    s, "[{\"path\":\"/api/items/{id}\",\"method\":\"GET\",\"name\":\"_api_items__id__get\","
+	       "\"summary\":\"\",\"description\":\"\",\"tags\":[]},"
+	       "{\"path\":\"/api/items/{id}\",\"method\":\"POST\",\"name\":\"save_item\","
+	       "\"summary\":\"\",\"description\":\"\",\"tags\":[]},"
+	       "{\"path\":\"/api/items/{id}\",\"method\":\"PUT\",\"name\":\"save_item\","
+	       "\"summary\":\"\",\"description\":\"\",\"tags\":[]},"
+	       "{\"path\":\"/api/items/{id}\",\"method\":\"DELETE\",\"name\":\"items_delete\","
+	       "\"summary\":\"\",\"description\":\"\",\"tags\":[]},"
+	       "{\"path\":\"/api/v1/system-status\",\"method\":\"GET\",\"name\":"
+	       "\"get_system_status\",\"summary\":\"\",\"description\":\"\",\"tags\":[]}]");
+	free(s);
+	fake_host_unload();
+}
+
 static void test_empty_paths(void)
 {
 	tacws_http_fixture_set(backend, "/openapi.json", 200, NULL, "{\"paths\":{}}", 0);
@@ -265,6 +296,7 @@ int main(void)
 	    {"trailing slash in backend_url", test_trailing_slash_in_backend_url},
 	    {"same document, byte-identical payload", test_same_payload_twice},
 	    {"empty paths", test_empty_paths},
+	    {"FastAPI operationIds give TAC's handler names", test_fastapi_names},
 	    {"backend down, then back", test_backend_down},
 	    {"backend answers 500", test_backend_500},
 	    {"backend hangs beyond timeout", test_backend_hangs},

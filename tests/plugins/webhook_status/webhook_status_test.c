@@ -9,13 +9,14 @@
 
 static tacws_http_fixture *service;
 
+/* What TAC's trigger service answers (adws/adw_triggers/trigger_webhook.py). */
 static const char *status_body =
-    "{\"status\":\"healthy\",\"uptime\":{\"seconds\":3720,\"human\":\"1h 2m\"},"
-    "\"stats\":{\"total_received\":12,\"successful\":11,\"failed\":1,\"success_rate\":91.7},"
-    "\"recent_failures\":[{\"issue\":42,\"error\":\"bad signature\","
-    "\"timestamp\":\"2026-11-26T01:00:00Z\"}],"
-    "\"last_successful\":{\"issue\":43,\"adw_id\":\"77c90e61\","
-    "\"timestamp\":\"2026-11-26T01:10:00Z\"}}";
+    "{\"status\":\"healthy\",\"uptime\":{\"seconds\":3720,\"hours\":1.03,\"human\":\"1h 2m\"},"
+    "\"stats\":{\"total_received\":12,\"successful\":11,\"failed\":1,\"success_rate\":\"91.7%\"},"
+    "\"recent_failures\":[{\"issue\":42,\"timestamp\":\"2026-11-26T01:00:00\","
+    "\"error\":\"bad signature\"}],"
+    "\"last_successful\":{\"issue\":43,\"adw_id\":\"77c90e61\",\"workflow\":\"adw_sdlc_iso\","
+    "\"timestamp\":\"2026-11-26T01:10:00\"}}";
 
 static int load(const char *timeout_ms)
 {
@@ -82,6 +83,32 @@ static void test_pass_through(void)
 	CU_ASSERT_STRING_EQUAL(s, status_body);
 	free(s);
 	CU_ASSERT_EQUAL(tacws_http_fixture_requests(service, "/webhook-status"), 1);
+	fake_host_unload();
+}
+
+/* A service naming the issue "issue_number" and sending a numeric rate: TAC's
+ * panel reads "issue" and prints the rate as it comes, so both are added in
+ * TAC's form; the rest stays as it came. */
+static void test_other_names_get_tac_keys(void)
+{
+	tacws_http_fixture_set(
+	    service, "/webhook-status", 200, NULL,
+	    "{\"status\":\"degraded\",\"stats\":{\"total_received\":3,\"successful\":2,"
+	    "\"failed\":1,\"success_rate\":66.66},\"recent_failures\":[{\"issue_number\":7,"
+	    "\"timestamp\":\"t\",\"error\":\"e\"},\"odd\"],\"last_successful\":{\"issue_number\":8,"
+	    "\"adw_id\":\"a\",\"workflow\":\"w\",\"timestamp\":\"t\"}}",
+	    0);
+	CU_ASSERT_EQUAL_FATAL(load(NULL), 0);
+	char err[256], *s;
+	CU_ASSERT_EQUAL(snap(&s, err, sizeof err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(
+	    s, "{\"status\":\"degraded\",\"stats\":{\"total_received\":3,\"successful\":2,"
+	       "\"failed\":1,\"success_rate\":\"66.7%\"},\"recent_failures\":[{\"issue_number\":7,"
+	       "\"timestamp\":\"t\",\"error\":\"e\",\"issue\":7},\"odd\"],\"last_successful\":"
+	       "{\"issue_number\":8,\"adw_id\":\"a\",\"workflow\":\"w\",\"timestamp\":\"t\","
+	       "\"issue\":8}}");
+	free(s);
 	fake_host_unload();
 }
 
@@ -162,6 +189,7 @@ int main(void)
 	    {"registers the webhook-status feed", test_registers_feed},
 	    {"not enabled: loads without a feed", test_not_enabled_is_skipped},
 	    {"service JSON passed through", test_pass_through},
+	    {"other names get TAC's keys", test_other_names_get_tac_keys},
 	    {"service down: error payload, then back", test_refused},
 	    {"service answers 500", test_500},
 	    {"service hangs beyond timeout", test_hang},
