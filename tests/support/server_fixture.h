@@ -111,6 +111,13 @@ long tacws_http_get_text(int port, const char *path, char **body);
  * ("tacws_polls_total{feed=\"alpha\"}"), or -1 when absent. */
 long long tacws_server_metric(const tacws_server_fixture *s, const char *sample);
 
+/* Wait for a sample of /metrics (read every 10 ms) to reach at least min, or to equal want.
+ * Return the value seen, or -ETIMEDOUT when timeout_ms passed first. */
+long long tacws_server_wait_metric_at_least(const tacws_server_fixture *s, const char *sample,
+                                            long long min, int timeout_ms);
+long long tacws_server_wait_metric_equal(const tacws_server_fixture *s, const char *sample,
+                                         long long want, int timeout_ms);
+
 /* Shorthands on the fixture's port. */
 int tacws_server_http_get(const tacws_server_fixture *s, const char *path, tacws_http_reply *out);
 int tacws_server_http_post(const tacws_server_fixture *s, const char *path,
