@@ -88,6 +88,18 @@ int tacws_test_mkdirs(const char *dir, const char *rel)
 	return 0;
 }
 
+static int write_path(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t n = strlen(text);
+	int rc = fwrite(text, 1, n, f) == n ? 0 : -EIO;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 int tacws_test_write_file(const char *dir, const char *rel, const char *text)
 {
 	char path[PATH_MAX];
@@ -101,12 +113,16 @@ int tacws_test_write_file(const char *dir, const char *rel, const char *text)
 		if (rc)
 			return rc;
 	}
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	size_t n = strlen(text);
-	int rc = fwrite(text, 1, n, f) == n ? 0 : -EIO;
-	if (fclose(f) && !rc)
+	return write_path(path, text);
+}
+
+int tacws_test_replace_file(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	int rc = write_path(tmp, text);
+	if (!rc && rename(tmp, path))
 		rc = -errno;
 	return rc;
 }

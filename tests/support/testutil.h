@@ -29,6 +29,10 @@ int tacws_test_tmpdir_cleanup(void);
 /* Writes text to dir/rel, creating parent folders. Returns 0 or -errno. */
 int tacws_test_write_file(const char *dir, const char *rel, const char *text);
 
+/* Replaces the file at path with text atomically (a temp file beside it, renamed over it),
+ * so a reader sees the old or the new content whole. Returns 0 or -errno. */
+int tacws_test_replace_file(const char *path, const char *text);
+
 /* Makes dir/rel and its parents. Returns 0 or -errno. */
 int tacws_test_mkdirs(const char *dir, const char *rel);
 
