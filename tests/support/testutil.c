@@ -133,3 +133,27 @@ long long tacws_test_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int tacws_test_wait_cmdline(int pid, const char *want, int timeout_ms)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	long long deadline = tacws_test_now_ms() + timeout_ms;
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return -ESRCH;
+		size_t n = fread(line, 1, sizeof line - 1, f);
+		fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (!line[i])
+				line[i] = ' ';
+		line[n] = '\0';
+		if (!strcmp(line, want))
+			return 0;
+		if (tacws_test_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		struct timespec pause = {0, 5 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+}

@@ -36,6 +36,10 @@ int tacws_test_replace_file(const char *path, const char *text);
 /* Makes dir/rel and its parents. Returns 0 or -errno. */
 int tacws_test_mkdirs(const char *dir, const char *rel);
 
+/* Waits until process pid's command line (arguments joined by spaces) is want, as after
+ * a fork the child's exec replaces it. Returns 0, -ETIMEDOUT, or -ESRCH when pid is gone. */
+int tacws_test_wait_cmdline(int pid, const char *want, int timeout_ms);
+
 /* Milliseconds on a monotonic clock. */
 long long tacws_test_now_ms(void);
 
