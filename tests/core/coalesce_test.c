@@ -40,7 +40,8 @@ static long long read_envelope(int fd, char **data_out)
 	free(payload);
 	json_object *seq, *data;
 	long long value = -1;
-	if (json_object_object_get_ex(m, "seq", &seq) && json_object_object_get_ex(m, "data", &data)) {
+	if (json_object_object_get_ex(m, "seq", &seq) &&
+	    json_object_object_get_ex(m, "data", &data)) {
 		value = json_object_get_int64(seq);
 		*data_out = strdup(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
 	}
@@ -54,7 +55,7 @@ static void change_to(const char *json, long long changes)
 {
 	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, json), 0);
 	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_at_least(fx, CHANGES, changes, 20000),
-			      changes);
+	                      changes);
 }
 
 static void test_latest_snapshot_wins(void)
@@ -108,7 +109,7 @@ static int setup(void)
 		return 1;
 	char ini[2048];
 	snprintf(ini, sizeof ini, "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 50\n",
-		 alpha_file);
+	         alpha_file);
 	tacws_server_config cfg = {
 	    .ini = ini,
 	    .plugin_dir = TEST_PLUGIN_DIR,

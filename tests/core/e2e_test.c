@@ -205,7 +205,7 @@ static void test_failure_backoff_and_recovery(void)
 	CU_ASSERT_EQUAL_FATAL(first, errors_before + 1);
 	long long first_at = tacws_test_now_ms();
 	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_at_least(fx, errors, first + 1, 5000),
-			      first + 1);
+	                      first + 1);
 	long long gap = tacws_test_now_ms() - first_at;
 	if (gap < 1500 || gap > 3500)
 		fprintf(stderr, "between the first two failures: %lld ms\n", gap);
@@ -225,7 +225,7 @@ static void test_failure_backoff_and_recovery(void)
 	long long polls_before = tacws_server_metric(fx, polls);
 	long long start = tacws_test_now_ms();
 	CU_ASSERT(tacws_server_wait_metric_at_least(fx, polls, polls_before + 5, 3000) >=
-		  polls_before + 5);
+	          polls_before + 5);
 	long long took = tacws_test_now_ms() - start;
 	if (took < 700 || took > 2000)
 		fprintf(stderr, "five polls took %lld ms\n", took);
@@ -395,13 +395,13 @@ static int setup(void)
 		return 1;
 	char ini[8192];
 	snprintf(ini, sizeof ini,
-		 "[feed.alpha]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.beta]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.item]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.slow]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 5000\n"
-		 "[feed.lagging]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 50\n"
-		 "[auth]\npublish_token = " PUBLISH_TOKEN "\n",
-		 alpha_file, beta_file, alpha_file, slow_file, slow_file);
+	         "[feed.alpha]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.beta]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.item]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.slow]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 5000\n"
+	         "[feed.lagging]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 50\n"
+	         "[auth]\npublish_token = " PUBLISH_TOKEN "\n",
+	         alpha_file, beta_file, alpha_file, slow_file, slow_file);
 	char server_keys[4200];
 	snprintf(server_keys, sizeof server_keys, "web_dir = %s/web\nmax_inbound_bytes = 4096\n",
 		 dir);

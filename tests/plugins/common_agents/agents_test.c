@@ -165,8 +165,8 @@ static void on_change(void *arg, const char *adw_id)
 	if (!arg)
 		n_calls++;
 	size_t n = strlen(seen);
-	snprintf(seen + n, sizeof seen - n, "%s%s%s,", arg ? (const char *)arg : "",
-		 arg ? ":" : "", adw_id ? adw_id : "*");
+	snprintf(seen + n, sizeof seen - n, "%s%s%s,", arg ? (const char *)arg : "", arg ? ":" : "",
+	         adw_id ? adw_id : "*");
 	pthread_cond_broadcast(&cond);
 	pthread_mutex_unlock(&lock);
 }
