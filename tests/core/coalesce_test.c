@@ -110,15 +110,7 @@ static int setup(void)
 	char ini[2048];
 	snprintf(ini, sizeof ini, "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 50\n",
 	         alpha_file);
-	tacws_server_config cfg = {
-	    .ini = ini,
-	    .plugin_dir = TEST_PLUGIN_DIR,
-	    .log_level = "info",
-	};
-	if (tacws_server_fixture_start(fx, &cfg))
-		return 1;
-	port = tacws_server_fixture_port(fx);
-	return 0;
+	return (port = tacws_server_fixture_start_ini(fx, TEST_PLUGIN_DIR, NULL, ini)) < 0;
 }
 
 static int teardown(void)

@@ -408,16 +408,7 @@ static int setup(void)
 	if (tacws_test_write_file(dir, "alpha.json", "{\"v\":0}") ||
 	    tacws_test_write_file(dir, "beta.json", "{\"b\":0}"))
 		return 1;
-	tacws_server_config cfg = {
-		.server_keys = server_keys,
-		.ini = ini,
-		.plugin_dir = TEST_PLUGIN_DIR,
-		.log_level = "info",
-	};
-	if (tacws_server_fixture_start(fx, &cfg))
-		return 1;
-	port = tacws_server_fixture_port(fx);
-	return 0;
+	return (port = tacws_server_fixture_start_ini(fx, TEST_PLUGIN_DIR, server_keys, ini)) < 0;
 }
 
 static int teardown(void)

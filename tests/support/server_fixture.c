@@ -281,6 +281,18 @@ int tacws_server_fixture_start(tacws_server_fixture *s, const tacws_server_confi
 	return wait_started(s);
 }
 
+int tacws_server_fixture_start_ini(tacws_server_fixture *s, const char *plugin_dir,
+                                   const char *server_keys, const char *ini)
+{
+	tacws_server_config cfg = {
+	    .server_keys = server_keys,
+	    .ini = ini,
+	    .plugin_dir = plugin_dir,
+	    .log_level = "info",
+	};
+	return tacws_server_fixture_start(s, &cfg) ? -1 : s->port;
+}
+
 int tacws_server_fixture_restart(tacws_server_fixture *s)
 {
 	if (!s->argv[0])

@@ -59,6 +59,12 @@ int tacws_server_fixture_wait_healthy(tacws_server_fixture *s, int timeout_ms);
  * is stopped and the log is copied to stderr. */
 int tacws_server_fixture_start(tacws_server_fixture *s, const tacws_server_config *cfg);
 
+/* A suite's usual start: plugins from plugin_dir, server_keys and ini as in
+ * tacws_server_config, log level info, the default start timeout. Returns the
+ * port, or -1 (as start). */
+int tacws_server_fixture_start_ini(tacws_server_fixture *s, const char *plugin_dir,
+                                   const char *server_keys, const char *ini);
+
 /* Starts tacwsd again with the same file, arguments and port (after a stop,
  * or to run the same config twice). */
 int tacws_server_fixture_restart(tacws_server_fixture *s);
