@@ -287,11 +287,17 @@ static void test_no_overlap_and_no_idle_polls(void)
 	for (int i = 0; i < N; i++)
 		tacws_wsclient_free(c[i]);
 
-	/* nobody subscribes now: the poll under way may finish, no other starts. Polls in
-	 * that second would be three or more (300 ms each), so a window shows their absence. */
+	/* nobody subscribes now: the poll under way may finish, no other starts. An absence has
+	 * no event of its own, so alpha's polls (every 200 ms while watched) are the clock: in
+	 * five of them lagging would poll three times or more. */
 	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_equal(fx, subscribers, 0, 5000), 0);
 	long long idle_from = tacws_server_metric(fx, polls);
-	usleep(1000 * 1000); /* a window to observe an absence: there is no event to wait for */
+	tacws_wsclient *clock = open_feed("alpha");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clock);
+	const char *alpha_polls = "tacws_polls_total{feed=\"alpha\"}";
+	long long ticks = tacws_server_metric(fx, alpha_polls) + 5;
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_at_least(fx, alpha_polls, ticks, 5000), ticks);
+	tacws_wsclient_free(clock);
 	CU_ASSERT(tacws_server_metric(fx, polls) <= idle_from + 1);
 	CU_ASSERT_EQUAL(tacws_server_metric(fx, errors), 0);
 }
