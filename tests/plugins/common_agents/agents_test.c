@@ -259,11 +259,17 @@ static void test_watcher(void)
 	/* A burst of writes is one or two calls, not fifty. A new run made after the burst is
 	 * reported with or after the burst's last call: once it is, the count is final. */
 	reset_calls();
+	long long burst_start = tacws_test_now_ms();
 	for (int i = 0; i < 50; i++)
 		tacws_test_write_file(root, "agents/run1/adw_state.json", "{\"a\":2}");
+	long long burst_ms = tacws_test_now_ms() - burst_start;
 	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "agents/after-burst"), 0);
 	CU_ASSERT_TRUE(wait_for("after-burst", 1000) >= 0);
-	CU_ASSERT_TRUE(count("run1") >= 1 && count("run1") <= 2);
+	/* one call per coalescing window the burst spans (a loaded machine stretches it) */
+	int most = (int)(burst_ms / TACWS_AGENTS_COALESCE_MS) + 2;
+	if (count("run1") > most)
+		fprintf(stderr, "burst of %lld ms: %s\n", burst_ms, seen);
+	CU_ASSERT_TRUE(count("run1") >= 1 && count("run1") <= most);
 
 	/* Worktrees. */
 	reset_calls();
