@@ -171,8 +171,7 @@ static void test_inotify_latency(void)
 static void test_agents_folder_appears_later(void)
 {
 	fresh_root();
-	load();
-	usleep(100 * 1000);
+	load(); /* its watcher is in place when init returns */
 	write_state("late0001", "{\"issue_number\":\"1\"}");
 	/* agents/ is created by this write: the watch on repo_root notices it. */
 	long long t0 = tacws_test_now_ms();
