@@ -219,7 +219,7 @@ void tacws_now_iso(char *buf, size_t len)
 	gmtime_r(&ts.tv_sec, &tm);
 	char day[24];
 	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", day, ts.tv_nsec / 1000000);
+	snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
 }
 
 /* The envelope, built once per change or event and shared by all subscribers. */

@@ -15,19 +15,16 @@
 #include "testutil.h"
 #include "ws_fixture.h"
 
+#define PUBLISH_TOKEN "e2e-publish-token"
+
 static tacws_server_fixture *fx;
 static int port;
 static char alpha_file[1024], beta_file[1024], slow_file[1024];
 
+/* atomic: a poll never sees half a file */
 static void write_json(const char *path, const char *text)
 {
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
-	CU_ASSERT_EQUAL(rename(tmp, path), 0); /* atomic: a poll never sees half a file */
+	CU_ASSERT_EQUAL(tacws_test_replace_file(path, text), 0);
 }
 
 static tacws_wsclient *open_feed(const char *feed)
@@ -191,7 +188,10 @@ static void test_oversized_frame(void)
 /* A failing snapshot backs off, shows its error, and recovers by itself. */
 static void test_failure_backoff_and_recovery(void)
 {
+	const char *errors = "tacws_poll_errors_total{feed=\"beta\"}";
+	const char *polls = "tacws_polls_total{feed=\"beta\"}";
 	unlink(beta_file);
+	long long errors_before = tacws_server_metric(fx, errors);
 	tacws_wsclient *c = open_feed("beta");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	json_object *m;
@@ -199,10 +199,17 @@ static void test_failure_backoff_and_recovery(void)
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 3000, &m), 0);
 	long long seq = tacws_ws_seq(m);
 	json_object_put(m);
-	usleep(2500 * 1000);
-	long long errors = tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}");
-	/* 200 ms interval, but backing off from 2 s: a handful of failures, not a dozen */
-	CU_ASSERT(errors >= 1 && errors <= 3);
+	/* the stale cache is polled at once and fails; with a 200 ms interval, the next try
+	 * still waits 2 s (twice the 1 s floor) */
+	long long first = tacws_server_wait_metric_at_least(fx, errors, errors_before + 1, 3000);
+	CU_ASSERT_EQUAL_FATAL(first, errors_before + 1);
+	long long first_at = tacws_test_now_ms();
+	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_at_least(fx, errors, first + 1, 5000),
+	                      first + 1);
+	long long gap = tacws_test_now_ms() - first_at;
+	if (gap < 1500 || gap > 3500)
+		fprintf(stderr, "between the first two failures: %lld ms\n", gap);
+	CU_ASSERT(gap >= 1500 && gap <= 3500);
 	tacws_http_reply r;
 	CU_ASSERT_EQUAL_FATAL(tacws_server_http_get(fx, "/api/v1/feeds", &r), 0);
 	CU_ASSERT_EQUAL(r.status, 200);
@@ -213,33 +220,86 @@ static void test_failure_backoff_and_recovery(void)
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 6000, &m), 0);
 	CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
 	json_object_put(m);
-	usleep(500 * 1000); /* healthy again: polled at its interval, without errors */
-	long long errors_after = tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}");
-	long long polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
-	usleep(1000 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"beta\"}"), errors_after);
-	long long more = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - polls;
-	if (more < 3 || more > 7)
-		fprintf(stderr, "polls in one second: %lld\n", more);
-	CU_ASSERT(more >= 3 && more <= 7); /* about five polls of 200 ms in a second */
+	/* healthy again: five more polls come at the 200 ms interval, without errors */
+	long long errors_after = tacws_server_metric(fx, errors);
+	long long polls_before = tacws_server_metric(fx, polls);
+	long long start = tacws_test_now_ms();
+	CU_ASSERT(tacws_server_wait_metric_at_least(fx, polls, polls_before + 5, 3000) >=
+	          polls_before + 5);
+	long long took = tacws_test_now_ms() - start;
+	if (took < 700 || took > 2000)
+		fprintf(stderr, "five polls took %lld ms\n", took);
+	CU_ASSERT(took >= 700 && took <= 2000);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, errors), errors_after);
 	tacws_wsclient_free(c);
 }
 
-/* Polls never overlap: item feed polls slow with delay 300 ms > interval 100 ms. */
+static void refresh_lagging(void)
+{
+	static const char *const auth[] = {"Authorization: Bearer " PUBLISH_TOKEN, NULL};
+	tacws_http_reply r;
+	CU_ASSERT_EQUAL_FATAL(
+	    tacws_server_http_post(fx, "/api/v1/feeds/lagging/refresh", auth, "", &r), 0);
+	CU_ASSERT_EQUAL(r.status, 202);
+	tacws_http_reply_clear(&r);
+}
+
+/* "lagging" takes 300 ms a snapshot and has a 50 ms interval, and nobody watched it before.
+ * Subscribers joining during its first poll, refreshes, and a resubscription while a poll
+ * runs must never start a second poll of the topic: the plugin fails one that overlaps
+ * with -EDEADLK, which /metrics counts. Once nobody watches it, its polls stop. */
 static void test_no_overlap_and_no_idle_polls(void)
 {
-	tacws_wsclient *c = open_feed("slow");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"slow\"}"), 0);
-	tacws_wsclient_free(c);
-	/* the test plugin fails with -EDEADLK on overlap; alpha runs with 200 ms */
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_poll_errors_total{feed=\"alpha\"}"), 0);
-	/* nobody subscribes to alpha now: its polls stop */
-	usleep(400 * 1000);
-	long long polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"alpha\"}");
-	usleep(1000 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_polls_total{feed=\"alpha\"}"), polls);
+	const char *polls = "tacws_polls_total{feed=\"lagging\"}";
+	const char *errors = "tacws_poll_errors_total{feed=\"lagging\"}";
+	const char *subscribers = "tacws_feed_subscribers{feed=\"lagging\"}";
+	CU_ASSERT_EQUAL_FATAL(tacws_server_metric(fx, polls), 0); /* cold: never polled */
+	enum { N = 3 };
+	tacws_wsclient *c[N];
+	for (int i = 0; i < N; i++) {
+		c[i] = open_feed("lagging");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c[i]);
+		refresh_lagging();
+	}
+	for (int i = 0; i < N; i++) {
+		json_object *m;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c[i], "test_update", 5000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), 1);
+		json_object_put(m);
+	}
+	/* Refreshes and a last subscriber leaving and coming back, while polls follow
+	 * each other back to back, until a dozen have run. */
+	long long deadline = tacws_test_now_ms() + 20000;
+	for (int round = 0; tacws_server_metric(fx, polls) < 12; round++) {
+		CU_ASSERT_FATAL(tacws_test_now_ms() < deadline);
+		refresh_lagging();
+		if (round % 4 == 0) {
+			for (int i = 0; i < N; i++)
+				tacws_wsclient_free(c[i]);
+			long long left = tacws_server_wait_metric_equal(fx, subscribers, 0, 5000);
+			CU_ASSERT_EQUAL(left, 0);
+			for (int i = 0; i < N; i++)
+				CU_ASSERT_PTR_NOT_NULL_FATAL(c[i] = open_feed("lagging"));
+		}
+		usleep(20 * 1000); /* pacing only: the loop's condition is the wait */
+	}
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, errors), 0);
+	for (int i = 0; i < N; i++)
+		tacws_wsclient_free(c[i]);
+
+	/* nobody subscribes now: the poll under way may finish, no other starts. An absence has
+	 * no event of its own, so alpha's polls (every 200 ms while watched) are the clock: in
+	 * five of them lagging would poll three times or more. */
+	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_equal(fx, subscribers, 0, 5000), 0);
+	long long idle_from = tacws_server_metric(fx, polls);
+	tacws_wsclient *clock = open_feed("alpha");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clock);
+	const char *alpha_polls = "tacws_polls_total{feed=\"alpha\"}";
+	long long ticks = tacws_server_metric(fx, alpha_polls) + 5;
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_at_least(fx, alpha_polls, ticks, 5000), ticks);
+	tacws_wsclient_free(clock);
+	CU_ASSERT(tacws_server_metric(fx, polls) <= idle_from + 1);
+	CU_ASSERT_EQUAL(tacws_server_metric(fx, errors), 0);
 }
 
 static void test_http_endpoints(void)
@@ -254,7 +314,7 @@ static void test_http_endpoints(void)
 	json_object *o = json_tokener_parse(r.body);
 	json_object *feeds;
 	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(o, "feeds", &feeds));
-	CU_ASSERT_EQUAL(json_object_array_length(feeds), 4); /* alpha, beta, item, slow */
+	CU_ASSERT_EQUAL(json_object_array_length(feeds), 5); /* alpha, beta, item, slow, lagging */
 	json_object *first = json_object_array_get_idx(feeds, 0), *v;
 	static const char *const keys[] = {"endpoint", "type",	      "interval_ms", "subscribers",
 					   "seq",      "last_change", "last_error"};
@@ -306,9 +366,7 @@ static void test_sigterm_closes_with_1001(void)
 	/* connections whose request never came are closed too, without fault */
 	int idle[2] = {raw_connect(), raw_connect()};
 	CU_ASSERT(idle[0] >= 0 && idle[1] >= 0);
-	for (int i = 0; i < 100 && tacws_server_metric(fx, "tacws_handshakes_pending") < 2; i++)
-		usleep(20 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 2);
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx, "tacws_handshakes_pending", 2, 2000), 2);
 	long long start = tacws_test_now_ms();
 	/* stop() services nothing, so the client reads its close frame afterwards */
 	CU_ASSERT_EQUAL(tacws_server_fixture_stop(fx, 5000), 0);
@@ -343,27 +401,20 @@ static int setup(void)
 		return 1;
 	char ini[8192];
 	snprintf(ini, sizeof ini,
-		 "[feed.alpha]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.beta]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.item]\nplugin = testfeed\nfile = %s\n"
-		 "[feed.slow]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 5000\n",
-		 alpha_file, beta_file, alpha_file, slow_file);
+	         "[feed.alpha]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.beta]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.item]\nplugin = testfeed\nfile = %s\n"
+	         "[feed.slow]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 5000\n"
+	         "[feed.lagging]\nplugin = testfeed\nfile = %s\ndelay_ms = 300\ninterval_ms = 50\n"
+	         "[auth]\npublish_token = " PUBLISH_TOKEN "\n",
+	         alpha_file, beta_file, alpha_file, slow_file, slow_file);
 	char server_keys[4200];
 	snprintf(server_keys, sizeof server_keys, "web_dir = %s/web\nmax_inbound_bytes = 4096\n",
 		 dir);
 	if (tacws_test_write_file(dir, "alpha.json", "{\"v\":0}") ||
 	    tacws_test_write_file(dir, "beta.json", "{\"b\":0}"))
 		return 1;
-	tacws_server_config cfg = {
-		.server_keys = server_keys,
-		.ini = ini,
-		.plugin_dir = TEST_PLUGIN_DIR,
-		.log_level = "info",
-	};
-	if (tacws_server_fixture_start(fx, &cfg))
-		return 1;
-	port = tacws_server_fixture_port(fx);
-	return 0;
+	return (port = tacws_server_fixture_start_ini(fx, TEST_PLUGIN_DIR, server_keys, ini)) < 0;
 }
 
 static int teardown(void)

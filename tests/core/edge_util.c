@@ -19,9 +19,17 @@
 
 int edge_connect(const char *src, int port)
 {
+	return edge_connect_rcvbuf(src, port, 0);
+}
+
+int edge_connect_rcvbuf(const char *src, int port, int rcvbuf)
+{
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -errno;
+	/* before connect: the window offered in the handshake follows it */
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	if (src) {
 		inet_pton(AF_INET, src, &a.sin_addr);

@@ -17,6 +17,10 @@
  * NULL: any). Returns the socket or -errno. */
 int edge_connect(const char *src, int port);
 
+/* The same with the socket's receive buffer set to rcvbuf bytes (0: the system's
+ * default): a client that does not read then fills up the server's side fast. */
+int edge_connect_rcvbuf(const char *src, int port, int rcvbuf);
+
 /* Sends a WebSocket upgrade for path with extra header lines (each ending in
  * "\r\n", or NULL) and reads the answer up to its blank line, no further: the
  * frames that follow stay in the socket for edge_ws_frame. answer (cap bytes, or

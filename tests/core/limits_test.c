@@ -42,15 +42,12 @@ static int refused(const char *query, const tacws_wsclient_opts *extra)
 	return rc ? status : 101;
 }
 
+#define PENDING "tacws_handshakes_pending"
+
 /* Waits until tacwsd counts n open connections (closes finish in the background). */
 static int wait_connections(long long n)
 {
-	for (int i = 0; i < 100; i++) {
-		if (tacws_server_metric(fx, "tacws_connections") == n)
-			return 0;
-		usleep(50 * 1000);
-	}
-	return -1;
+	return tacws_server_wait_metric_equal(fx, "tacws_connections", n, 5000) == n ? 0 : -1;
 }
 
 static void test_token(void)
@@ -153,7 +150,7 @@ static void test_message_flood(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(steady);
 	for (int i = 0; i < 8; i++) {
 		CU_ASSERT_EQUAL(tacws_ws_ping(steady, 100 + i, 3000), 0);
-		usleep(250 * 1000);
+		usleep(250 * 1000); /* pacing: four messages a second, under the five allowed */
 	}
 	CU_ASSERT_EQUAL(tacws_wsclient_get_state(steady), TACWS_WSCLIENT_OPEN);
 
@@ -243,9 +240,7 @@ static void test_half_open_handshake(void)
 	}
 	long long start = tacws_test_now_ms();
 	/* the five wait on their deadline (the /metrics request itself is in by now) */
-	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") < 5; i++)
-		usleep(20 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 5);
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx, PENDING, 5, 1000), 5);
 	tacws_wsclient *c = open_ok(Q, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(tacws_ws_ping(c, 4, 3000), 0);
@@ -268,14 +263,10 @@ static void test_half_open_handshake(void)
 		fd[i] = edge_connect("127.0.0.9", port);
 		CU_ASSERT_FATAL(fd[i] >= 0);
 	}
-	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") < 5; i++)
-		usleep(20 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 5);
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx, PENDING, 5, 1000), 5);
 	for (int i = 0; i < 5; i++)
 		close(fd[i]);
-	for (int i = 0; i < 50 && tacws_server_metric(fx, "tacws_handshakes_pending") > 0; i++)
-		usleep(20 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 0);
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx, PENDING, 0, 1000), 0);
 }
 
 /* More half-open connections than the 256 handshakes tacwsd runs at once: they
@@ -290,7 +281,8 @@ static void test_handshakes_at_once(void)
 		fd[i] = edge_connect("127.0.0.10", port);
 		CU_ASSERT_FATAL(fd[i] >= 0);
 	}
-	usleep(200 * 1000);
+	/* all of them in tacwsd's hands, holding their slots */
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_at_least(fx, PENDING, N, 5000), N);
 	long long start = tacws_test_now_ms();
 	tacws_wsclient *c = open_ok(Q, NULL); /* not after handshake_timeout_s (2 s) */
 	CU_ASSERT_PTR_NOT_NULL(c);
@@ -303,9 +295,7 @@ static void test_handshakes_at_once(void)
 	CU_ASSERT_PTR_NOT_NULL(c);
 	CU_ASSERT(tacws_test_now_ms() - start < 1500);
 	tacws_wsclient_free(c);
-	for (int i = 0; i < 100 && tacws_server_metric(fx, "tacws_handshakes_pending") > 0; i++)
-		usleep(20 * 1000);
-	CU_ASSERT_EQUAL(tacws_server_metric(fx, "tacws_handshakes_pending"), 0);
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx, PENDING, 0, 2000), 0);
 	CU_ASSERT(tacws_server_metric(fx, "tacws_handshakes_incomplete_total") >= before + N);
 }
 

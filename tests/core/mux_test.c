@@ -17,15 +17,10 @@ static tacws_server_fixture *fx;
 static int port;
 static char alpha_file[1024], item_file[1024];
 
+/* atomic: a poll never sees half a file */
 static void write_json(const char *path, const char *text)
 {
-	char tmp[1100];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
-	CU_ASSERT_EQUAL(rename(tmp, path), 0);
+	CU_ASSERT_EQUAL(tacws_test_replace_file(path, text), 0);
 }
 
 static tacws_wsclient *open_mux(void)

@@ -191,27 +191,32 @@ static void test_add_feed(void)
 	watcher_untouched();
 }
 
-/* beta polls every 1000 ms, then every 50 ms: /metrics counts the polls. */
+/* beta polls every 1000 ms, then every 50 ms: timed by waiting on /metrics' poll count. */
 static void test_change_interval(void)
 {
+	const char *polls = "tacws_polls_total{feed=\"beta\"}";
 	tacws_wsclient *c = open_feed("beta");
 	char data[256];
 	CU_ASSERT_EQUAL(first(c, data, sizeof data), 1);
-	long long before = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
-	struct timespec ts = {1, 500000000};
-	nanosleep(&ts, NULL);
-	long long slow = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - before;
+	long long before = tacws_server_metric(fx, polls);
+	long long start = tacws_test_now_ms();
+	CU_ASSERT_EQUAL(tacws_server_wait_metric_at_least(fx, polls, before + 2, 5000), before + 2);
+	long long slow_ms = tacws_test_now_ms() - start; /* one interval, plus up to one */
 	write_ini("[feed.r1]\nplugin = reloadfeed\nfile = @/r1.json\n"
 	          "[feed.beta]\nplugin = testfeed\nfile = @/beta.json\ninterval_ms = 50\n"
 	          "[feed.r2]\nplugin = reloadfeed\nfile = @/r2.json\n");
 	reload(true);
-	nanosleep(&ts, NULL); /* the first poll at the old interval comes within 1 s */
-	before = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}");
-	nanosleep(&ts, NULL);
-	long long fast = tacws_server_metric(fx, "tacws_polls_total{feed=\"beta\"}") - before;
-	fprintf(stderr, "beta polls in 1.5 s: %lld at 1000 ms, %lld at 50 ms\n", slow, fast);
-	CU_ASSERT(slow >= 1 && slow <= 3);
-	CU_ASSERT(fast >= 10);
+	/* the poll already due at the old interval comes within 1 s, then one every 50 ms */
+	before = tacws_server_metric(fx, polls);
+	CU_ASSERT(tacws_server_wait_metric_at_least(fx, polls, before + 1, 2500) > before);
+	before = tacws_server_metric(fx, polls);
+	start = tacws_test_now_ms();
+	CU_ASSERT(tacws_server_wait_metric_at_least(fx, polls, before + 10, 3000) >= before + 10);
+	long long fast_ms = tacws_test_now_ms() - start;
+	fprintf(stderr, "beta: 2 polls in %lld ms at 1000 ms, 10 in %lld ms at 50 ms\n", slow_ms,
+	        fast_ms);
+	CU_ASSERT(slow_ms >= 900 && slow_ms <= 2600);
+	CU_ASSERT(fast_ms <= 1500);
 	CU_ASSERT_EQUAL(tacws_wsclient_get_state(c), TACWS_WSCLIENT_OPEN);
 	tacws_wsclient_free(c);
 	watcher_untouched();

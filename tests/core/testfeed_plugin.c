@@ -1,8 +1,8 @@
 /*
- * A plugin for the core's tests. Feeds "alpha" and "beta" serve the JSON in
- * the file named by their section's `file` key; "item/{id}" serves
- * {"id": id, "content": <file>}. `delay_ms` makes a snapshot slow. A missing
- * file is a failing snapshot. Two polls of one topic at once fail loudly
+ * A plugin for the core's tests. Feeds "alpha", "beta", "slow" and "lagging"
+ * serve the JSON in the file named by their section's `file` key; "item/{id}"
+ * serves {"id": id, "content": <file>}. `delay_ms` makes a snapshot slow. A
+ * missing file is a failing snapshot. Two polls of one topic at once fail loudly
  * (-EDEADLK), so the scheduler's no-overlap rule is visible from outside.
  */
 #include <errno.h>
@@ -27,6 +27,7 @@ static struct feed feeds[] = {
 	{"feed.beta", PTHREAD_MUTEX_INITIALIZER, 0},
 	{"feed.item", PTHREAD_MUTEX_INITIALIZER, 0},
 	{"feed.slow", PTHREAD_MUTEX_INITIALIZER, 0},
+	{"feed.lagging", PTHREAD_MUTEX_INITIALIZER, 0},
 };
 
 static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
@@ -75,8 +76,8 @@ static int init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	static const char *const endpoints[] = {"alpha", "beta", "item/{id}", "slow"};
-	for (int i = 0; i < 4; i++) {
+	static const char *const endpoints[] = {"alpha", "beta", "item/{id}", "slow", "lagging"};
+	for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
 		tacws_feed_desc d = {
 			.size = sizeof d,
 			.endpoint = endpoints[i],

@@ -85,10 +85,7 @@ static long long wait_polls(const char *feed, long long before, int timeout_ms)
 {
 	char sample[128];
 	snprintf(sample, sizeof sample, "tacws_polls_total{feed=\"%s\"}", feed);
-	long long now = before, end = tacws_test_now_ms() + timeout_ms;
-	while ((now = tacws_server_metric(fx, sample)) <= before && tacws_test_now_ms() < end)
-		usleep(50 * 1000);
-	return now;
+	return tacws_server_wait_metric_at_least(fx, sample, before + 1, timeout_ms);
 }
 
 static void test_issue_comment(void)
@@ -96,7 +93,7 @@ static void test_issue_comment(void)
 	tacws_wsclient *wf = open_feed("workflows", "workflows_update");
 	tacws_wsclient *mon = open_feed("adw-monitor", "adw_monitor_update");
 	CU_ASSERT_FATAL(wf && mon);
-	usleep(200 * 1000);
+	/* their first snapshots are in, so their first polls are counted */
 	long long wf_polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"workflows\"}");
 	long long mon_polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"adw-monitor\"}");
 	char *reply;

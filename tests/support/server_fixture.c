@@ -281,6 +281,18 @@ int tacws_server_fixture_start(tacws_server_fixture *s, const tacws_server_confi
 	return wait_started(s);
 }
 
+int tacws_server_fixture_start_ini(tacws_server_fixture *s, const char *plugin_dir,
+                                   const char *server_keys, const char *ini)
+{
+	tacws_server_config cfg = {
+	    .server_keys = server_keys,
+	    .ini = ini,
+	    .plugin_dir = plugin_dir,
+	    .log_level = "info",
+	};
+	return tacws_server_fixture_start(s, &cfg) ? -1 : s->port;
+}
+
 int tacws_server_fixture_restart(tacws_server_fixture *s)
 {
 	if (!s->argv[0])
@@ -458,6 +470,32 @@ long long tacws_server_metric(const tacws_server_fixture *s, const char *sample)
 		value = atoll(p + strlen(needle));
 	tacws_http_reply_clear(&r);
 	return value;
+}
+
+static long long wait_metric(const tacws_server_fixture *s, const char *sample, long long want,
+                             bool at_least, int timeout_ms)
+{
+	long long deadline = tacws_test_now_ms() + timeout_ms;
+	for (;;) {
+		long long v = tacws_server_metric(s, sample);
+		if (at_least ? v >= want : v == want)
+			return v;
+		if (tacws_test_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		sleep_ms(10);
+	}
+}
+
+long long tacws_server_wait_metric_at_least(const tacws_server_fixture *s, const char *sample,
+                                            long long min, int timeout_ms)
+{
+	return wait_metric(s, sample, min, true, timeout_ms);
+}
+
+long long tacws_server_wait_metric_equal(const tacws_server_fixture *s, const char *sample,
+                                         long long want, int timeout_ms)
+{
+	return wait_metric(s, sample, want, false, timeout_ms);
 }
 
 long tacws_http_get_text(int port, const char *path, char **body)

@@ -59,6 +59,12 @@ int tacws_server_fixture_wait_healthy(tacws_server_fixture *s, int timeout_ms);
  * is stopped and the log is copied to stderr. */
 int tacws_server_fixture_start(tacws_server_fixture *s, const tacws_server_config *cfg);
 
+/* A suite's usual start: plugins from plugin_dir, server_keys and ini as in
+ * tacws_server_config, log level info, the default start timeout. Returns the
+ * port, or -1 (as start). */
+int tacws_server_fixture_start_ini(tacws_server_fixture *s, const char *plugin_dir,
+                                   const char *server_keys, const char *ini);
+
 /* Starts tacwsd again with the same file, arguments and port (after a stop,
  * or to run the same config twice). */
 int tacws_server_fixture_restart(tacws_server_fixture *s);
@@ -110,6 +116,13 @@ long tacws_http_get_text(int port, const char *path, char **body);
 /* The value of one sample of the server's /metrics
  * ("tacws_polls_total{feed=\"alpha\"}"), or -1 when absent. */
 long long tacws_server_metric(const tacws_server_fixture *s, const char *sample);
+
+/* Wait for a sample of /metrics (read every 10 ms) to reach at least min, or to equal want.
+ * Return the value seen, or -ETIMEDOUT when timeout_ms passed first. */
+long long tacws_server_wait_metric_at_least(const tacws_server_fixture *s, const char *sample,
+                                            long long min, int timeout_ms);
+long long tacws_server_wait_metric_equal(const tacws_server_fixture *s, const char *sample,
+                                         long long want, int timeout_ms);
 
 /* Shorthands on the fixture's port. */
 int tacws_server_http_get(const tacws_server_fixture *s, const char *path, tacws_http_reply *out);

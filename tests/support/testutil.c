@@ -88,6 +88,18 @@ int tacws_test_mkdirs(const char *dir, const char *rel)
 	return 0;
 }
 
+static int write_path(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t n = strlen(text);
+	int rc = fwrite(text, 1, n, f) == n ? 0 : -EIO;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 int tacws_test_write_file(const char *dir, const char *rel, const char *text)
 {
 	char path[PATH_MAX];
@@ -101,12 +113,16 @@ int tacws_test_write_file(const char *dir, const char *rel, const char *text)
 		if (rc)
 			return rc;
 	}
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	size_t n = strlen(text);
-	int rc = fwrite(text, 1, n, f) == n ? 0 : -EIO;
-	if (fclose(f) && !rc)
+	return write_path(path, text);
+}
+
+int tacws_test_replace_file(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	int rc = write_path(tmp, text);
+	if (!rc && rename(tmp, path))
 		rc = -errno;
 	return rc;
 }
@@ -116,4 +132,28 @@ long long tacws_test_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tacws_test_wait_cmdline(int pid, const char *want, int timeout_ms)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	long long deadline = tacws_test_now_ms() + timeout_ms;
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return -ESRCH;
+		size_t n = fread(line, 1, sizeof line - 1, f);
+		fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (!line[i])
+				line[i] = ' ';
+		line[n] = '\0';
+		if (!strcmp(line, want))
+			return 0;
+		if (tacws_test_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		struct timespec pause = {0, 5 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
 }

@@ -29,8 +29,16 @@ int tacws_test_tmpdir_cleanup(void);
 /* Writes text to dir/rel, creating parent folders. Returns 0 or -errno. */
 int tacws_test_write_file(const char *dir, const char *rel, const char *text);
 
+/* Replaces the file at path with text atomically (a temp file beside it, renamed over it),
+ * so a reader sees the old or the new content whole. Returns 0 or -errno. */
+int tacws_test_replace_file(const char *path, const char *text);
+
 /* Makes dir/rel and its parents. Returns 0 or -errno. */
 int tacws_test_mkdirs(const char *dir, const char *rel);
+
+/* Waits until process pid's command line (arguments joined by spaces) is want, as after
+ * a fork the child's exec replaces it. Returns 0, -ETIMEDOUT, or -ESRCH when pid is gone. */
+int tacws_test_wait_cmdline(int pid, const char *want, int timeout_ms);
 
 /* Milliseconds on a monotonic clock. */
 long long tacws_test_now_ms(void);

@@ -533,7 +533,10 @@ async function main() {
 		);
 
 		await step(`${mode}: tacwsd restarts: the page recovers by itself`, async () => {
-			await sleep(2000);
+			// first a try that fails while it is away
+			await waitFor('a failed try while tacwsd is away', async () =>
+				(await readPage(page)).conns.every((c) => /try ([2-9]|10)\/10/.test(c.hint)),
+			);
 			const seqBefore = (await readPage(page)).panels.queue.seq;
 			server = start('tacwsd', TACWSD, ['--config', config]);
 			await waitFor('tacwsd back', () => httpOk(`${base}/healthz`)).catch((e) =>

@@ -111,8 +111,11 @@ static void test_half_written(void)
 
 static void test_inotify_latency(void)
 {
+	int made = fake_host_poll_count("adw-state") + 1;
 	CU_ASSERT_EQUAL(tacws_test_mkdirs(root, "agents/fast0001"), 0);
-	int before = fake_host_wait_polls("adw-state", 1000, 300);
+	/* the new folder's poll first, so the next one is the state file's */
+	int before = fake_host_wait_polls("adw-state", made, 1000);
+	CU_ASSERT_EQUAL(before, made);
 	long long t0 = tacws_test_now_ms();
 	CU_ASSERT_EQUAL(tacws_test_write_file(root, "agents/fast0001/adw_state.json", "{}"), 0);
 	CU_ASSERT_TRUE(fake_host_wait_polls("adw-state", before + 1, 1000) > before);

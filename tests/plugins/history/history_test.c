@@ -309,7 +309,7 @@ static void test_listen(void)
 	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
 	/* Changes to the queue go to the queue's channel, not here. */
 	CU_ASSERT_EQUAL(dbfix_exec(&fix, "DELETE FROM phase_queue"), 0);
-	usleep(300 * 1000);
+	usleep(300 * 1000); /* a window: a poll that does not come has no event to wait for */
 	CU_ASSERT_EQUAL(fake_host_poll_count(FEED), 2);
 	fake_host_unload();
 }

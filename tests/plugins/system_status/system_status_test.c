@@ -303,7 +303,7 @@ static void test_process_check_follows_process(void)
 		_exit(127);
 	}
 	CU_ASSERT_FATAL(child > 0);
-	usleep(200 * 1000); /* let exec replace the command line */
+	CU_ASSERT_EQUAL_FATAL(tacws_test_wait_cmdline(child, "sleep 41.5", 5000), 0);
 	set_check("p", "type", "process");
 	set_check("p", "pattern", "sleep 41.5");
 	CU_ASSERT_EQUAL_FATAL(load(), 0);
@@ -501,8 +501,7 @@ static int suite_init(void)
 		execlp("sleep", "sleep", sleeper_pattern + 6, (char *)NULL);
 		_exit(127);
 	}
-	usleep(200 * 1000); /* let exec replace the command line */
-	return sleeper > 0 ? 0 : -1;
+	return sleeper > 0 && !tacws_test_wait_cmdline(sleeper, sleeper_pattern, 5000) ? 0 : -1;
 }
 
 static int suite_cleanup(void)
