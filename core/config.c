@@ -20,13 +20,12 @@ enum kind { K_STRING, K_PATH, K_LONG, K_LEVEL };
 struct key_spec {
 	const char *section, *key;
 	enum kind kind;
-	size_t offset; /* into tacws_config; (size_t)-1 = kept only as an entry */
+	size_t offset; /* into tacws_config */
 	const char *def;
 	long min, max;
 };
 
 #define OFF(field) offsetof(tacws_config, field)
-#define ENTRY_ONLY ((size_t)-1)
 
 static const struct key_spec specs[] = {
 	{"server", "listen", K_STRING, OFF(listen), "127.0.0.1", 0, 0},
@@ -51,11 +50,6 @@ static const struct key_spec specs[] = {
 	{"auth", "allowed_origins", K_STRING, OFF(allowed_origins), "", 0, 0},
 	{"auth", "publish_token", K_STRING, OFF(publish_token), "", 0, 0},
 	{"auth", "github_webhook_secret", K_STRING, OFF(github_webhook_secret), "", 0, 0},
-	{"sources", "repo_root", K_PATH, ENTRY_ONLY, ".", 0, 0},
-	{"sources", "database", K_STRING, ENTRY_ONLY, "sqlite:db/database.db", 0, 0},
-	{"sources", "backend_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8002", 0, 0},
-	{"sources", "webhook_status_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8001/webhook-status",
-	 0, 0},
 };
 
 /* Set by tacwsd when it runs from an installed prefix other than the built one. */
@@ -76,24 +70,12 @@ static const char *spec_default(const struct key_spec *spec)
 	return spec->def;
 }
 
-static const char *const check_keys[] = {"type",    "name",    "url",	   "timeout_ms",
-					 "host",    "port",    "pattern", "database", NULL};
-static const char *const check_types[] = {"http", "tcp", "process", "database", NULL};
-
 struct parse_state {
 	tacws_config *cfg;
 	char *err;
 	size_t errlen;
 	int error_line; /* first line our handler refused */
 };
-
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, s))
-			return true;
-	return false;
-}
 
 static int parse_long(const char *s, long min, long max, long *out)
 {
@@ -194,10 +176,6 @@ static int apply_spec(tacws_config *cfg, const struct key_spec *spec, const char
 			 spec->key);
 		return -ENOMEM;
 	}
-	if (spec->offset == ENTRY_ONLY) {
-		free(stored);
-		return 0;
-	}
 	if (spec->kind == K_LONG) {
 		*(long *)((char *)cfg + spec->offset) = number;
 	} else {
@@ -286,31 +264,6 @@ static int check_feed_key(tacws_config *cfg, const char *endpoint, const char *k
 	return 0;
 }
 
-static int check_check_key(const char *name, const char *key, const char *value, char *err,
-			   size_t errlen)
-{
-	long n;
-	if (!in_list(check_keys, key)) {
-		snprintf(err, errlen, "[check.%s]: unknown key '%s'", name, key);
-		return -EINVAL;
-	}
-	if (!strcmp(key, "type") && !in_list(check_types, value)) {
-		snprintf(err, errlen, "[check.%s] type: '%s' is not http, tcp, process or database",
-			 name, value);
-		return -EINVAL;
-	}
-	if (!strcmp(key, "timeout_ms") && parse_long(value, 1, 600000, &n)) {
-		snprintf(err, errlen, "[check.%s] timeout_ms: '%s' is not from 1 to 600000", name,
-			 value);
-		return -EINVAL;
-	}
-	if (!strcmp(key, "port") && parse_long(value, 1, 65535, &n)) {
-		snprintf(err, errlen, "[check.%s] port: '%s' is not from 1 to 65535", name, value);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int on_key(void *user, const char *section, const char *key, const char *value,
 		  int line)
 {
@@ -327,17 +280,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		rc = -EINVAL;
 	} else if (!strncmp(section, "feed.", 5)) {
 		rc = check_feed_key(cfg, section + 5, key, value, line, err, errlen);
-	} else if (!strncmp(section, "check.", 6)) {
-		if (!section[6]) {
-			snprintf(err, errlen, "[check.]: a check needs a name");
-			rc = -EINVAL;
-		} else {
-			rc = check_check_key(section + 6, key, value, err, errlen);
-		}
-	} else if (!section_known(section)) {
-		snprintf(err, errlen, "unknown section [%s]", section);
+	} else if (!*section) {
+		snprintf(err, errlen, "unknown section [] (a key before any section)");
 		rc = -EINVAL;
-	} else {
+	} else if (section_known(section)) {
 		const struct key_spec *spec = find_spec(section, key);
 		if (!spec) {
 			snprintf(err, errlen, "[%s]: unknown key '%s'", section, key);
@@ -346,6 +292,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			rc = apply_spec(cfg, spec, value, err, errlen);
 		}
 	}
+	/* Any other section is kept for the plugin that owns it (loader.c checks). */
 	if (!rc && !add_entry(cfg, section, key, value, line)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
@@ -391,24 +338,6 @@ static int apply_defaults(tacws_config *cfg, char *err, size_t errlen)
 		int rc = apply_spec(cfg, spec, e ? e->value : spec_default(spec), err, errlen);
 		if (rc)
 			return rc;
-		/* Plugins see absolute paths and the defaults too. */
-		if (spec->offset == ENTRY_ONLY) {
-			char *value = spec->kind == K_PATH
-					      ? resolve_path(cfg, e ? e->value : spec->def)
-					      : strdup(e ? e->value : spec->def);
-			if (!value)
-				return -ENOMEM;
-			if (e) {
-				free(((tacws_config_entry *)e)->value);
-				((tacws_config_entry *)e)->value = value;
-			} else {
-				tacws_config_entry *added =
-					add_entry(cfg, spec->section, spec->key, value, 0);
-				free(value);
-				if (!added)
-					return -ENOMEM;
-			}
-		}
 	}
 	return 0;
 }
@@ -506,6 +435,25 @@ const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char 
 	return NULL;
 }
 
+bool tacws_config_section_is_core(const char *section)
+{
+	return section_known(section) || !strncmp(section, "feed.", 5) ||
+	       !strncmp(section, "webhook.", 8);
+}
+
+int tacws_config_set(tacws_config *cfg, const char *section, const char *key, const char *value)
+{
+	tacws_config_entry *e = (tacws_config_entry *)tacws_config_find(cfg, section, key);
+	if (!e)
+		return add_entry(cfg, section, key, value, 0) ? 0 : -ENOMEM;
+	char *copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	free(e->value);
+	e->value = copy;
+	return 0;
+}
+
 const char *tacws_config_get(const tacws_config *cfg, const char *section, const char *key)
 {
 	const tacws_config_entry *e = tacws_config_find(cfg, section, key);
@@ -517,7 +465,7 @@ void tacws_config_free(tacws_config *cfg)
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-		if (specs[i].kind != K_LONG && specs[i].offset != ENTRY_ONLY)
+		if (specs[i].kind != K_LONG)
 			free(*(char **)((char *)cfg + specs[i].offset));
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		free(cfg->entries[i].section);

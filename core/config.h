@@ -1,6 +1,8 @@
 /*
  * The server's configuration: one INI file (inih), validated in full before
- * anything starts. Errors name the file, the line and the reason.
+ * anything starts. Errors name the file, the line and the reason. Sections
+ * the server does not own are kept as entries; the plugins that own them
+ * check them once loaded (loader.c).
  */
 #ifndef TACWS_CONFIG_H
 #define TACWS_CONFIG_H
@@ -70,6 +72,15 @@ const char *tacws_config_get(const tacws_config *cfg, const char *section, const
 /* The entry of [section] key (for its line number), or NULL. */
 const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char *section,
 					    const char *key);
+
+/* Sets [section] key to a copy of value, adding the entry (line 0) when
+ * absent. For plugins that fill in defaults of their own sections (loader.c),
+ * before cfg is in use. Returns 0 or -ENOMEM. */
+int tacws_config_set(tacws_config *cfg, const char *section, const char *key, const char *value);
+
+/* Whether the server itself owns section ([server], [auth], [feed.*],
+ * [webhook.*]); any other section belongs to a plugin that claims it. */
+bool tacws_config_section_is_core(const char *section);
 
 void tacws_config_free(tacws_config *cfg);
 

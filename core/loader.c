@@ -44,6 +44,59 @@ static int host_config_foreach(tacws_plugin_ctx *ctx, const char *prefix, tacws_
 	return 0;
 }
 
+/* The fields appended to the descriptor after ABI 1's first release, or
+ * NULL when the plugin was built before them. */
+#define DESC_FIELD(d, field)                                                        \
+	((d)->size >= offsetof(tacws_plugin, field) + sizeof(d)->field ? (d)->field : NULL)
+
+static bool section_owned(const tacws_plugin *d, const char *section)
+{
+	const char *const *owned = DESC_FIELD(d, config_sections);
+	for (; owned && *owned; owned++) {
+		size_t n = strlen(*owned);
+		if (n && (*owned)[n - 1] == '.' ? !strncmp(section, *owned, n) && section[n]
+						: !strcmp(section, *owned))
+			return true;
+	}
+	return false;
+}
+
+static int host_config_error(tacws_plugin_ctx *ctx, const char *section, const char *key,
+			     const char *fmt, ...)
+{
+	if (!ctx || !ctx->checking || !section || !fmt || ctx->check_err[0])
+		return -EINVAL; /* outside config_check, or a problem is already reported */
+	const tacws_config *cfg = ctx->checking;
+	const tacws_config_entry *e = key ? tacws_config_find(cfg, section, key) : NULL;
+	for (size_t i = 0; !e && i < cfg->n_entries; i++)
+		if (!strcmp(cfg->entries[i].section, section))
+			e = &cfg->entries[i];
+	char reason[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	snprintf(ctx->check_err, sizeof ctx->check_err, "%s:%d: [%s]%s%s: %s", cfg->path,
+		 e ? e->line : 0, section, key ? " " : "", key ? key : "", reason);
+	return -EINVAL;
+}
+
+static int host_config_set(tacws_plugin_ctx *ctx, const char *section, const char *key,
+			   const char *value)
+{
+	if (!ctx || !ctx->checking || !section || !key || !value ||
+	    !section_owned(ctx->desc, section))
+		return -EINVAL;
+	return tacws_config_set(ctx->checking, section, key, value);
+}
+
+static const char *host_config_dir(tacws_plugin_ctx *ctx)
+{
+	if (!ctx)
+		return NULL;
+	return __atomic_load_n(&ctx->cfg, __ATOMIC_ACQUIRE)->dir;
+}
+
 #define SWAP(a, b)                        \
 	do {                              \
 		__typeof__(a) swap_tmp_ = (a); \
@@ -179,6 +232,9 @@ const tacws_host_api tacws_host = {
 	.feed_register = host_feed_register,
 	.poll_now = host_poll_now,
 	.publish = host_publish,
+	.config_error = host_config_error,
+	.config_set = host_config_set,
+	.config_dir = host_config_dir,
 };
 
 static void plugin_close(tacws_loaded_plugin *lp)
@@ -208,12 +264,58 @@ void tacws_plugin_close(tacws_loaded_plugin *lp, bool keep)
 int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		      tacws_loaded_plugin **out)
 {
-	return tacws_plugin_open_ex(srv, name, path, srv->cfg, NULL, out);
+	return tacws_plugin_open_ex(srv, name, path, srv->cfg, NULL, out, NULL, 0);
+}
+
+/* Runs the plugin's config_check with ctx showing cfg. */
+static int run_config_check(tacws_plugin_ctx *ctx, tacws_config *cfg, char *err, size_t errlen)
+{
+	int (*check)(const tacws_host_api *, tacws_plugin_ctx *) =
+		DESC_FIELD(ctx->desc, config_check);
+	if (!check)
+		return 0;
+	ctx->checking = cfg;
+	ctx->check_err[0] = '\0';
+	int rc = check(&tacws_host, ctx);
+	ctx->checking = NULL;
+	if (!rc)
+		return 0;
+	if (ctx->check_err[0])
+		snprintf(err, errlen, "%s", ctx->check_err);
+	else
+		snprintf(err, errlen, "%s: plugin %s refused the configuration: %s", cfg->path,
+			 ctx->name, strerror(rc < 0 ? -rc : rc));
+	return -EINVAL;
+}
+
+int tacws_plugin_check_config(tacws_loaded_plugin *lp, tacws_config *cfg, char *err,
+			      size_t errlen)
+{
+	/* A ctx of its own: the running instance's still shows the running file. */
+	tacws_plugin_ctx check = {.srv = lp->srv, .name = lp->name, .desc = lp->desc, .cfg = cfg};
+	return run_config_check(&check, cfg, err, errlen);
+}
+
+int tacws_plugins_check_sections(tacws_server *srv, const tacws_config *cfg, char *err,
+				 size_t errlen)
+{
+	for (size_t i = 0; i < cfg->n_entries; i++) {
+		const tacws_config_entry *e = &cfg->entries[i];
+		bool owned = tacws_config_section_is_core(e->section);
+		for (tacws_loaded_plugin *lp = srv->plugins; lp && !owned; lp = lp->next)
+			owned = section_owned(lp->desc, e->section);
+		if (!owned) {
+			snprintf(err, errlen, "%s:%d: unknown section [%s]", cfg->path, e->line,
+				 e->section);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
-			 const tacws_config *cfg, tacws_loaded_plugin *replaces,
-			 tacws_loaded_plugin **out)
+			 tacws_config *cfg, tacws_loaded_plugin *replaces,
+			 tacws_loaded_plugin **out, char *err, size_t errlen)
 {
 	tacws_loaded_plugin *lp = calloc(1, sizeof *lp);
 	if (!lp || !(lp->name = strdup(name)) || !(lp->path = strdup(path))) {
@@ -255,6 +357,13 @@ int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
 		tacws_log_error("loader", "plugin %s refused: descriptor has no %s", name,
 				d->init ? "name" : "init");
 		rc = -EINVAL;
+	}
+	char check_err[512];
+	if (!rc && (rc = run_config_check(lp, cfg, check_err, sizeof check_err))) {
+		if (err)
+			snprintf(err, errlen, "%s", check_err);
+		else
+			tacws_log_error("config", "%s", check_err);
 	}
 	if (!rc) {
 		lp->registering = true;
@@ -310,6 +419,7 @@ int tacws_plugins_check_keys(tacws_server *srv, const tacws_config *cfg, char *e
 int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
 {
 	const tacws_config *cfg = srv->cfg;
+	err[0] = '\0';
 	for (size_t i = 0; i < cfg->n_feeds; i++) {
 		const tacws_feed_config *fc = &cfg->feeds[i];
 		if (!fc->enabled)
@@ -324,7 +434,10 @@ int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%s.so", cfg->plugin_dir, fc->plugin);
 		tacws_loaded_plugin *lp;
-		if (tacws_plugin_open(srv, fc->plugin, path, &lp))
+		int rc = tacws_plugin_open_ex(srv, fc->plugin, path, srv->cfg, NULL, &lp, err, errlen);
+		if (rc == -EINVAL && err[0])
+			return rc; /* the configuration is wrong, not the plugin */
+		if (rc)
 			continue;
 		lp->next = srv->plugins;
 		srv->plugins = lp;
@@ -338,7 +451,8 @@ int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
 			tacws_log_warn("loader", "%s:%d: feed %s is not served (plugin %s did not "
 				       "register it)", cfg->path, fc->line, fc->endpoint, fc->plugin);
 	}
-	return tacws_plugins_check_keys(srv, cfg, err, errlen);
+	int rc = tacws_plugins_check_sections(srv, cfg, err, errlen);
+	return rc ? rc : tacws_plugins_check_keys(srv, cfg, err, errlen);
 }
 
 void tacws_plugins_unload(tacws_server *srv)

@@ -25,6 +25,10 @@ struct tacws_plugin_ctx {
 	/* During a reload's init: the previous instance, whose feeds this one
 	 * takes over when it registers the same endpoints. */
 	tacws_loaded_plugin *replaces;
+	/* During the plugin's config_check: the configuration it checks (may be
+	 * written with host config_set) and the first problem it reported. */
+	tacws_config *checking;
+	char check_err[512];
 	bool registering; /* feed_register is allowed (during init) */
 	bool reloaded;	  /* restarted by the reload under way */
 	int n_feeds;
@@ -42,11 +46,23 @@ void tacws_plugins_unload(tacws_server *srv);
 int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
 		      tacws_loaded_plugin **out);
 
-/* The same, with the configuration its init sees and, on a reload, the
- * instance it replaces (already finished and closed; may be NULL). */
+/* The same, with the configuration its config_check and init see and, on a
+ * reload, the instance it replaces (already finished and closed; may be
+ * NULL). When the plugin's config_check refuses cfg, returns -EINVAL with
+ * "FILE:LINE: reason" in err (NULL: logged); other failures are logged. */
 int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
-			 const tacws_config *cfg, tacws_loaded_plugin *replaces,
-			 tacws_loaded_plugin **out);
+			 tacws_config *cfg, tacws_loaded_plugin *replaces,
+			 tacws_loaded_plugin **out, char *err, size_t errlen);
+
+/* Runs lp's config_check on cfg (not yet in use) through a ctx valid for the
+ * call; lp keeps serving. Returns 0, or -EINVAL with "FILE:LINE: reason". */
+int tacws_plugin_check_config(tacws_loaded_plugin *lp, tacws_config *cfg, char *err,
+			      size_t errlen);
+
+/* Refuses a section of cfg that neither the server nor a loaded plugin owns.
+ * Returns 0 or -EINVAL with "FILE:LINE: unknown section [x]" in err. */
+int tacws_plugins_check_sections(tacws_server *srv, const tacws_config *cfg, char *err,
+				 size_t errlen);
 
 /* Runs the plugin's fini and closes it; its feeds must be gone or
  * re-pointed, and none of its snapshots running. Frees lp unless keep. */

@@ -203,8 +203,20 @@ void tacws_reload_cleanup(tacws_server *srv)
 }
 
 /* Refusable checks: nothing runs yet. Returns 0 or -EINVAL with err. */
-static int precheck(tacws_server *srv, const tacws_config *cfg, char *err, size_t errlen)
+static int precheck(tacws_server *srv, tacws_config *cfg, char *err, size_t errlen)
 {
+	/* The plugins that stay check their sections of the new file. */
+	bool adds_plugins = false;
+	for (size_t i = 0; i < cfg->n_feeds; i++)
+		adds_plugins |= cfg->feeds[i].enabled && !plugin_find(srv, cfg->feeds[i].plugin);
+	for (tacws_loaded_plugin *lp = srv->plugins; lp; lp = lp->next) {
+		int rc = plugin_needed(cfg, lp->name) ? tacws_plugin_check_config(lp, cfg, err, errlen) : 0;
+		if (rc)
+			return rc;
+	}
+	/* With a plugin still to load, its sections are known only once it is. */
+	if (!adds_plugins && tacws_plugins_check_sections(srv, cfg, err, errlen))
+		return -EINVAL;
 	for (size_t i = 0; i < cfg->n_feeds; i++) {
 		const tacws_feed_config *fc = &cfg->feeds[i];
 		char path[PATH_MAX];
@@ -239,14 +251,14 @@ static int precheck(tacws_server *srv, const tacws_config *cfg, char *err, size_
 }
 
 /* fini + unload the running instance, load the file again; its feeds stay. */
-static void restart_plugin(tacws_server *srv, tacws_loaded_plugin *old, const tacws_config *cfg)
+static void restart_plugin(tacws_server *srv, tacws_loaded_plugin *old, tacws_config *cfg)
 {
 	char path[PATH_MAX];
 	plugin_path(cfg, old->name, path, sizeof path);
 	plugin_unlink(srv, old);
 	tacws_plugin_close(old, true);
 	tacws_loaded_plugin *lp;
-	int rc = tacws_plugin_open_ex(srv, old->name, path, cfg, old, &lp);
+	int rc = tacws_plugin_open_ex(srv, old->name, path, cfg, old, &lp, NULL, 0);
 	if (!rc) {
 		/* Feeds the new instance no longer registers. */
 		for (size_t i = srv->n_feeds; i-- > 0;)
@@ -357,7 +369,7 @@ int tacws_server_reload(tacws_server *srv)
 		char path[PATH_MAX];
 		plugin_path(cfg, fc->plugin, path, sizeof path);
 		tacws_loaded_plugin *lp;
-		if (tacws_plugin_open_ex(srv, fc->plugin, path, cfg, NULL, &lp))
+		if (tacws_plugin_open_ex(srv, fc->plugin, path, cfg, NULL, &lp, NULL, 0))
 			continue;
 		lp->next = srv->plugins;
 		srv->plugins = lp;
@@ -378,7 +390,8 @@ int tacws_server_reload(tacws_server *srv)
 			               interval, f->interval_ms);
 		f->interval_ms = interval; /* from the next schedule on */
 	}
-	if (tacws_plugins_check_keys(srv, cfg, err, sizeof err))
+	if (tacws_plugins_check_sections(srv, cfg, err, sizeof err) ||
+	    tacws_plugins_check_keys(srv, cfg, err, sizeof err))
 		tacws_log_error("reload", "%s", err);
 	for (size_t i = 0; i < cfg->n_feeds; i++) {
 		const tacws_feed_config *fc = &cfg->feeds[i];

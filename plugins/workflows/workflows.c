@@ -88,4 +88,5 @@ static void workflows_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,    .name = "workflows",    .version = "1.0",
     .init = workflows_init, .fini = workflows_fini,
+    TACWS_SOURCES_CONFIG,
 };
