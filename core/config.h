@@ -23,6 +23,30 @@ typedef struct tacws_feed_config {
 	int line;
 } tacws_feed_config;
 
+/* How a webhook's sender proves itself. */
+typedef enum tacws_signature_scheme {
+	TACWS_SIGNATURE_HMAC_SHA256, /* header: prefix + hex HMAC-SHA256 of the body with secret */
+	TACWS_SIGNATURE_TOKEN,	     /* header: the secret itself */
+} tacws_signature_scheme;
+
+/* A [webhook.<name>] section: POST <api_prefix><path> from an outside
+ * service becomes an event for some feeds and a refresh of others. */
+typedef struct tacws_webhook_config {
+	char *name;		/* the name after "webhook." */
+	char *path;		/* "/webhooks/<name>" unless set */
+	char *secret;		/* "": the endpoint answers 403 */
+	tacws_signature_scheme scheme;
+	char *signature_header; /* "X-Hub-Signature-256" unless set */
+	char *signature_prefix; /* "sha256=" for hmac-sha256 unless set */
+	char *event_header;	/* names the event ("X-GitHub-Event"); "" = none */
+	char *message_type;	/* of the published event; NULL when nothing is published */
+	char **publish;		/* feeds that get the event; NULL-terminated */
+	char **refresh;		/* feeds polled after it; NULL-terminated */
+	char **ignore_events;	/* answered 200, nothing done ("ping"); NULL-terminated */
+	bool payload_as_data;	/* data = payload: the payload as is, not the feed's webhook_data */
+	int line;
+} tacws_webhook_config;
+
 typedef struct tacws_config {
 	char *path;
 	char *dir; /* folder of the file: relative paths are resolved against it */
@@ -56,6 +80,9 @@ typedef struct tacws_config {
 
 	tacws_feed_config *feeds;
 	size_t n_feeds;
+
+	tacws_webhook_config *webhooks;
+	size_t n_webhooks;
 } tacws_config;
 
 /* Reads and validates path. Returns 0 and *out, or -errno and a message

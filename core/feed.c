@@ -74,6 +74,7 @@ int tacws_feed_create(tacws_server *srv, tacws_loaded_plugin *plugin,
 	f->type_json = json_literal(desc->message_type);
 	f->snapshot = desc->snapshot;
 	f->arg = desc->arg;
+	f->webhook_data = desc->webhook_data;
 	f->interval_ms = interval_ms;
 	size_t nkeys = 0;
 	while (desc->config_keys && desc->config_keys[nkeys])

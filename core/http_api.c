@@ -153,7 +153,7 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 	       m->publishes);
 	global(t, "tacws_refreshes_total", "counter", "Feeds refreshed by POST refresh.",
 	       m->refreshes);
-	global(t, "tacws_webhooks_total", "counter", "GitHub deliveries accepted.", m->webhooks);
+	global(t, "tacws_webhooks_total", "counter", "Webhook deliveries accepted.", m->webhooks);
 	global(t, "tacws_handshakes_incomplete_total", "counter",
 	       "Connections closed before their request was complete (handshake_timeout_s, or the "
 	       "peer gave up).",

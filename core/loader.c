@@ -131,6 +131,7 @@ static int feed_take_over(tacws_plugin_ctx *ctx, tacws_feed *feed, const tacws_f
 	SWAP(feed->param_re, fresh->param_re);
 	feed->snapshot = desc->snapshot;
 	feed->arg = desc->arg;
+	feed->webhook_data = desc->webhook_data;
 	feed->plugin = ctx;
 	feed->default_interval_ms = desc->default_interval_ms;
 	long interval = fc->interval_ms ? fc->interval_ms : (long)desc->default_interval_ms;

@@ -32,13 +32,14 @@ extern const double tacws_poll_bucket_bounds[TACWS_POLL_BUCKETS]; /* seconds; la
 struct tacws_feed {
 	tacws_server *srv;
 	tacws_loaded_plugin *plugin;
-	char *base;	  /* "adw-state" */
-	char *endpoint;	  /* "adw-state/{adw_id}" */
-	char *param_name; /* "adw_id", or NULL */
+	char *base;	  /* "item" */
+	char *endpoint;	  /* "item/{id}" */
+	char *param_name; /* "id", or NULL */
 	char *type;
 	char *type_json; /* type as a JSON string literal, for envelopes */
 	tacws_snapshot_fn snapshot;
 	void *arg;
+	int (*webhook_data)(void *arg, const char *event, json_object *payload, json_object **data);
 	long interval_ms;
 	long default_interval_ms; /* the plugin's, for when interval_ms leaves the file */
 	regex_t param_re;

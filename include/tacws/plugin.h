@@ -96,6 +96,18 @@ typedef struct tacws_feed_desc {
 	/* NULL-terminated list of extra keys this feed accepts in its [feed.X]
 	 * section, besides plugin, enabled and interval_ms. May be NULL. */
 	const char *const *config_keys;
+
+	/* --- appended after ABI 1's first release --- */
+
+	/* Builds the data of an event that a [webhook.*] section publishes to this
+	 * feed, from the delivery's payload (a JSON object; event: the value of
+	 * the webhook's event header, "" when it names none). Optional: without
+	 * it the payload itself is the data. Runs on the event loop: keep it
+	 * short, touch no file or socket. Return 0 with a new *data (the core's),
+	 * or a negative errno to send nothing to this feed. payload stays the
+	 * core's. */
+	int (*webhook_data)(void *feed_arg, const char *event, json_object *payload,
+			    json_object **data);
 } tacws_feed_desc;
 
 /* Called by config_foreach for each key of each matching section, in file

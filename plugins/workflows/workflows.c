@@ -10,6 +10,7 @@
 #include <tacws/plugin.h>
 
 #include "agents.h"
+#include "github.h"
 #include "jsonutil.h"
 
 #include <errno.h>
@@ -74,6 +75,7 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	    .message_type = "workflows_update",
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
+	    .webhook_data = tacws_github_event_data, /* [webhook.github] publish = workflows */
 	};
 	return tacws_agents_feed_start(&feed, host, ctx, &desc, 0);
 }
