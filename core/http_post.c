@@ -5,9 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_post.h"
+
+#include <libwebsockets.h>
+
+#include "feed.h"
 #include "input.h"
+#include "jsontext.h"
 #include "log.h"
 #include "server.h"
+#include "upgrade.h"
 
 enum post_kind { POST_PUBLISH, POST_REFRESH, POST_WEBHOOK };
 
@@ -22,19 +29,9 @@ struct tacws_post {
 	size_t len, expected;
 };
 
-static char *json_reply(json_object *o)
-{
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return s;
-}
-
 static int reply_error(int status, const char *message, char **body)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "error", json_object_new_string(message));
-	*body = json_reply(o);
+	*body = tacws_json_error(message);
 	return status;
 }
 
@@ -42,7 +39,7 @@ static int reply_count(int status, const char *key, long n, char **body)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, key, json_object_new_int64(n));
-	*body = json_reply(o);
+	*body = tacws_json_text(o);
 	return status;
 }
 
@@ -116,21 +113,19 @@ static void check_auth(struct lws *wsi, tacws_server *srv, struct tacws_post *p)
 		refuse(p, 403, "publish disabled: no publish_token");
 		return;
 	}
-	char auth[512];
-	header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
-	if (strncasecmp(auth, "Bearer ", 7) || !tacws_secret_equal(auth + 7, cfg->publish_token)) {
+	if (!tacws_bearer_ok(wsi, cfg->publish_token)) {
 		srv->metrics.auth_failures[TACWS_AUTH_PUBLISH_TOKEN]++;
 		refuse(p, 401, "missing or wrong publish token");
 	}
 }
 
-void tacws_http_post_free(tacws_conn *pss)
+void tacws_http_post_free(tacws_post **post)
 {
-	if (!pss->post)
+	if (!*post)
 		return;
-	free(pss->post->body);
-	free(pss->post);
-	pss->post = NULL;
+	free((*post)->body);
+	free(*post);
+	*post = NULL;
 }
 
 static int complete_publish(tacws_server *srv, struct tacws_post *p, char **body)
@@ -167,16 +162,8 @@ static int complete_refresh(tacws_server *srv, struct tacws_post *p, char **body
 	}
 	if (has_param && !tacws_feed_param_ok(p->feed, param))
 		return reply_error(400, "bad param for this feed", body);
-	long topics = 0;
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&p->feed->topics))
-	{
-		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		topics +=
-		    t->subs.count > 0 && (!has_param || (t->param && !strcmp(t->param, param)));
-	}
-	lws_end_foreach_dll(d);
 	srv->metrics.refreshes++;
-	tacws_feed_poll_now(p->feed, has_param ? param : NULL);
+	long topics = tacws_feed_poll_now(p->feed, has_param ? param : NULL);
 	return reply_count(202, "topics", topics, body);
 }
 
@@ -206,9 +193,9 @@ static int webhook_publish(tacws_server *srv, const tacws_webhook_config *w, con
 		json_object *data = NULL;
 		if (!feed)
 			continue;
-		if (w->payload_as_data || !feed->webhook_data)
+		if (w->payload_as_data)
 			data = json_object_get(payload);
-		else if (feed->webhook_data(feed->arg, event, payload, &data))
+		else if (tacws_feed_webhook_data(feed, event, payload, &data))
 			continue;
 		n += tacws_feed_publish(feed, NULL, w->message_type, data);
 	}
@@ -249,9 +236,9 @@ static int complete_webhook(tacws_server *srv, struct tacws_post *p, char **body
 	return reply_count(202, "subscribers", n, body);
 }
 
-int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body)
+int tacws_http_post_complete(tacws_server *srv, tacws_post **post, char **body)
 {
-	struct tacws_post *p = pss->post;
+	struct tacws_post *p = *post;
 	*body = NULL;
 	if (!p)
 		return 0;
@@ -264,28 +251,28 @@ int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body)
 		status = complete_refresh(srv, p, body);
 	else
 		status = complete_webhook(srv, p, body);
-	tacws_http_post_free(pss);
+	tacws_http_post_free(post);
 	return status;
 }
 
-static int too_large(tacws_server *srv, tacws_conn *pss, char **body)
+static int too_large(tacws_server *srv, tacws_post **post, bool *close_after, char **body)
 {
 	srv->metrics.limit_hits[TACWS_LIMIT_BODY_BYTES]++;
-	tacws_http_post_free(pss);
-	pss->http_close = true; /* the rest of the body is not read */
+	tacws_http_post_free(post);
+	*close_after = true; /* the rest of the body is not read */
 	return reply_error(413, "body over max_body_bytes", body);
 }
 
-int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, const char *uri,
-                          char **body)
+int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post, const char *uri,
+                          bool *close_after, char **body)
 {
 	*body = NULL;
-	tacws_http_post_free(pss);
+	tacws_http_post_free(post);
 	char cl[32], te[32];
 	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
 	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
 	/* Refused before its body is read: the body would be taken for the next request. */
-	pss->http_close = te[0] || (cl[0] && strcmp(cl, "0"));
+	*close_after = te[0] || (cl[0] && strcmp(cl, "0"));
 	struct tacws_post route = {0};
 	if (route_post(srv, uri, &route))
 		return reply_error(404, "no such endpoint", body);
@@ -298,14 +285,14 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 	if (*end || cl[0] == '-')
 		return reply_error(400, "bad Content-Length", body);
 	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
-		return too_large(srv, pss, body);
+		return too_large(srv, post, close_after, body);
 	struct tacws_post *p = calloc(1, sizeof *p);
 	if (!p)
 		return reply_error(500, "out of memory", body);
-	pss->http_close = false; /* the body is read: the connection can be kept */
+	*close_after = false; /* the body is read: the connection can be kept */
 	*p = route;
 	p->expected = (size_t)expected;
-	pss->post = p;
+	*post = p;
 	check_auth(wsi, srv, p);
 	if (p->kind == POST_WEBHOOK) {
 		header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature);
@@ -313,23 +300,23 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 		header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type, sizeof p->content_type);
 	}
 	if (!p->expected)
-		return tacws_http_post_complete(srv, pss, body);
+		return tacws_http_post_complete(srv, post, body);
 	if (!p->status && !(p->body = malloc(p->expected + 1))) {
-		tacws_http_post_free(pss);
+		tacws_http_post_free(post);
 		return reply_error(500, "out of memory", body);
 	}
 	return 0;
 }
 
-int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, size_t len,
-                         char **body)
+int tacws_http_post_body(tacws_server *srv, tacws_post **post, const void *in, size_t len,
+                         bool *close_after, char **body)
 {
-	struct tacws_post *p = pss->post;
+	struct tacws_post *p = *post;
 	*body = NULL;
 	if (!p)
 		return 0;
 	if (len > p->expected - p->len)
-		return too_large(srv, pss, body); /* more than Content-Length said */
+		return too_large(srv, post, close_after, body); /* more than Content-Length said */
 	if (p->body) {
 		memcpy(p->body + p->len, in, len);
 		p->body[p->len + len] = '\0';

@@ -6,8 +6,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "feed.h"
 #include "log.h"
+#include "server.h"
+
+/* One loaded plugin: the host's handle, passed to the plugin as ctx. */
+struct tacws_plugin_ctx {
+	tacws_plugin_ctx *next;
+	tacws_server *srv;
+	char *name;
+	char *path;
+	struct stat st; /* of path when loaded: a reload reloads the plugin when it differs */
+	void *handle;
+	const tacws_plugin *desc;
+	/* The configuration the plugin sees (host config_get); swapped by a
+	 * reload, read from any thread: use __atomic loads. */
+	const tacws_config *cfg;
+	/* During a reload's init: the previous instance, whose feeds this one
+	 * takes over when it registers the same endpoints. */
+	tacws_plugin_ctx *replaces;
+	/* During the plugin's config_check: the configuration it checks (may be
+	 * written with host config_set) and the first problem it reported. */
+	tacws_config *checking;
+	char check_err[512];
+	bool registering; /* feed_register is allowed (during init) */
+	bool reloaded;	  /* restarted by the reload under way */
+	int n_feeds;
+};
 
 static void host_log(tacws_plugin_ctx *ctx, tacws_log_level level, const char *fmt, ...)
 {
@@ -97,50 +124,6 @@ static const char *host_config_dir(tacws_plugin_ctx *ctx)
 	return __atomic_load_n(&ctx->cfg, __ATOMIC_ACQUIRE)->dir;
 }
 
-#define SWAP(a, b)                        \
-	do {                              \
-		__typeof__(a) swap_tmp_ = (a); \
-		(a) = (b);                \
-		(b) = swap_tmp_;          \
-	} while (0)
-
-/*
- * A reloaded plugin registers an endpoint its previous instance served: the
- * existing feed (topics, subscribers, seq, cache) now runs the new code.
- * Nothing of the feed is polling (the reload waited).
- */
-static int feed_take_over(tacws_plugin_ctx *ctx, tacws_feed *feed, const tacws_feed_desc *desc,
-			  const tacws_feed_config *fc)
-{
-	if (strcmp(feed->endpoint, desc->endpoint)) {
-		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' was '%s': a reload cannot change its "
-			 "parameter; restart tacwsd", desc->endpoint, feed->endpoint);
-		return -EINVAL;
-	}
-	tacws_feed *fresh;
-	char err[256];
-	int rc = tacws_feed_create(ctx->srv, ctx, desc, feed->interval_ms, &fresh, err, sizeof err);
-	if (rc) {
-		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' refused: %s", desc->endpoint, err);
-		return rc;
-	}
-	/* Swap what the descriptor defines; the old values go with fresh. */
-	SWAP(feed->type, fresh->type);
-	SWAP(feed->type_json, fresh->type_json);
-	SWAP(feed->config_keys, fresh->config_keys);
-	SWAP(feed->param_re, fresh->param_re);
-	feed->snapshot = desc->snapshot;
-	feed->arg = desc->arg;
-	feed->webhook_data = desc->webhook_data;
-	feed->plugin = ctx;
-	feed->default_interval_ms = desc->default_interval_ms;
-	long interval = fc->interval_ms ? fc->interval_ms : (long)desc->default_interval_ms;
-	feed->interval_ms = interval > 0 ? interval : 2000;
-	tacws_feed_destroy(fresh);
-	ctx->n_feeds++;
-	return 0;
-}
-
 /* The size of the first ABI version's feed descriptor. */
 #define TACWS_FEED_DESC_MIN_SIZE (offsetof(tacws_feed_desc, config_keys) + sizeof(void *))
 
@@ -179,30 +162,25 @@ static int host_feed_register(tacws_plugin_ctx *ctx, const tacws_feed_desc *desc
 	if (!fc || !fc->enabled || strcmp(fc->plugin, ctx->name))
 		return -ENOENT;
 	tacws_feed *existing = tacws_feed_find(srv, desc->endpoint, base_len);
-	if (existing && ctx->replaces && existing->plugin == ctx->replaces)
-		return feed_take_over(ctx, existing, desc, fc);
-	if (existing) {
+	if (existing && (!ctx->replaces || tacws_feed_plugin(existing) != ctx->replaces)) {
 		host_log(ctx, TACWS_LOG_ERROR, "feed '%.*s' is already registered",
 			 (int)base_len, desc->endpoint);
 		return -EEXIST;
 	}
+	/* A reloaded plugin registering an endpoint its previous instance served:
+	 * the feed (topics, subscribers, seq, cache) runs the new code. */
 	tacws_feed *feed;
 	char err[256];
-	long interval = fc->interval_ms ? fc->interval_ms : (long)desc->default_interval_ms;
-	int rc = tacws_feed_create(srv, ctx, desc, interval > 0 ? interval : 2000, &feed, err,
-				   sizeof err);
+	int rc = existing ? tacws_feed_take_over(existing, ctx, desc, fc->interval_ms, err,
+						 sizeof err)
+			  : tacws_feed_create(srv, ctx, desc, fc->interval_ms, &feed, err,
+					      sizeof err);
 	if (rc) {
 		host_log(ctx, TACWS_LOG_ERROR, "feed '%s' refused: %s", desc->endpoint, err);
 		return rc;
 	}
-	feed->default_interval_ms = desc->default_interval_ms;
-	tacws_feed **grown = realloc(srv->feeds, (srv->n_feeds + 1) * sizeof *srv->feeds);
-	if (!grown) {
-		tacws_feed_destroy(feed);
-		return -ENOMEM;
-	}
-	srv->feeds = grown;
-	srv->feeds[srv->n_feeds++] = feed;
+	if (!existing && (rc = tacws_feeds_add(srv, feed)))
+		return rc;
 	ctx->n_feeds++;
 	return 0;
 }
@@ -238,7 +216,7 @@ const tacws_host_api tacws_host = {
 	.config_dir = host_config_dir,
 };
 
-static void plugin_close(tacws_loaded_plugin *lp)
+static void plugin_close(tacws_plugin_ctx *lp)
 {
 	if (lp->handle)
 		dlclose(lp->handle);
@@ -247,7 +225,7 @@ static void plugin_close(tacws_loaded_plugin *lp)
 	free(lp);
 }
 
-void tacws_plugin_close(tacws_loaded_plugin *lp, bool keep)
+void tacws_plugin_close(tacws_plugin_ctx *lp, bool keep)
 {
 	if (lp->desc && lp->desc->fini)
 		lp->desc->fini();
@@ -263,7 +241,7 @@ void tacws_plugin_close(tacws_loaded_plugin *lp, bool keep)
 #define TACWS_PLUGIN_MIN_SIZE (offsetof(tacws_plugin, fini) + sizeof(void (*)(void)))
 
 int tacws_plugin_open(tacws_server *srv, const char *name, const char *path,
-		      tacws_loaded_plugin **out)
+		      tacws_plugin_ctx **out)
 {
 	return tacws_plugin_open_ex(srv, name, path, srv->cfg, NULL, out, NULL, 0);
 }
@@ -289,7 +267,7 @@ static int run_config_check(tacws_plugin_ctx *ctx, tacws_config *cfg, char *err,
 	return -EINVAL;
 }
 
-int tacws_plugin_check_config(tacws_loaded_plugin *lp, tacws_config *cfg, char *err,
+int tacws_plugin_check_config(tacws_plugin_ctx *lp, tacws_config *cfg, char *err,
 			      size_t errlen)
 {
 	/* A ctx of its own: the running instance's still shows the running file. */
@@ -303,7 +281,7 @@ int tacws_plugins_check_sections(tacws_server *srv, const tacws_config *cfg, cha
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const tacws_config_entry *e = &cfg->entries[i];
 		bool owned = tacws_config_section_is_core(e->section);
-		for (tacws_loaded_plugin *lp = srv->plugins; lp && !owned; lp = lp->next)
+		for (tacws_plugin_ctx *lp = srv->plugins; lp && !owned; lp = lp->next)
 			owned = section_owned(lp->desc, e->section);
 		if (!owned) {
 			snprintf(err, errlen, "%s:%d: unknown section [%s]", cfg->path, e->line,
@@ -315,10 +293,10 @@ int tacws_plugins_check_sections(tacws_server *srv, const tacws_config *cfg, cha
 }
 
 int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
-			 tacws_config *cfg, tacws_loaded_plugin *replaces,
-			 tacws_loaded_plugin **out, char *err, size_t errlen)
+			 tacws_config *cfg, tacws_plugin_ctx *replaces,
+			 tacws_plugin_ctx **out, char *err, size_t errlen)
 {
-	tacws_loaded_plugin *lp = calloc(1, sizeof *lp);
+	tacws_plugin_ctx *lp = calloc(1, sizeof *lp);
 	if (!lp || !(lp->name = strdup(name)) || !(lp->path = strdup(path))) {
 		if (lp)
 			free(lp->name);
@@ -379,9 +357,11 @@ int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
 	}
 	if (rc) {
 		/* Feeds it registered (or took over) before failing go with it. */
-		for (size_t i = srv->n_feeds; i-- > 0;)
-			if (srv->feeds[i]->plugin == lp || (replaces && srv->feeds[i]->plugin == replaces))
+		for (size_t i = srv->n_feeds; i-- > 0;) {
+			tacws_plugin_ctx *owner = tacws_feed_plugin(srv->feeds[i]);
+			if (owner == lp || (replaces && owner == replaces))
 				tacws_feed_retire(srv, i, "plugin failed to load");
+		}
 		plugin_close(lp);
 		return rc;
 	}
@@ -389,18 +369,97 @@ int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
 	return 0;
 }
 
-static bool key_accepted(const tacws_feed *feed, const char *key)
+const char *tacws_plugin_name(const tacws_plugin_ctx *lp)
 {
-	if (!strcmp(key, "plugin") || !strcmp(key, "enabled") || !strcmp(key, "interval_ms"))
-		return true;
-	for (char **k = feed->config_keys; k && *k; k++)
-		if (!strcmp(*k, key))
+	return lp->name;
+}
+
+static void plugin_path(const tacws_config *cfg, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.so", cfg->plugin_dir, name);
+}
+
+static tacws_plugin_ctx *plugin_find(tacws_server *srv, const char *name)
+{
+	for (tacws_plugin_ctx *lp = srv->plugins; lp; lp = lp->next)
+		if (!strcmp(lp->name, name))
+			return lp;
+	return NULL;
+}
+
+static void plugin_unlink(tacws_server *srv, tacws_plugin_ctx *lp)
+{
+	for (tacws_plugin_ctx **p = &srv->plugins; *p; p = &(*p)->next)
+		if (*p == lp) {
+			*p = lp->next;
+			lp->next = NULL;
+			return;
+		}
+}
+
+static bool plugin_needed(const tacws_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_feeds; i++)
+		if (cfg->feeds[i].enabled && !strcmp(cfg->feeds[i].plugin, name))
 			return true;
 	return false;
 }
 
-int tacws_plugins_check_keys(tacws_server *srv, const tacws_config *cfg, char *err,
-			     size_t errlen)
+/* Opens <plugin_dir>/<name>.so with cfg and puts it in srv's list: start-up
+ * and reload both. replaces: the instance it restarts, or NULL. */
+static int plugin_load(tacws_server *srv, const char *name, tacws_config *cfg,
+		       tacws_plugin_ctx *replaces, const char *component, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	plugin_path(cfg, name, path, sizeof path);
+	tacws_plugin_ctx *lp;
+	int rc = tacws_plugin_open_ex(srv, name, path, cfg, replaces, &lp, err, errlen);
+	if (rc)
+		return rc;
+	lp->next = srv->plugins;
+	srv->plugins = lp;
+	tacws_log_info(component, "plugin %s %s %s: %d feed%s", lp->name,
+		       lp->desc->version ? lp->desc->version : "", replaces ? "reloaded" : "loaded",
+		       lp->n_feeds, lp->n_feeds == 1 ? "" : "s");
+	return 0;
+}
+
+/* A replaced file (new inode), or one rewritten in place (size, mtime). */
+static bool file_changed(const tacws_plugin_ctx *lp, const tacws_config *cfg)
+{
+	char path[PATH_MAX];
+	plugin_path(cfg, lp->name, path, sizeof path);
+	struct stat st;
+	if (stat(path, &st))
+		return false; /* gone: keep what runs */
+	return strcmp(lp->path, path) || st.st_dev != lp->st.st_dev || st.st_ino != lp->st.st_ino ||
+	       st.st_size != lp->st.st_size || st.st_mtim.tv_sec != lp->st.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != lp->st.st_mtim.tv_nsec;
+}
+
+/* An enabled feed of cfg that this plugin does not serve yet: only its init can add it. */
+static bool plugin_gains_feed(tacws_server *srv, const tacws_config *cfg,
+			      const tacws_plugin_ctx *lp)
+{
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		const tacws_feed_config *fc = &cfg->feeds[i];
+		tacws_feed *f = tacws_feed_find(srv, fc->endpoint, strlen(fc->endpoint));
+		if (fc->enabled && !strcmp(fc->plugin, lp->name) && (!f || tacws_feed_plugin(f) != lp))
+			return true;
+	}
+	return false;
+}
+
+bool tacws_plugin_restarts(tacws_server *srv, const tacws_plugin_ctx *lp, const tacws_config *cfg)
+{
+	return file_changed(lp, cfg) || plugin_gains_feed(srv, cfg, lp);
+}
+
+/* The [feed.*] keys of cfg against the feeds' config_keys; only_kept: only
+ * feeds whose plugin stays as it is (a reload's check before anything runs:
+ * the others register again). */
+static int check_keys(tacws_server *srv, const tacws_config *cfg, bool only_kept, char *err,
+		      size_t errlen)
 {
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const tacws_config_entry *e = &cfg->entries[i];
@@ -408,67 +467,136 @@ int tacws_plugins_check_keys(tacws_server *srv, const tacws_config *cfg, char *e
 			continue;
 		const char *name = e->section + 5;
 		tacws_feed *feed = tacws_feed_find(srv, name, strlen(name));
-		if (feed && !key_accepted(feed, e->key)) {
-			snprintf(err, errlen, "%s:%d: [%s]: unknown key '%s' for plugin %s",
-				 cfg->path, e->line, e->section, e->key, feed->plugin->name);
-			return -EINVAL;
+		if (!feed || tacws_feed_accepts_key(feed, e->key))
+			continue;
+		const char *plugin = tacws_feed_plugin(feed)->name;
+		if (only_kept) {
+			bool kept = false;
+			for (size_t j = 0; j < cfg->n_feeds; j++)
+				kept |= cfg->feeds[j].enabled && !strcmp(cfg->feeds[j].endpoint, name) &&
+					!strcmp(cfg->feeds[j].plugin, plugin);
+			if (!kept)
+				continue;
 		}
+		snprintf(err, errlen, "%s:%d: [%s]: unknown key '%s' for plugin %s", cfg->path,
+			 e->line, e->section, e->key, plugin);
+		return -EINVAL;
 	}
 	return 0;
 }
 
-int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
+/* After loading: sections nobody owns, keys no feed takes, feeds not served. */
+static int check_loaded(tacws_server *srv, const tacws_config *cfg, const char *component,
+			char *err, size_t errlen)
 {
-	const tacws_config *cfg = srv->cfg;
-	err[0] = '\0';
-	for (size_t i = 0; i < cfg->n_feeds; i++) {
-		const tacws_feed_config *fc = &cfg->feeds[i];
-		if (!fc->enabled)
-			continue;
-		bool loaded = false;
-		for (tacws_loaded_plugin *lp = srv->plugins; lp; lp = lp->next)
-			loaded |= !strcmp(lp->name, fc->plugin);
-		for (size_t j = 0; j < i; j++)
-			loaded |= cfg->feeds[j].enabled && !strcmp(cfg->feeds[j].plugin, fc->plugin);
-		if (loaded)
-			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s.so", cfg->plugin_dir, fc->plugin);
-		tacws_loaded_plugin *lp;
-		int rc = tacws_plugin_open_ex(srv, fc->plugin, path, srv->cfg, NULL, &lp, err, errlen);
-		if (rc == -EINVAL && err[0])
-			return rc; /* the configuration is wrong, not the plugin */
-		if (rc)
-			continue;
-		lp->next = srv->plugins;
-		srv->plugins = lp;
-		tacws_log_info("loader", "plugin %s %s loaded: %d feed%s", lp->name,
-			       lp->desc->version ? lp->desc->version : "", lp->n_feeds,
-			       lp->n_feeds == 1 ? "" : "s");
-	}
 	for (size_t i = 0; i < cfg->n_feeds; i++) {
 		const tacws_feed_config *fc = &cfg->feeds[i];
 		if (fc->enabled && !tacws_feed_find(srv, fc->endpoint, strlen(fc->endpoint)))
-			tacws_log_warn("loader", "%s:%d: feed %s is not served (plugin %s did not "
+			tacws_log_warn(component, "%s:%d: feed %s is not served (plugin %s did not "
 				       "register it)", cfg->path, fc->line, fc->endpoint, fc->plugin);
 	}
 	int rc = tacws_plugins_check_sections(srv, cfg, err, errlen);
-	return rc ? rc : tacws_plugins_check_keys(srv, cfg, err, errlen);
+	return rc ? rc : check_keys(srv, cfg, false, err, errlen);
+}
+
+int tacws_plugins_load(tacws_server *srv, char *err, size_t errlen)
+{
+	tacws_config *cfg = srv->cfg;
+	err[0] = '\0';
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		const tacws_feed_config *fc = &cfg->feeds[i];
+		if (!fc->enabled || plugin_find(srv, fc->plugin))
+			continue;
+		int rc = plugin_load(srv, fc->plugin, cfg, NULL, "loader", err, errlen);
+		if (rc == -EINVAL && err[0])
+			return rc; /* the configuration is wrong, not the plugin */
+	}
+	return check_loaded(srv, cfg, "loader", err, errlen);
+}
+
+int tacws_plugins_precheck(tacws_server *srv, tacws_config *cfg, char *err, size_t errlen)
+{
+	bool adds_plugins = false;
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		const tacws_feed_config *fc = &cfg->feeds[i];
+		char path[PATH_MAX];
+		plugin_path(cfg, fc->plugin, path, sizeof path);
+		struct stat st;
+		if (!fc->enabled || plugin_find(srv, fc->plugin))
+			continue;
+		adds_plugins = true;
+		if (stat(path, &st)) {
+			snprintf(err, errlen, "%s:%d: [feed.%s] plugin %s: %.400s: %s", cfg->path,
+				 fc->line, fc->endpoint, fc->plugin, path, strerror(errno));
+			return -EINVAL;
+		}
+	}
+	/* The plugins that stay check their sections of the new file. */
+	for (tacws_plugin_ctx *lp = srv->plugins; lp; lp = lp->next) {
+		int rc = plugin_needed(cfg, lp->name) ? tacws_plugin_check_config(lp, cfg, err, errlen)
+						      : 0;
+		if (rc)
+			return rc;
+	}
+	/* With a plugin still to load, its sections are known only once it is. */
+	if (!adds_plugins && tacws_plugins_check_sections(srv, cfg, err, errlen))
+		return -EINVAL;
+	return check_keys(srv, cfg, true, err, errlen);
+}
+
+void tacws_plugins_reload(tacws_server *srv, tacws_config *cfg, int *restarted, int *added)
+{
+	*restarted = *added = 0;
+	for (tacws_plugin_ctx *lp = srv->plugins, *next; lp; lp = next) {
+		next = lp->next;
+		if (!plugin_needed(cfg, lp->name)) {
+			tacws_log_info("reload", "plugin %s unloaded", lp->name);
+			plugin_unlink(srv, lp);
+			tacws_plugin_close(lp, false);
+		} else {
+			__atomic_store_n(&lp->cfg, cfg, __ATOMIC_RELEASE);
+		}
+	}
+	/* Restarting changes the list: pick first, then restart. */
+	for (;;) {
+		tacws_plugin_ctx *old = NULL;
+		for (tacws_plugin_ctx *lp = srv->plugins; lp && !old; lp = lp->next)
+			if (!lp->reloaded && tacws_plugin_restarts(srv, lp, cfg))
+				old = lp;
+		if (!old)
+			break;
+		/* fini + unload the running instance, load the file again; its feeds stay */
+		plugin_unlink(srv, old);
+		tacws_plugin_close(old, true);
+		if (!plugin_load(srv, old->name, cfg, old, "reload", NULL, 0)) {
+			/* Feeds the new instance no longer registers. */
+			for (size_t i = srv->n_feeds; i-- > 0;)
+				if (tacws_feed_plugin(srv->feeds[i]) == old)
+					tacws_feed_retire(srv, i, "feed removed");
+			srv->plugins->reloaded = true; /* once per reload, even when it registered less */
+		}
+		tacws_plugin_close(old, false);
+		(*restarted)++;
+	}
+	for (tacws_plugin_ctx *lp = srv->plugins; lp; lp = lp->next)
+		lp->reloaded = false;
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		const tacws_feed_config *fc = &cfg->feeds[i];
+		if (fc->enabled && !plugin_find(srv, fc->plugin) &&
+		    !plugin_load(srv, fc->plugin, cfg, NULL, "reload", NULL, 0))
+			(*added)++;
+	}
+	char err[1024];
+	if (check_loaded(srv, cfg, "reload", err, sizeof err))
+		tacws_log_error("reload", "%s", err);
 }
 
 void tacws_plugins_unload(tacws_server *srv)
 {
-	for (size_t i = 0; i < srv->n_feeds; i++)
-		tacws_feed_destroy(srv->feeds[i]);
-	free(srv->feeds);
-	srv->feeds = NULL;
-	srv->n_feeds = 0;
+	tacws_feeds_free(srv);
 	while (srv->plugins) {
-		tacws_loaded_plugin *lp = srv->plugins;
+		tacws_plugin_ctx *lp = srv->plugins;
 		srv->plugins = lp->next;
-		if (lp->desc->fini)
-			lp->desc->fini();
-		plugin_close(lp);
+		tacws_plugin_close(lp, false);
 	}
-	tacws_reload_cleanup(srv);
 }
