@@ -240,17 +240,10 @@ struct tacws_agents_watcher {
 	long long due; /* 0: nothing pending */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void mark(tacws_agents_watcher *w, const char *id)
 {
 	if (!w->due)
-		w->due = now_ms() + TACWS_AGENTS_COALESCE_MS;
+		w->due = tacws_now_ms() + TACWS_AGENTS_COALESCE_MS;
 	if (w->pending_all)
 		return;
 	if (!id || w->npending == PENDING_MAX) {
@@ -379,7 +372,7 @@ static void try_watch_tops(tacws_agents_watcher *w)
 	}
 	int missing = w->root_wd < 0 || w->agents_wd < 0 ||
 	              ((w->flags & TACWS_AGENTS_WATCH_TREES) && w->trees_wd < 0);
-	w->retry_at = missing ? now_ms() + TACWS_AGENTS_RETRY_MS : 0;
+	w->retry_at = missing ? tacws_now_ms() + TACWS_AGENTS_RETRY_MS : 0;
 }
 
 static void top_gone(tacws_agents_watcher *w, enum watch_kind kind)
@@ -394,7 +387,7 @@ static void top_gone(tacws_agents_watcher *w, enum watch_kind kind)
 	}
 	mark(w, NULL);
 	if (!w->retry_at)
-		w->retry_at = now_ms();
+		w->retry_at = tacws_now_ms();
 }
 
 static void handle_event(tacws_agents_watcher *w, const struct inotify_event *ev)
@@ -415,7 +408,7 @@ static void handle_event(tacws_agents_watcher *w, const struct inotify_event *ev
 			forget_wd(w, ev->wd);
 			w->root_wd = -1;
 			if (!w->retry_at)
-				w->retry_at = now_ms() + TACWS_AGENTS_RETRY_MS;
+				w->retry_at = tacws_now_ms() + TACWS_AGENTS_RETRY_MS;
 		} else if ((ev->mask & IN_ISDIR) &&
 		           (!strcmp(name, "agents") || !strcmp(name, "trees"))) {
 			try_watch_tops(w);
@@ -475,7 +468,7 @@ static void *watch_thread(void *arg)
 {
 	tacws_agents_watcher *w = arg;
 	for (;;) {
-		long long now = now_ms();
+		long long now = tacws_now_ms();
 		if (w->retry_at && now >= w->retry_at)
 			try_watch_tops(w);
 		if (w->due && now >= w->due)

@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include "jsonutil.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -39,13 +41,6 @@ static size_t sink_write(char *data, size_t size, size_t n, void *arg)
 	s->len += add;
 	s->buf[s->len] = '\0';
 	return add;
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static int is_http_url(const char *url)
@@ -174,11 +169,11 @@ int tacws_http_get(const char *url, long timeout_ms, long max_bytes, tacws_http_
 		return rc;
 	}
 
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = tacws_now_ms() + timeout_ms;
 	long status = 0;
 	int rc;
 	for (int hop = 0;; hop++) {
-		long remaining = (long)(deadline - now_ms());
+		long remaining = (long)(deadline - tacws_now_ms());
 		if (remaining <= 0) {
 			snprintf(err, errlen, "GET %s: no answer within %ld ms", url, timeout_ms);
 			rc = -ETIMEDOUT;
