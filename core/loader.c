@@ -275,15 +275,42 @@ int tacws_plugin_check_config(tacws_plugin_ctx *lp, tacws_config *cfg, char *err
 	return run_config_check(&check, cfg, err, errlen);
 }
 
+static void plugin_path(const tacws_config *cfg, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.so", cfg->plugin_dir, name);
+}
+
+/* Whether the plugin of a disabled feed owns section: its sections stay valid
+ * while it is off (the file keeps [check.*] when system-status is disabled).
+ * Its descriptor is read, none of its functions called. */
+static bool disabled_plugin_owns(const tacws_config *cfg, const char *section)
+{
+	bool owned = false;
+	for (size_t i = 0; i < cfg->n_feeds && !owned; i++) {
+		if (cfg->feeds[i].enabled)
+			continue;
+		char path[PATH_MAX];
+		plugin_path(cfg, cfg->feeds[i].plugin, path, sizeof path);
+		void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		const tacws_plugin *d = handle ? dlsym(handle, TACWS_PLUGIN_SYMBOL) : NULL;
+		owned = d && d->abi_version == TACWS_PLUGIN_ABI_VERSION && section_owned(d, section);
+		if (handle)
+			dlclose(handle);
+	}
+	return owned;
+}
+
 int tacws_plugins_check_sections(tacws_server *srv, const tacws_config *cfg, char *err,
 				 size_t errlen)
 {
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const tacws_config_entry *e = &cfg->entries[i];
+		if (i && !strcmp(e->section, cfg->entries[i - 1].section))
+			continue; /* its section was checked with the key before */
 		bool owned = tacws_config_section_is_core(e->section);
 		for (tacws_plugin_ctx *lp = srv->plugins; lp && !owned; lp = lp->next)
 			owned = section_owned(lp->desc, e->section);
-		if (!owned) {
+		if (!owned && !disabled_plugin_owns(cfg, e->section)) {
 			snprintf(err, errlen, "%s:%d: unknown section [%s]", cfg->path, e->line,
 				 e->section);
 			return -EINVAL;
@@ -372,11 +399,6 @@ int tacws_plugin_open_ex(tacws_server *srv, const char *name, const char *path,
 const char *tacws_plugin_name(const tacws_plugin_ctx *lp)
 {
 	return lp->name;
-}
-
-static void plugin_path(const tacws_config *cfg, const char *name, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s.so", cfg->plugin_dir, name);
 }
 
 static tacws_plugin_ctx *plugin_find(tacws_server *srv, const char *name)

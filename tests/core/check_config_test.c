@@ -123,6 +123,15 @@ static void test_plugin_sections(void)
 	         TACWS_PLUGIN_OUTPUT_DIR);
 	CU_ASSERT_EQUAL(check(text, &out), 0);
 	free(out);
+	/* the plugin that owns [check.*] is named but off: its sections stay valid */
+	snprintf(text, sizeof text,
+	         "[server]\nplugin_dir = %s\n[feed.routes]\nplugin = routes\n"
+	         "[feed.system-status]\nplugin = system_status\nenabled = false\n"
+	         "[check.x]\ntype = tcp\n",
+	         TACWS_PLUGIN_OUTPUT_DIR);
+	CU_ASSERT_EQUAL(check(text, &out), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "unknown section"));
+	free(out);
 	/* [check.*] without the plugin that owns it: nobody claims it */
 	snprintf(text, sizeof text,
 	         "[server]\nplugin_dir = %s\n[feed.alpha]\nplugin = testfeed\n[check.x]\ntype = tcp\n",
