@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "feed.h"
 #include "log.h"
 #include "server.h"
@@ -189,7 +190,7 @@ static int host_poll_now(tacws_plugin_ctx *ctx, const char *endpoint, const char
 {
 	if (!ctx || !endpoint)
 		return -EINVAL;
-	return tacws_server_request_poll(ctx->srv, endpoint, param);
+	return tacws_commands_poll(ctx->srv, endpoint, param);
 }
 
 static int host_publish(tacws_plugin_ctx *ctx, const char *endpoint, const char *param,
@@ -199,7 +200,7 @@ static int host_publish(tacws_plugin_ctx *ctx, const char *endpoint, const char 
 		json_object_put(data);
 		return -EINVAL;
 	}
-	return tacws_server_request_publish(ctx->srv, endpoint, param, type, data);
+	return tacws_commands_publish(ctx->srv, endpoint, param, type, data);
 }
 
 const tacws_host_api tacws_host = {

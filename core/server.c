@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "client.h"
+#include "commands.h"
 #include "conn.h"
 #include "feed.h"
 #include "http_route.h"
@@ -22,84 +23,6 @@
 #include "reload.h"
 #include "upgrade.h"
 
-struct tacws_cmd {
-	struct tacws_cmd *next;
-	bool publish;
-	char *base, *param, *type;
-	json_object *data;
-};
-
-static void cmd_free(struct tacws_cmd *c)
-{
-	free(c->base);
-	free(c->param);
-	free(c->type);
-	json_object_put(c->data);
-	free(c);
-}
-
-static int queue_cmd(tacws_server *srv, bool publish, const char *base, const char *param,
-		     const char *type, json_object *data)
-{
-	/* Any thread: the feed list belongs to the loop (a reload changes it), so
-	 * the command is queued unchecked and the loop drops it for an unknown feed. */
-	struct tacws_cmd *c = calloc(1, sizeof *c);
-	if (!c) {
-		json_object_put(data);
-		return -ENOMEM;
-	}
-	c->publish = publish;
-	c->data = data;
-	c->base = strdup(base);
-	c->param = param ? strdup(param) : NULL;
-	c->type = type ? strdup(type) : NULL;
-	if (!c->base || (param && !c->param) || (type && !c->type)) {
-		cmd_free(c);
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&srv->cmd_lock);
-	*srv->cmds_tail = c;
-	srv->cmds_tail = &c->next;
-	pthread_mutex_unlock(&srv->cmd_lock);
-	if (srv->lws)
-		lws_cancel_service(srv->lws);
-	return 0;
-}
-
-int tacws_server_request_poll(tacws_server *srv, const char *base, const char *param)
-{
-	return queue_cmd(srv, false, base, param, NULL, NULL);
-}
-
-int tacws_server_request_publish(tacws_server *srv, const char *base, const char *param,
-				 const char *type, json_object *data)
-{
-	return queue_cmd(srv, true, base, param, type, data);
-}
-
-static void run_cmds(tacws_server *srv)
-{
-	pthread_mutex_lock(&srv->cmd_lock);
-	struct tacws_cmd *c = srv->cmds;
-	srv->cmds = NULL;
-	srv->cmds_tail = &srv->cmds;
-	pthread_mutex_unlock(&srv->cmd_lock);
-	while (c) {
-		struct tacws_cmd *next = c->next;
-		tacws_feed *feed = tacws_feed_find(srv, c->base, strlen(c->base));
-		if (!feed) {
-			tacws_log_debug("server", "dropped a request for unknown feed '%s'", c->base);
-		} else if (c->publish) {
-			tacws_feed_publish(feed, c->param, c->type, c->data);
-			c->data = NULL;
-		} else {
-			tacws_feed_poll_now(feed, c->param);
-		}
-		cmd_free(c);
-		c = next;
-	}
-}
-
 static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			  size_t len)
 {
@@ -110,7 +33,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (srv && srv->workers) {
 			tacws_feed_collect(srv);
-			run_cmds(srv);
+			tacws_commands_run(srv);
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP:
@@ -192,8 +115,7 @@ int tacws_server_create(tacws_config *cfg, tacws_server **out)
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = cfg;
-	pthread_mutex_init(&srv->cmd_lock, NULL);
-	srv->cmds_tail = &srv->cmds;
+	tacws_commands_init(srv);
 	tacws_now_iso(srv->started_at, sizeof srv->started_at);
 	*out = srv;
 	return 0;
@@ -336,12 +258,6 @@ void tacws_server_destroy(tacws_server *srv)
 		tacws_plugins_unload(srv);
 		tacws_reload_free(srv);
 	}
-	struct tacws_cmd *c = srv->cmds;
-	while (c) {
-		struct tacws_cmd *next = c->next;
-		cmd_free(c);
-		c = next;
-	}
-	pthread_mutex_destroy(&srv->cmd_lock);
+	tacws_commands_free(srv);
 	free(srv);
 }

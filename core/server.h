@@ -1,7 +1,7 @@
 /*
  * The server: the libwebsockets context on a libuv loop, the lws callback
- * that hands each event to the module that owns it, the queue of requests
- * from other threads, and start-up and shutdown. The struct is the state the
+ * that hands each event to the module that owns it, and start-up and
+ * shutdown. The struct is the state the
  * modules share; each field says which module writes it. Everything is the
  * loop thread's, except the command queue (any thread) and the two signal
  * flags (a signal handler).
@@ -55,7 +55,7 @@ struct tacws_server {
 	lws_sorted_usec_list_t liveness; /* conn.c: pings and hang-ups of idle peers */
 	struct tacws_metrics metrics;	 /* every module counts what it sees */
 
-	/* server.c: requests from other threads (plugins, workers), drained on the loop */
+	/* commands.c: requests from other threads (plugins), drained on the loop */
 	pthread_mutex_t cmd_lock;
 	struct tacws_cmd *cmds, **cmds_tail;
 };
@@ -63,12 +63,5 @@ struct tacws_server {
 int tacws_server_create(tacws_config *cfg, tacws_server **out);
 int tacws_server_run(tacws_server *srv); /* until stop_requested */
 void tacws_server_destroy(tacws_server *srv);
-
-/* Any thread: poll a feed's topic(s), or publish to them, on the loop (a
- * request for a feed that does not exist then is dropped). publish takes
- * data. Return 0 or -ENOMEM. */
-int tacws_server_request_poll(tacws_server *srv, const char *base, const char *param);
-int tacws_server_request_publish(tacws_server *srv, const char *base, const char *param,
-				 const char *type, json_object *data);
 
 #endif
