@@ -282,7 +282,7 @@ static void plugin_path(const tacws_config *cfg, const char *name, char *buf, si
 }
 
 /* Whether the plugin of a disabled feed owns section: its sections stay valid
- * while it is off (the file keeps [check.*] when system-status is disabled).
+ * while it is off (a file keeps a disabled plugin's sections as they are).
  * Its descriptor is read, none of its functions called. */
 static bool disabled_plugin_owns(const tacws_config *cfg, const char *section)
 {
