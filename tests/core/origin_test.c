@@ -67,21 +67,8 @@ static void test_other_origins_checked(void)
 
 static int setup(void)
 {
-	if (tacws_server_fixture_new(&fx))
-		return 1;
-	const char *dir = tacws_server_fixture_dir(fx);
-	if (tacws_test_write_file(dir, "alpha.json", "{\"v\":1}"))
-		return 1;
-	char ini[1024];
-	snprintf(ini, sizeof ini,
-	         "[auth]\nallowed_origins = http://frontend.example:5173\n"
-	         "[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n",
-	         dir);
-	tacws_server_config cfg = {.ini = ini, .plugin_dir = TEST_PLUGIN_DIR, .log_level = "info"};
-	if (tacws_server_fixture_start(fx, &cfg))
-		return 1;
-	port = tacws_server_fixture_port(fx);
-	return 0;
+	return edge_start_alpha(&fx, "[auth]\nallowed_origins = http://frontend.example:5173\n",
+	                        &port) != 0;
 }
 
 static int teardown(void)
