@@ -20,13 +20,12 @@ enum kind { K_STRING, K_PATH, K_LONG, K_LEVEL };
 struct key_spec {
 	const char *section, *key;
 	enum kind kind;
-	size_t offset; /* into tacws_config; (size_t)-1 = kept only as an entry */
+	size_t offset; /* into tacws_config */
 	const char *def;
 	long min, max;
 };
 
 #define OFF(field) offsetof(tacws_config, field)
-#define ENTRY_ONLY ((size_t)-1)
 
 static const struct key_spec specs[] = {
 	{"server", "listen", K_STRING, OFF(listen), "127.0.0.1", 0, 0},
@@ -51,11 +50,6 @@ static const struct key_spec specs[] = {
 	{"auth", "allowed_origins", K_STRING, OFF(allowed_origins), "", 0, 0},
 	{"auth", "publish_token", K_STRING, OFF(publish_token), "", 0, 0},
 	{"auth", "github_webhook_secret", K_STRING, OFF(github_webhook_secret), "", 0, 0},
-	{"sources", "repo_root", K_PATH, ENTRY_ONLY, ".", 0, 0},
-	{"sources", "database", K_STRING, ENTRY_ONLY, "sqlite:db/database.db", 0, 0},
-	{"sources", "backend_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8002", 0, 0},
-	{"sources", "webhook_status_url", K_STRING, ENTRY_ONLY, "http://127.0.0.1:8001/webhook-status",
-	 0, 0},
 };
 
 /* Set by tacwsd when it runs from an installed prefix other than the built one. */
@@ -76,24 +70,12 @@ static const char *spec_default(const struct key_spec *spec)
 	return spec->def;
 }
 
-static const char *const check_keys[] = {"type",    "name",    "url",	   "timeout_ms",
-					 "host",    "port",    "pattern", "database", NULL};
-static const char *const check_types[] = {"http", "tcp", "process", "database", NULL};
-
 struct parse_state {
 	tacws_config *cfg;
 	char *err;
 	size_t errlen;
 	int error_line; /* first line our handler refused */
 };
-
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, s))
-			return true;
-	return false;
-}
 
 static int parse_long(const char *s, long min, long max, long *out)
 {
@@ -194,10 +176,6 @@ static int apply_spec(tacws_config *cfg, const struct key_spec *spec, const char
 			 spec->key);
 		return -ENOMEM;
 	}
-	if (spec->offset == ENTRY_ONLY) {
-		free(stored);
-		return 0;
-	}
 	if (spec->kind == K_LONG) {
 		*(long *)((char *)cfg + spec->offset) = number;
 	} else {
@@ -286,27 +264,191 @@ static int check_feed_key(tacws_config *cfg, const char *endpoint, const char *k
 	return 0;
 }
 
-static int check_check_key(const char *name, const char *key, const char *value, char *err,
-			   size_t errlen)
+static const char *const webhook_keys[] = {
+	"path",		 "secret",	  "signature", "signature_header", "signature_prefix",
+	"event_header", "message_type", "publish",   "refresh",	    "ignore_events",
+	"data",
+};
+
+static tacws_webhook_config *webhook_for(tacws_config *cfg, const char *name, int line)
 {
-	long n;
-	if (!in_list(check_keys, key)) {
-		snprintf(err, errlen, "[check.%s]: unknown key '%s'", name, key);
+	for (size_t i = 0; i < cfg->n_webhooks; i++)
+		if (!strcmp(cfg->webhooks[i].name, name))
+			return &cfg->webhooks[i];
+	tacws_webhook_config *grown =
+		realloc(cfg->webhooks, (cfg->n_webhooks + 1) * sizeof *cfg->webhooks);
+	if (!grown)
+		return NULL;
+	cfg->webhooks = grown;
+	tacws_webhook_config *w = &cfg->webhooks[cfg->n_webhooks];
+	*w = (tacws_webhook_config){.name = strdup(name), .line = line};
+	if (!w->name)
+		return NULL;
+	cfg->n_webhooks++;
+	return w;
+}
+
+static void free_list(char **list)
+{
+	for (char **p = list; p && *p; p++)
+		free(*p);
+	free(list);
+}
+
+/* "a b, c" -> {"a", "b", "c", NULL}, each 1-64 of a-z 0-9 - _. Returns 0,
+ * -EINVAL (err says which) or -ENOMEM. */
+static int name_list(const char *value, const char *section, const char *key, char ***out,
+		     char *err, size_t errlen)
+{
+	char **list = calloc(strlen(value) / 2 + 2, sizeof *list);
+	size_t n = 0;
+	const char *p = value + strspn(value, " \t,");
+	while (list && *p) {
+		size_t len = strcspn(p, " \t,");
+		if (!(list[n] = strndup(p, len)))
+			break;
+		if (!valid_endpoint(list[n++])) {
+			snprintf(err, errlen, "[%s] %s: '%s' is not 1-64 of a-z 0-9 - _", section,
+				 key, list[n - 1]);
+			free_list(list);
+			return -EINVAL;
+		}
+		p += len + strspn(p + len, " \t,");
+	}
+	if (!list || *p) {
+		free_list(list);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*out = list;
+	return 0;
+}
+
+static bool valid_header_name(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n < 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+static int check_webhook_key(tacws_config *cfg, const char *section, const char *key,
+			     const char *value, int line, char *err, size_t errlen)
+{
+	const char *name = section + strlen("webhook.");
+	size_t k = 0;
+	while (k < sizeof webhook_keys / sizeof *webhook_keys && strcmp(key, webhook_keys[k]))
+		k++;
+	if (!valid_endpoint(name)) {
+		snprintf(err, errlen, "[%s]: a webhook name is 1-64 of a-z 0-9 - _", section);
 		return -EINVAL;
 	}
-	if (!strcmp(key, "type") && !in_list(check_types, value)) {
-		snprintf(err, errlen, "[check.%s] type: '%s' is not http, tcp, process or database",
-			 name, value);
+	if (k == sizeof webhook_keys / sizeof *webhook_keys) {
+		snprintf(err, errlen, "[%s]: unknown key '%s'", section, key);
 		return -EINVAL;
 	}
-	if (!strcmp(key, "timeout_ms") && parse_long(value, 1, 600000, &n)) {
-		snprintf(err, errlen, "[check.%s] timeout_ms: '%s' is not from 1 to 600000", name,
-			 value);
+	tacws_webhook_config *w = webhook_for(cfg, name, line);
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!strcmp(key, "publish"))
+		return name_list(value, section, key, &w->publish, err, errlen);
+	if (!strcmp(key, "refresh"))
+		return name_list(value, section, key, &w->refresh, err, errlen);
+	if (!strcmp(key, "ignore_events"))
+		return name_list(value, section, key, &w->ignore_events, err, errlen);
+	if (!strcmp(key, "data")) {
+		if (strcmp(value, "feed") && strcmp(value, "payload")) {
+			snprintf(err, errlen, "[%s] data: '%s' is not feed or payload", section,
+				 value);
+			return -EINVAL;
+		}
+		w->payload_as_data = !strcmp(value, "payload");
+		return 0;
+	}
+	if (!strcmp(key, "signature")) {
+		if (strcmp(value, "hmac-sha256") && strcmp(value, "token")) {
+			snprintf(err, errlen, "[%s] signature: '%s' is not hmac-sha256 or token",
+				 section, value);
+			return -EINVAL;
+		}
+		w->scheme = strcmp(value, "token") ? TACWS_SIGNATURE_HMAC_SHA256
+						   : TACWS_SIGNATURE_TOKEN;
+		return 0;
+	}
+	if ((!strcmp(key, "signature_header") || (!strcmp(key, "event_header") && *value)) &&
+	    !valid_header_name(value)) {
+		snprintf(err, errlen, "[%s] %s: '%s' is not a header name", section, key, value);
 		return -EINVAL;
 	}
-	if (!strcmp(key, "port") && parse_long(value, 1, 65535, &n)) {
-		snprintf(err, errlen, "[check.%s] port: '%s' is not from 1 to 65535", name, value);
+	if (!strcmp(key, "path") && (value[0] != '/' || strlen(value) > 128 ||
+				     strpbrk(value, "?#% \t"))) {
+		snprintf(err, errlen, "[%s] path: must start with '/' (at most 128, no ? # %%)",
+			 section);
 		return -EINVAL;
+	}
+	if (!strcmp(key, "message_type") &&
+	    (!*value || strlen(value) > 64 ||
+	     strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") !=
+		     strlen(value))) {
+		snprintf(err, errlen, "[%s] message_type: '%s' is not 1-64 of A-Z a-z 0-9 _ . : -",
+			 section, value);
+		return -EINVAL;
+	}
+	char **fields[] = {&w->path, &w->secret, NULL, &w->signature_header, &w->signature_prefix,
+			   &w->event_header, &w->message_type};
+	char **slot = fields[k];
+	free(*slot);
+	if (!(*slot = strdup(value))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Defaults, and what one key alone cannot say. */
+static int finish_webhooks(tacws_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->n_webhooks; i++) {
+		tacws_webhook_config *w = &cfg->webhooks[i];
+		char path[80];
+		snprintf(path, sizeof path, "/webhooks/%s", w->name);
+		bool hmac = w->scheme == TACWS_SIGNATURE_HMAC_SHA256;
+		/* [auth] github_webhook_secret: the key this section replaced */
+		const char *secret = strcmp(w->name, "github") ? "" : cfg->github_webhook_secret;
+		struct {
+			char **slot;
+			const char *def;
+		} defaults[] = {{&w->path, path},
+				{&w->secret, secret},
+				{&w->signature_header, hmac ? "X-Hub-Signature-256" : NULL},
+				{&w->signature_prefix, hmac ? "sha256=" : ""},
+				{&w->event_header, ""}};
+		for (size_t d = 0; d < sizeof defaults / sizeof *defaults; d++) {
+			if (*defaults[d].slot)
+				continue;
+			if (!defaults[d].def) {
+				snprintf(err, errlen, "%s:%d: [webhook.%s]: signature = token needs "
+					 "signature_header", cfg->path, w->line, w->name);
+				return -EINVAL;
+			}
+			if (!(*defaults[d].slot = strdup(defaults[d].def))) {
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+		}
+		if (w->publish && w->publish[0] && !w->message_type) {
+			snprintf(err, errlen, "%s:%d: [webhook.%s]: publish needs message_type",
+				 cfg->path, w->line, w->name);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->webhooks[j].path, w->path)) {
+				snprintf(err, errlen, "%s:%d: [webhook.%s]: path %s is [webhook.%s]'s",
+					 cfg->path, w->line, w->name, w->path,
+					 cfg->webhooks[j].name);
+				return -EINVAL;
+			}
 	}
 	return 0;
 }
@@ -327,17 +469,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		rc = -EINVAL;
 	} else if (!strncmp(section, "feed.", 5)) {
 		rc = check_feed_key(cfg, section + 5, key, value, line, err, errlen);
-	} else if (!strncmp(section, "check.", 6)) {
-		if (!section[6]) {
-			snprintf(err, errlen, "[check.]: a check needs a name");
-			rc = -EINVAL;
-		} else {
-			rc = check_check_key(section + 6, key, value, err, errlen);
-		}
-	} else if (!section_known(section)) {
-		snprintf(err, errlen, "unknown section [%s]", section);
+	} else if (!strncmp(section, "webhook.", 8)) {
+		rc = check_webhook_key(cfg, section, key, value, line, err, errlen);
+	} else if (!*section) {
+		snprintf(err, errlen, "unknown section [] (a key before any section)");
 		rc = -EINVAL;
-	} else {
+	} else if (section_known(section)) {
 		const struct key_spec *spec = find_spec(section, key);
 		if (!spec) {
 			snprintf(err, errlen, "[%s]: unknown key '%s'", section, key);
@@ -346,6 +483,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			rc = apply_spec(cfg, spec, value, err, errlen);
 		}
 	}
+	/* Any other section is kept for the plugin that owns it (loader.c checks). */
 	if (!rc && !add_entry(cfg, section, key, value, line)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
@@ -391,24 +529,6 @@ static int apply_defaults(tacws_config *cfg, char *err, size_t errlen)
 		int rc = apply_spec(cfg, spec, e ? e->value : spec_default(spec), err, errlen);
 		if (rc)
 			return rc;
-		/* Plugins see absolute paths and the defaults too. */
-		if (spec->offset == ENTRY_ONLY) {
-			char *value = spec->kind == K_PATH
-					      ? resolve_path(cfg, e ? e->value : spec->def)
-					      : strdup(e ? e->value : spec->def);
-			if (!value)
-				return -ENOMEM;
-			if (e) {
-				free(((tacws_config_entry *)e)->value);
-				((tacws_config_entry *)e)->value = value;
-			} else {
-				tacws_config_entry *added =
-					add_entry(cfg, spec->section, spec->key, value, 0);
-				free(value);
-				if (!added)
-					return -ENOMEM;
-			}
-		}
 	}
 	return 0;
 }
@@ -478,6 +598,8 @@ int tacws_config_load(const char *path, tacws_config **out, char *err, size_t er
 		return rc;
 	}
 	rc = check_feeds(cfg, err, errlen);
+	if (!rc)
+		rc = finish_webhooks(cfg, err, errlen);
 	if (rc) {
 		tacws_config_free(cfg);
 		return rc;
@@ -506,6 +628,25 @@ const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char 
 	return NULL;
 }
 
+bool tacws_config_section_is_core(const char *section)
+{
+	return section_known(section) || !strncmp(section, "feed.", 5) ||
+	       !strncmp(section, "webhook.", 8);
+}
+
+int tacws_config_set(tacws_config *cfg, const char *section, const char *key, const char *value)
+{
+	tacws_config_entry *e = (tacws_config_entry *)tacws_config_find(cfg, section, key);
+	if (!e)
+		return add_entry(cfg, section, key, value, 0) ? 0 : -ENOMEM;
+	char *copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	free(e->value);
+	e->value = copy;
+	return 0;
+}
+
 const char *tacws_config_get(const tacws_config *cfg, const char *section, const char *key)
 {
 	const tacws_config_entry *e = tacws_config_find(cfg, section, key);
@@ -517,7 +658,7 @@ void tacws_config_free(tacws_config *cfg)
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-		if (specs[i].kind != K_LONG && specs[i].offset != ENTRY_ONLY)
+		if (specs[i].kind != K_LONG)
 			free(*(char **)((char *)cfg + specs[i].offset));
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		free(cfg->entries[i].section);
@@ -530,6 +671,20 @@ void tacws_config_free(tacws_config *cfg)
 		free(cfg->feeds[i].plugin);
 	}
 	free(cfg->feeds);
+	for (size_t i = 0; i < cfg->n_webhooks; i++) {
+		tacws_webhook_config *w = &cfg->webhooks[i];
+		free(w->name);
+		free(w->path);
+		free(w->secret);
+		free(w->signature_header);
+		free(w->signature_prefix);
+		free(w->event_header);
+		free(w->message_type);
+		free_list(w->publish);
+		free_list(w->refresh);
+		free_list(w->ignore_events);
+	}
+	free(cfg->webhooks);
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg);

@@ -1,6 +1,8 @@
 /*
  * The server's configuration: one INI file (inih), validated in full before
- * anything starts. Errors name the file, the line and the reason.
+ * anything starts. Errors name the file, the line and the reason. Sections
+ * the server does not own are kept as entries; the plugins that own them
+ * check them once loaded (loader.c).
  */
 #ifndef TACWS_CONFIG_H
 #define TACWS_CONFIG_H
@@ -20,6 +22,30 @@ typedef struct tacws_feed_config {
 	long interval_ms; /* 0: the plugin's default */
 	int line;
 } tacws_feed_config;
+
+/* How a webhook's sender proves itself. */
+typedef enum tacws_signature_scheme {
+	TACWS_SIGNATURE_HMAC_SHA256, /* header: prefix + hex HMAC-SHA256 of the body with secret */
+	TACWS_SIGNATURE_TOKEN,	     /* header: the secret itself */
+} tacws_signature_scheme;
+
+/* A [webhook.<name>] section: POST <api_prefix><path> from an outside
+ * service becomes an event for some feeds and a refresh of others. */
+typedef struct tacws_webhook_config {
+	char *name;		/* the name after "webhook." */
+	char *path;		/* "/webhooks/<name>" unless set */
+	char *secret;		/* "": the endpoint answers 403 */
+	tacws_signature_scheme scheme;
+	char *signature_header; /* "X-Hub-Signature-256" unless set */
+	char *signature_prefix; /* "sha256=" for hmac-sha256 unless set */
+	char *event_header;	/* names the event ("X-GitHub-Event"); "" = none */
+	char *message_type;	/* of the published event; NULL when nothing is published */
+	char **publish;		/* feeds that get the event; NULL-terminated */
+	char **refresh;		/* feeds polled after it; NULL-terminated */
+	char **ignore_events;	/* answered 200, nothing done ("ping"); NULL-terminated */
+	bool payload_as_data;	/* data = payload: the payload as is, not the feed's webhook_data */
+	int line;
+} tacws_webhook_config;
 
 typedef struct tacws_config {
 	char *path;
@@ -54,6 +80,9 @@ typedef struct tacws_config {
 
 	tacws_feed_config *feeds;
 	size_t n_feeds;
+
+	tacws_webhook_config *webhooks;
+	size_t n_webhooks;
 } tacws_config;
 
 /* Reads and validates path. Returns 0 and *out, or -errno and a message
@@ -70,6 +99,15 @@ const char *tacws_config_get(const tacws_config *cfg, const char *section, const
 /* The entry of [section] key (for its line number), or NULL. */
 const tacws_config_entry *tacws_config_find(const tacws_config *cfg, const char *section,
 					    const char *key);
+
+/* Sets [section] key to a copy of value, adding the entry (line 0) when
+ * absent. For plugins that fill in defaults of their own sections (loader.c),
+ * before cfg is in use. Returns 0 or -ENOMEM. */
+int tacws_config_set(tacws_config *cfg, const char *section, const char *key, const char *value);
+
+/* Whether the server itself owns section ([server], [auth], [feed.*],
+ * [webhook.*]); any other section belongs to a plugin that claims it. */
+bool tacws_config_section_is_core(const char *section);
 
 void tacws_config_free(tacws_config *cfg);
 

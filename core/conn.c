@@ -1,13 +1,16 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "log.h"
+#include "peers.h"
 #include "server.h"
 
 static bool ring_grow(tacws_conn *conn)
 {
 	uint32_t cap = conn->ring_cap ? conn->ring_cap * 2 : 8;
-	struct out_entry *ring = malloc(cap * sizeof *ring);
+	struct tacws_out_entry *ring = malloc(cap * sizeof *ring);
 	if (!ring)
 		return false;
 	/* Positions are absolute, so entries keep their position in the bigger ring. */
@@ -25,14 +28,13 @@ bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacw
 		return false;
 	if (sub && sub->pending) {
 		/* Latest wins: the client has not been sent the older snapshot yet. */
-		struct out_entry *e = &conn->ring[(sub->pending - 1) & (conn->ring_cap - 1)];
+		struct tacws_out_entry *e = &conn->ring[(sub->pending - 1) & (conn->ring_cap - 1)];
 		conn->queued_bytes = conn->queued_bytes - e->msg->len + msg->len;
 		tacws_msg_unref(e->msg);
 		e->msg = tacws_msg_ref(msg);
 		return true;
 	}
-	/* feed->srv spares a trip through the wsi: at 10^5 deliveries/s its cache miss shows */
-	tacws_server *srv = feed ? feed->srv : lws_context_user(lws_get_context(conn->wsi));
+	tacws_server *srv = conn->srv; /* not through the wsi: at 10^5 deliveries/s its cache miss shows */
 	bool was_empty = conn->tail == conn->head;
 	if (!was_empty && conn->queued_bytes + msg->len > (size_t)srv->cfg->send_queue_bytes) {
 		srv->metrics.slow_consumer_drops++;
@@ -46,7 +48,7 @@ bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacw
 		return false;
 	}
 	conn->ring[conn->tail & (conn->ring_cap - 1)] =
-	    (struct out_entry){tacws_msg_ref(msg), sub, feed};
+	    (struct tacws_out_entry){tacws_msg_ref(msg), sub, feed};
 	if (sub)
 		sub->pending = conn->tail + 1;
 	conn->tail++;
@@ -59,10 +61,8 @@ bool tacws_conn_enqueue(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacw
 /* Counts a message as sent to the peer, for /metrics and /api/v1/feeds. */
 static void count_sent(tacws_feed *feed, const tacws_msg *msg)
 {
-	if (feed) {
-		feed->messages_sent++;
-		feed->bytes_sent += msg->len;
-	}
+	if (feed)
+		tacws_feed_count_sent(feed, msg->len);
 }
 
 /* Writes msg's prebuilt frame raw: lws's framing would touch its per-connection
@@ -99,7 +99,7 @@ bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_m
 static void release_queue(tacws_conn *conn)
 {
 	for (uint64_t i = conn->head; i < conn->tail; i++) {
-		struct out_entry *e = &conn->ring[i & (conn->ring_cap - 1)];
+		struct tacws_out_entry *e = &conn->ring[i & (conn->ring_cap - 1)];
 		if (e->sub)
 			e->sub->pending = 0;
 		tacws_msg_unref(e->msg);
@@ -125,7 +125,7 @@ static unsigned char batch[BATCH_BYTES];
 /* Takes the head entry off the queue and counts it as sent. */
 static void pop_sent(tacws_conn *conn)
 {
-	struct out_entry *e = &conn->ring[conn->head & (conn->ring_cap - 1)];
+	struct tacws_out_entry *e = &conn->ring[conn->head & (conn->ring_cap - 1)];
 	if (e->sub)
 		e->sub->pending = 0;
 	conn->head++;
@@ -221,6 +221,11 @@ void tacws_conn_liveness_start(tacws_server *srv)
 	lws_sul_schedule(srv->lws, 0, &srv->liveness, liveness_tick, liveness_period(srv));
 }
 
+void tacws_conn_liveness_stop(tacws_server *srv)
+{
+	lws_sul_cancel(&srv->liveness);
+}
+
 int tacws_conn_drain(tacws_conn *conn)
 {
 	if (conn->close_code) {
@@ -280,14 +285,102 @@ int tacws_conn_drain(tacws_conn *conn)
 	return 0;
 }
 
-void tacws_conn_release(tacws_conn *conn)
+int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
+		    tacws_feed *feed, const char *param)
 {
+	memset(conn, 0, sizeof *conn);
+	conn->srv = srv;
+	conn->wsi = wsi;
+	lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer);
+	if (tacws_peers_add(srv, conn->peer))
+		return -1;
+	char ext[256];
+	conn->deflate = srv->cfg->compression &&
+			lws_hdr_copy(wsi, ext, sizeof ext, WSI_TOKEN_EXTENSIONS) > 0 &&
+			strstr(ext, "permessage-deflate");
+	srv->metrics.connections_compressed += conn->deflate;
+	conn->established = true;
+	conn->last_rx = lws_now_usecs();
+	lws_dll2_add_tail(&conn->link, &srv->conns); /* in order of last_rx */
+	srv->metrics.connections_total++;
+	srv->metrics.connections_current++;
+	conn->mux = mux;
+	if (!mux && !tacws_subscribe(conn, feed, param))
+		return -1;
+	return 0;
+}
+
+void tacws_conn_closed(tacws_server *srv, tacws_conn *conn)
+{
+	if (!conn || !conn->established)
+		return;
 	while (conn->subs.head)
 		tacws_unsubscribe(lws_container_of(conn->subs.head, tacws_sub, conn_link));
 	release_queue(conn);
 	free(conn->ring);
 	conn->ring = NULL;
 	conn->ring_cap = 0;
-	free(conn->rx);
-	conn->rx = NULL;
+	tacws_peers_remove(srv, conn->peer);
+	srv->metrics.connections_compressed -= conn->deflate;
+	lws_dll2_remove(&conn->link);
+	srv->metrics.connections_current--;
+	conn->established = false;
+}
+
+bool tacws_conn_is_mux(const tacws_conn *conn)
+{
+	return conn->mux;
+}
+
+void tacws_conn_attach(tacws_conn *conn, tacws_sub *sub)
+{
+	sub->conn = conn;
+	sub->pending = 0;
+	lws_dll2_add_tail(&sub->conn_link, &conn->subs);
+}
+
+void tacws_conn_detach(tacws_sub *sub)
+{
+	tacws_conn *conn = sub->conn;
+	if (sub->pending)
+		conn->ring[(sub->pending - 1) & (conn->ring_cap - 1)].sub = NULL;
+	sub->pending = 0;
+	lws_dll2_remove(&sub->conn_link);
+}
+
+void tacws_conn_send_json(tacws_conn *conn, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	tacws_msg *m = tacws_msg_from(s, strlen(s));
+	if (m) {
+		tacws_conn_enqueue(conn, NULL, NULL, m);
+		tacws_msg_unref(m);
+	}
+	json_object_put(o);
+}
+
+void tacws_conn_send_error(tacws_conn *conn, const char *message, const char *feed)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("error"));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	if (feed)
+		json_object_object_add(o, "feed", json_object_new_string(feed));
+	tacws_conn_send_json(conn, o);
+}
+
+tacws_sub *tacws_conn_find_sub(tacws_conn *conn, const tacws_feed *feed, const char *param)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conn->subs)) {
+		tacws_sub *s = lws_container_of(d, tacws_sub, conn_link);
+		if (tacws_sub_is(s, feed, param))
+			return s;
+	}
+	lws_end_foreach_dll(d);
+	return NULL;
+}
+
+size_t tacws_conn_sub_count(const tacws_conn *conn)
+{
+	return conn->subs.count;
 }

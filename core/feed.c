@@ -1,16 +1,69 @@
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "conn.h"
+#include "feed.h"
 #include "log.h"
+#include "msg.h"
+#include "now.h"
 #include "server.h"
+#include "workers.h"
 
 const double tacws_poll_bucket_bounds[TACWS_POLL_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1,
 							     0.5,   1,	   5,	 10,   INFINITY};
 
+struct tacws_feed {
+	tacws_server *srv;
+	tacws_plugin_ctx *plugin;
+	char *base;	  /* "item" */
+	char *endpoint;	  /* "item/{id}" */
+	char *param_name; /* "id", or NULL */
+	char *type;
+	char *type_json; /* type as a JSON string literal, for envelopes */
+	tacws_snapshot_fn snapshot;
+	void *arg;
+	int (*webhook_data)(void *arg, const char *event, json_object *payload, json_object **data);
+	long interval_ms;
+	long default_interval_ms; /* the plugin's, for when interval_ms leaves the file */
+	regex_t param_re;
+	char **config_keys; /* NULL-terminated, may be NULL */
+	lws_dll2_owner_t topics;
+	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
+};
+
+/* A feed plus its parameter: the unit that is polled, cached and versioned. */
+struct tacws_topic {
+	lws_dll2_t feed_link;
+	tacws_feed *feed;
+	char *param;	   /* NULL for a feed without parameter */
+	char *param_json;  /* param as a JSON string literal, for envelopes */
+	uint64_t seq;	   /* version: +1 per change */
+	char *last_data;   /* serialized data of the last change */
+	tacws_msg *cached; /* the envelope of the last change, sent to newcomers */
+	lws_dll2_owner_t subs;
+	lws_sorted_usec_list_t timer; /* next poll, or idle expiry */
+	lws_usec_t last_poll_end;     /* 0 = never polled */
+	long backoff_ms;	      /* 0 while healthy */
+	bool in_flight, poll_again;
+
+	/* The in-flight poll: filled by a worker, read back on the loop. */
+	struct topic_job {
+		tacws_job job;
+		tacws_topic *topic;
+		int rc;
+		char err[256];
+		char *data;	/* serialized, when it changed */
+		tacws_msg *msg; /* envelope with seq + 1, when it changed */
+		double seconds;
+	} job;
+};
+
+#define DEFAULT_INTERVAL_MS 2000
 #define DEFAULT_PARAM_PATTERN "[A-Za-z0-9_-]{1,64}"
 #define MAX_PARAM_LEN 256
 #define BACKOFF_CAP_MS 60000L
@@ -29,7 +82,9 @@ static char *json_literal(const char *s)
 	return lit;
 }
 
-int tacws_feed_create(tacws_server *srv, tacws_loaded_plugin *plugin,
+static void tacws_feed_destroy(tacws_feed *f);
+
+int tacws_feed_create(tacws_server *srv, tacws_plugin_ctx *plugin,
 		      const tacws_feed_desc *desc, long interval_ms, tacws_feed **out, char *err,
 		      size_t errlen)
 {
@@ -74,7 +129,9 @@ int tacws_feed_create(tacws_server *srv, tacws_loaded_plugin *plugin,
 	f->type_json = json_literal(desc->message_type);
 	f->snapshot = desc->snapshot;
 	f->arg = desc->arg;
-	f->interval_ms = interval_ms;
+	f->webhook_data = desc->webhook_data;
+	f->default_interval_ms = desc->default_interval_ms;
+	tacws_feed_set_interval(f, interval_ms);
 	size_t nkeys = 0;
 	while (desc->config_keys && desc->config_keys[nkeys])
 		nkeys++;
@@ -104,7 +161,7 @@ int tacws_feed_create(tacws_server *srv, tacws_loaded_plugin *plugin,
 	return 0;
 }
 
-void tacws_feed_destroy(tacws_feed *f)
+static void tacws_feed_destroy(tacws_feed *f)
 {
 	if (!f)
 		return;
@@ -211,17 +268,6 @@ static void topic_start_poll(tacws_topic *t)
 	tacws_workers_submit(t->feed->srv->workers, &t->job.job);
 }
 
-void tacws_now_iso(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	char day[24];
-	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
-}
-
 /* The envelope, built once per change or event and shared by all subscribers. */
 static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
 				 const char *data, uint64_t seq)
@@ -302,18 +348,18 @@ static void finish_poll(tacws_topic *t)
 	tacws_feed *feed = t->feed;
 	tacws_server *srv = feed->srv;
 	t->in_flight = false;
-	feed->polls++;
-	feed->poll_seconds += tj->seconds;
+	feed->stats.polls++;
+	feed->stats.poll_seconds += tj->seconds;
 	for (int i = 0; i < TACWS_POLL_BUCKETS; i++)
 		if (tj->seconds <= tacws_poll_bucket_bounds[i]) {
-			feed->poll_buckets[i]++;
+			feed->stats.poll_buckets[i]++;
 			break;
 		}
 	if (tj->rc) {
-		feed->poll_errors++;
-		bool same = !strcmp(feed->last_error, tj->err);
-		snprintf(feed->last_error, sizeof feed->last_error, "%s", tj->err);
-		tacws_now_iso(feed->last_error_at, sizeof feed->last_error_at);
+		feed->stats.poll_errors++;
+		bool same = !strcmp(feed->stats.last_error, tj->err);
+		snprintf(feed->stats.last_error, sizeof feed->stats.last_error, "%s", tj->err);
+		tacws_now_iso(feed->stats.last_error_at, sizeof feed->stats.last_error_at);
 		long base = feed->interval_ms > 1000 ? feed->interval_ms : 1000;
 		long cap = feed->interval_ms > BACKOFF_CAP_MS ? feed->interval_ms : BACKOFF_CAP_MS;
 		t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : base * 2;
@@ -334,8 +380,8 @@ static void finish_poll(tacws_topic *t)
 		t->last_data = tj->data;
 		tacws_msg_unref(t->cached);
 		t->cached = tj->msg;
-		feed->changes++;
-		tacws_now_iso(feed->last_change_at, sizeof feed->last_change_at);
+		feed->stats.changes++;
+		tacws_now_iso(feed->stats.last_change_at, sizeof feed->stats.last_change_at);
 		fan_out(t, t->cached, true);
 	}
 	tj->data = NULL;
@@ -372,12 +418,11 @@ tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param
 			topic_free(t);
 		return NULL;
 	}
-	sub->conn = conn;
 	sub->topic = t;
 	bool was_idle = t->subs.count == 0;
 	lws_dll2_add_tail(&sub->topic_link, &t->subs);
-	lws_dll2_add_tail(&sub->conn_link, &conn->subs);
-	feed->subscribers++;
+	tacws_conn_attach(conn, sub);
+	feed->stats.subscribers++;
 	if (t->cached)
 		tacws_conn_enqueue(conn, sub, feed, t->cached);
 	if (t->in_flight || !was_idle)
@@ -393,26 +438,27 @@ tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param
 
 void tacws_unsubscribe(tacws_sub *sub)
 {
-	tacws_conn *conn = sub->conn;
 	tacws_topic *t = sub->topic;
-	if (sub->pending)
-		conn->ring[(sub->pending - 1) & (conn->ring_cap - 1)].sub = NULL;
+	tacws_conn_detach(sub);
 	lws_dll2_remove(&sub->topic_link);
-	lws_dll2_remove(&sub->conn_link);
-	t->feed->subscribers--;
+	t->feed->stats.subscribers--;
 	free(sub);
 	if (!t->subs.count && !t->in_flight && !t->feed->srv->stopping)
 		topic_schedule(t, t->feed->srv->cfg->topic_idle_s * 1000);
 }
 
-void tacws_feed_poll_now(tacws_feed *feed, const char *param)
+long tacws_feed_poll_now(tacws_feed *feed, const char *param)
 {
+	long polled = 0;
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&feed->topics)) {
 		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		if (t->subs.count && (!param || (t->param && !strcmp(param, t->param))))
+		if (t->subs.count && (!param || (t->param && !strcmp(param, t->param)))) {
 			topic_start_poll(t);
+			polled++;
+		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
+	return polled;
 }
 
 int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, json_object *data)
@@ -435,7 +481,7 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 		}
 	}
 	lws_end_foreach_dll(d);
-	feed->events++;
+	feed->stats.events++;
 	free(type_json);
 	json_object_put(data);
 	return queued;
@@ -452,4 +498,198 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 		topic_free(t);
 	}
 	lws_end_foreach_dll_safe(d, d1);
+}
+
+bool tacws_sub_is(const tacws_sub *sub, const tacws_feed *feed, const char *param)
+{
+	const tacws_topic *t = sub->topic;
+	return t->feed == feed &&
+	       ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)));
+}
+
+bool tacws_feed_quiesce(tacws_feed *feed)
+{
+	bool busy = false;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics))
+	{
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		t->poll_again = false; /* a poll that ends now does not start another */
+		busy |= t->in_flight;
+	}
+	lws_end_foreach_dll(d);
+	return busy;
+}
+
+int tacws_feed_webhook_data(tacws_feed *feed, const char *event, json_object *payload,
+			    json_object **data)
+{
+	if (!feed->webhook_data) {
+		*data = json_object_get(payload);
+		return 0;
+	}
+	*data = NULL;
+	return feed->webhook_data(feed->arg, event, payload, data);
+}
+
+void tacws_feed_count_sent(tacws_feed *feed, size_t bytes)
+{
+	feed->stats.messages_sent++;
+	feed->stats.bytes_sent += bytes;
+}
+
+const char *tacws_feed_base(const tacws_feed *feed)
+{
+	return feed->base;
+}
+
+const char *tacws_feed_endpoint(const tacws_feed *feed)
+{
+	return feed->endpoint;
+}
+
+const char *tacws_feed_type(const tacws_feed *feed)
+{
+	return feed->type;
+}
+
+tacws_plugin_ctx *tacws_feed_plugin(const tacws_feed *feed)
+{
+	return feed->plugin;
+}
+
+bool tacws_feed_has_param(const tacws_feed *feed)
+{
+	return feed->param_name != NULL;
+}
+
+bool tacws_feed_accepts_key(const tacws_feed *feed, const char *key)
+{
+	if (!strcmp(key, "plugin") || !strcmp(key, "enabled") || !strcmp(key, "interval_ms"))
+		return true;
+	for (char **k = feed->config_keys; k && *k; k++)
+		if (!strcmp(*k, key))
+			return true;
+	return false;
+}
+
+long tacws_feed_interval(const tacws_feed *feed)
+{
+	return feed->interval_ms;
+}
+
+long tacws_feed_set_interval(tacws_feed *feed, long configured_ms)
+{
+	long was = feed->interval_ms;
+	long ms = configured_ms ? configured_ms : feed->default_interval_ms;
+	feed->interval_ms = ms > 0 ? ms : DEFAULT_INTERVAL_MS;
+	return was;
+}
+
+void tacws_feed_get_stats(const tacws_feed *feed, tacws_feed_stats *stats)
+{
+	*stats = feed->stats;
+	stats->topics = stats->failing_topics = 0;
+	stats->seq = 0;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head((lws_dll2_owner_t *)&feed->topics)) {
+		const tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		if (t->seq > stats->seq)
+			stats->seq = t->seq;
+		stats->topics++;
+		stats->failing_topics += t->backoff_ms != 0;
+	}
+	lws_end_foreach_dll(d);
+}
+
+#define SWAP(a, b)                             \
+	do {                                   \
+		__typeof__(a) swap_tmp_ = (a); \
+		(a) = (b);                     \
+		(b) = swap_tmp_;               \
+	} while (0)
+
+int tacws_feed_take_over(tacws_feed *feed, tacws_plugin_ctx *plugin, const tacws_feed_desc *desc,
+			 long interval_ms, char *err, size_t errlen)
+{
+	if (strcmp(feed->endpoint, desc->endpoint)) {
+		snprintf(err, errlen, "feed '%s' was '%s': a reload cannot change its parameter; "
+			 "restart tacwsd", desc->endpoint, feed->endpoint);
+		return -EINVAL;
+	}
+	tacws_feed *fresh;
+	int rc = tacws_feed_create(feed->srv, plugin, desc, interval_ms, &fresh, err, errlen);
+	if (rc)
+		return rc;
+	/* Swap what the descriptor defines; the old values go with fresh. */
+	SWAP(feed->type, fresh->type);
+	SWAP(feed->type_json, fresh->type_json);
+	SWAP(feed->config_keys, fresh->config_keys);
+	SWAP(feed->param_re, fresh->param_re);
+	feed->snapshot = fresh->snapshot;
+	feed->arg = fresh->arg;
+	feed->webhook_data = fresh->webhook_data;
+	feed->plugin = plugin;
+	feed->default_interval_ms = fresh->default_interval_ms;
+	feed->interval_ms = fresh->interval_ms;
+	tacws_feed_destroy(fresh);
+	return 0;
+}
+
+int tacws_feeds_add(tacws_server *srv, tacws_feed *feed)
+{
+	tacws_feed **grown = realloc(srv->feeds, (srv->n_feeds + 1) * sizeof *srv->feeds);
+	if (!grown) {
+		tacws_feed_destroy(feed);
+		return -ENOMEM;
+	}
+	srv->feeds = grown;
+	srv->feeds[srv->n_feeds++] = feed;
+	return 0;
+}
+
+void tacws_feed_retire(tacws_server *srv, size_t i, const char *reason)
+{
+	tacws_feed *feed = srv->feeds[i];
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics))
+	{
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		lws_start_foreach_dll(struct lws_dll2 *, s, lws_dll2_get_head(&t->subs))
+		{
+			/* One socket, many feeds: only this one goes. */
+			tacws_conn *conn = lws_container_of(s, tacws_sub, topic_link)->conn;
+			if (tacws_conn_is_mux(conn))
+				tacws_conn_send_error(conn, reason, feed->base);
+			else
+				tacws_conn_close(conn, LWS_CLOSE_STATUS_GOINGAWAY, reason);
+		}
+		lws_end_foreach_dll(s);
+	}
+	lws_end_foreach_dll(d);
+	tacws_feed_drop_topics(feed);
+	memmove(&srv->feeds[i], &srv->feeds[i + 1], (srv->n_feeds - i - 1) * sizeof *srv->feeds);
+	srv->n_feeds--;
+	tacws_feed **grown = realloc(srv->retired, (srv->n_retired + 1) * sizeof *grown);
+	if (grown) {
+		srv->retired = grown;
+		srv->retired[srv->n_retired++] = feed;
+	} /* else it leaks: freeing it would leave queued messages pointing at it */
+}
+
+void tacws_feeds_free(tacws_server *srv)
+{
+	for (size_t i = 0; i < srv->n_feeds; i++)
+		tacws_feed_destroy(srv->feeds[i]);
+	free(srv->feeds);
+	srv->feeds = NULL;
+	srv->n_feeds = 0;
+	for (size_t i = 0; i < srv->n_retired; i++)
+		tacws_feed_destroy(srv->retired[i]);
+	free(srv->retired);
+	srv->retired = NULL;
+	srv->n_retired = 0;
+}
+
+int tacws_feed_snapshot(tacws_feed *feed, const char *param, json_object **data, char *err,
+			size_t errlen)
+{
+	return feed->snapshot(feed->arg, param, data, err, errlen);
 }

@@ -4,16 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_api.h"
+
+#include "feed.h"
+#include "jsontext.h"
+#include "listen.h"
 #include "loader.h"
 #include "server.h"
-
-static char *json_body(json_object *o)
-{
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return s;
-}
 
 static json_object *string_or_null(const char *s)
 {
@@ -31,7 +28,7 @@ int tacws_http_healthz(tacws_server *srv, char **body, const char **type)
 	json_object_object_add(o, "connections",
 			       json_object_new_int64(srv->metrics.connections_current));
 	json_object_object_add(o, "started_at", json_object_new_string(srv->started_at));
-	*body = json_body(o);
+	*body = tacws_json_text(o);
 	*type = "application/json";
 	return srv->stopping ? 503 : 200;
 }
@@ -41,37 +38,30 @@ int tacws_http_feeds(tacws_server *srv, char **body, const char **type)
 	json_object *list = json_object_new_array();
 	for (size_t i = 0; i < srv->n_feeds; i++) {
 		tacws_feed *f = srv->feeds[i];
+		tacws_feed_stats st;
+		tacws_feed_get_stats(f, &st);
 		json_object *o = json_object_new_object();
-		uint64_t seq = 0;
-		long topics = 0, failing = 0;
-		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&f->topics)) {
-			tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-			if (t->seq > seq)
-				seq = t->seq;
-			topics++;
-			failing += t->backoff_ms != 0;
-		}
-		lws_end_foreach_dll(d);
-		json_object_object_add(o, "endpoint", json_object_new_string(f->endpoint));
-		json_object_object_add(o, "type", json_object_new_string(f->type));
-		json_object_object_add(o, "plugin", json_object_new_string(f->plugin->name));
-		json_object_object_add(o, "interval_ms", json_object_new_int64(f->interval_ms));
-		json_object_object_add(o, "subscribers", json_object_new_int64(f->subscribers));
-		json_object_object_add(o, "topics", json_object_new_int64(topics));
-		json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
-		json_object_object_add(o, "polls", json_object_new_int64((int64_t)f->polls));
+		json_object_object_add(o, "endpoint", json_object_new_string(tacws_feed_endpoint(f)));
+		json_object_object_add(o, "type", json_object_new_string(tacws_feed_type(f)));
+		json_object_object_add(o, "plugin",
+				       json_object_new_string(tacws_plugin_name(tacws_feed_plugin(f))));
+		json_object_object_add(o, "interval_ms", json_object_new_int64(tacws_feed_interval(f)));
+		json_object_object_add(o, "subscribers", json_object_new_int64(st.subscribers));
+		json_object_object_add(o, "topics", json_object_new_int64(st.topics));
+		json_object_object_add(o, "seq", json_object_new_int64((int64_t)st.seq));
+		json_object_object_add(o, "polls", json_object_new_int64((int64_t)st.polls));
 		json_object_object_add(o, "poll_errors",
-				       json_object_new_int64((int64_t)f->poll_errors));
-		json_object_object_add(o, "failing", json_object_new_boolean(failing > 0));
-		json_object_object_add(o, "last_change", string_or_null(f->last_change_at));
-		json_object_object_add(o, "last_error", string_or_null(f->last_error));
-		json_object_object_add(o, "last_error_at", string_or_null(f->last_error_at));
+				       json_object_new_int64((int64_t)st.poll_errors));
+		json_object_object_add(o, "failing", json_object_new_boolean(st.failing_topics > 0));
+		json_object_object_add(o, "last_change", string_or_null(st.last_change_at));
+		json_object_object_add(o, "last_error", string_or_null(st.last_error));
+		json_object_object_add(o, "last_error_at", string_or_null(st.last_error_at));
 		json_object_array_add(list, o);
 	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "feeds", list);
 	json_object_object_add(o, "multiplex", json_object_new_boolean(1));
-	*body = json_body(o);
+	*body = tacws_json_text(o);
 	*type = "application/json";
 	return 200;
 }
@@ -107,12 +97,12 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 }
 
 /* One counter family with a value per feed. */
-#define PER_FEED(t, srv, name, kind, help, field)                                                 \
-	do {                                                                                       \
-		put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind);                     \
-		for (size_t i = 0; i < (srv)->n_feeds; i++)                                        \
-			put(t, "%s{feed=\"%s\"} %llu\n", name, (srv)->feeds[i]->base,              \
-			    (unsigned long long)(srv)->feeds[i]->field);                           \
+#define PER_FEED(t, srv, name, kind, help, field)                                         \
+	do {                                                                               \
+		put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind);             \
+		for (size_t i = 0; i < (srv)->n_feeds; i++)                                \
+			put(t, "%s{feed=\"%s\"} %llu\n", name, tacws_feed_base((srv)->feeds[i]), \
+			    (unsigned long long)stats[i].field);                           \
 	} while (0)
 
 static void global(struct text *t, const char *name, const char *kind, const char *help,
@@ -153,7 +143,7 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 	       m->publishes);
 	global(t, "tacws_refreshes_total", "counter", "Feeds refreshed by POST refresh.",
 	       m->refreshes);
-	global(t, "tacws_webhooks_total", "counter", "GitHub deliveries accepted.", m->webhooks);
+	global(t, "tacws_webhooks_total", "counter", "Webhook deliveries accepted.", m->webhooks);
 	global(t, "tacws_handshakes_incomplete_total", "counter",
 	       "Connections closed before their request was complete (handshake_timeout_s, or the "
 	       "peer gave up).",
@@ -163,8 +153,17 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 {
 	struct text t = {.buf = malloc(4096), .cap = 4096};
+	tacws_feed_stats *stats = calloc(srv->n_feeds + 1, sizeof *stats);
 	if (t.buf)
 		t.buf[0] = '\0';
+	if (!stats) {
+		free(t.buf);
+		*body = NULL;
+		*type = "text/plain";
+		return 500;
+	}
+	for (size_t i = 0; i < srv->n_feeds; i++)
+		tacws_feed_get_stats(srv->feeds[i], &stats[i]);
 	const struct tacws_metrics *m = &srv->metrics;
 	global(&t, "tacws_connections", "gauge", "Open WebSocket connections.",
 	       (unsigned long long)m->connections_current);
@@ -205,22 +204,24 @@ int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 	put(&t, "# HELP tacws_poll_duration_seconds Time a snapshot took.\n"
 		"# TYPE tacws_poll_duration_seconds histogram\n");
 	for (size_t i = 0; i < srv->n_feeds; i++) {
-		tacws_feed *f = srv->feeds[i];
+		const char *base = tacws_feed_base(srv->feeds[i]);
+		const tacws_feed_stats *f = &stats[i];
 		unsigned long long cumulative = 0;
 		for (int b = 0; b < TACWS_POLL_BUCKETS; b++) {
 			cumulative += f->poll_buckets[b];
 			if (b == TACWS_POLL_BUCKETS - 1)
 				put(&t, "tacws_poll_duration_seconds_bucket{feed=\"%s\",le=\"+Inf\"} %llu\n",
-				    f->base, cumulative);
+				    base, cumulative);
 			else
 				put(&t, "tacws_poll_duration_seconds_bucket{feed=\"%s\",le=\"%g\"} %llu\n",
-				    f->base, tacws_poll_bucket_bounds[b], cumulative);
+				    base, tacws_poll_bucket_bounds[b], cumulative);
 		}
-		put(&t, "tacws_poll_duration_seconds_sum{feed=\"%s\"} %.6f\n", f->base,
+		put(&t, "tacws_poll_duration_seconds_sum{feed=\"%s\"} %.6f\n", base,
 		    f->poll_seconds);
-		put(&t, "tacws_poll_duration_seconds_count{feed=\"%s\"} %llu\n", f->base,
+		put(&t, "tacws_poll_duration_seconds_count{feed=\"%s\"} %llu\n", base,
 		    (unsigned long long)f->polls);
 	}
+	free(stats);
 	*body = t.buf;
 	*type = "text/plain; version=0.0.4";
 	return 200;

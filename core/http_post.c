@@ -1,15 +1,20 @@
-/* POST endpoints: publish, refresh, GitHub webhook. Everything here runs on the loop. */
+/* POST endpoints: publish, refresh, [webhook.*]. Everything here runs on the loop. */
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "http_post.h"
+
+#include <libwebsockets.h>
+
+#include "feed.h"
 #include "input.h"
+#include "jsontext.h"
 #include "log.h"
 #include "server.h"
+#include "upgrade.h"
 
 enum post_kind { POST_PUBLISH, POST_REFRESH, POST_WEBHOOK };
 
@@ -18,33 +23,15 @@ struct tacws_post {
 	int status; /* nonzero: refused before the body, answered once it is read */
 	char error[128];
 	tacws_feed *feed; /* refresh */
-	char signature[80], event[80], content_type[128];
+	const tacws_webhook_config *webhook; /* of a configuration kept until shutdown */
+	char signature[256], event[80], content_type[128];
 	char *body;
 	size_t len, expected;
 };
 
-/* Hashing both sides first makes the comparison independent of their lengths. */
-static bool token_equal(const char *a, const char *b)
-{
-	unsigned char ha[SHA256_DIGEST_LENGTH], hb[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)a, strlen(a), ha);
-	SHA256((const unsigned char *)b, strlen(b), hb);
-	return CRYPTO_memcmp(ha, hb, sizeof ha) == 0;
-}
-
-static char *json_reply(json_object *o)
-{
-	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return s;
-}
-
 static int reply_error(int status, const char *message, char **body)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "error", json_object_new_string(message));
-	*body = json_reply(o);
+	*body = tacws_json_error(message);
 	return status;
 }
 
@@ -52,7 +39,7 @@ static int reply_count(int status, const char *key, long n, char **body)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, key, json_object_new_int64(n));
-	*body = json_reply(o);
+	*body = tacws_json_text(o);
 	return status;
 }
 
@@ -62,9 +49,16 @@ static void header(struct lws *wsi, enum lws_token_indexes t, char *buf, size_t 
 		buf[0] = '\0';
 }
 
+/* A header by name ("X-Hub-Signature-256"), as lws keeps it: lower case, with ':'. */
 static void header_named(struct lws *wsi, const char *name, char *buf, size_t len)
 {
-	if (lws_hdr_custom_copy(wsi, buf, (int)len, name, (int)strlen(name)) <= 0)
+	char key[72];
+	size_t n = 0;
+	for (; name[n] && n < sizeof key - 2; n++)
+		key[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
+	key[n++] = ':';
+	key[n] = '\0';
+	if (!name[0] || lws_hdr_custom_copy(wsi, buf, (int)len, key, (int)n) <= 0)
 		buf[0] = '\0';
 }
 
@@ -80,10 +74,13 @@ static int route_post(tacws_server *srv, const char *uri, struct tacws_post *p)
 		p->kind = POST_PUBLISH;
 		return 0;
 	}
-	if (!strcmp(rest, "/webhooks/github")) {
-		p->kind = POST_WEBHOOK;
-		return 0;
-	}
+	const tacws_config *cfg = srv->cfg;
+	for (size_t i = 0; i < cfg->n_webhooks; i++)
+		if (!strcmp(rest, cfg->webhooks[i].path)) {
+			p->kind = POST_WEBHOOK;
+			p->webhook = &cfg->webhooks[i];
+			return 0;
+		}
 	static const char feeds[] = "/feeds/", refresh[] = "/refresh";
 	size_t rlen = strlen(rest);
 	if (strncmp(rest, feeds, sizeof feeds - 1) ||
@@ -108,29 +105,27 @@ static void check_auth(struct lws *wsi, tacws_server *srv, struct tacws_post *p)
 {
 	const tacws_config *cfg = srv->cfg;
 	if (p->kind == POST_WEBHOOK) {
-		if (!*cfg->github_webhook_secret)
-			refuse(p, 403, "webhook disabled: no github_webhook_secret");
+		if (!*p->webhook->secret)
+			refuse(p, 403, "webhook disabled: no secret");
 		return; /* the signature is checked on the whole body */
 	}
 	if (!*cfg->publish_token) {
 		refuse(p, 403, "publish disabled: no publish_token");
 		return;
 	}
-	char auth[512];
-	header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
-	if (strncasecmp(auth, "Bearer ", 7) || !token_equal(auth + 7, cfg->publish_token)) {
+	if (!tacws_bearer_ok(wsi, cfg->publish_token)) {
 		srv->metrics.auth_failures[TACWS_AUTH_PUBLISH_TOKEN]++;
 		refuse(p, 401, "missing or wrong publish token");
 	}
 }
 
-void tacws_http_post_free(tacws_conn *pss)
+void tacws_http_post_free(tacws_post **post)
 {
-	if (!pss->post)
+	if (!*post)
 		return;
-	free(pss->post->body);
-	free(pss->post);
-	pss->post = NULL;
+	free((*post)->body);
+	free(*post);
+	*post = NULL;
 }
 
 static int complete_publish(tacws_server *srv, struct tacws_post *p, char **body)
@@ -167,53 +162,83 @@ static int complete_refresh(tacws_server *srv, struct tacws_post *p, char **body
 	}
 	if (has_param && !tacws_feed_param_ok(p->feed, param))
 		return reply_error(400, "bad param for this feed", body);
-	long topics = 0;
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&p->feed->topics))
-	{
-		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		topics +=
-		    t->subs.count > 0 && (!has_param || (t->param && !strcmp(t->param, param)));
-	}
-	lws_end_foreach_dll(d);
 	srv->metrics.refreshes++;
-	tacws_feed_poll_now(p->feed, has_param ? param : NULL);
+	long topics = tacws_feed_poll_now(p->feed, has_param ? param : NULL);
 	return reply_count(202, "topics", topics, body);
+}
+
+static bool signature_ok(const tacws_webhook_config *w, const struct tacws_post *p)
+{
+	if (w->scheme == TACWS_SIGNATURE_TOKEN)
+		return p->signature[0] && tacws_secret_equal(p->signature, w->secret);
+	return tacws_hmac_sha256_ok(w->secret, w->signature_prefix, p->signature, p->body, p->len);
+}
+
+static bool listed(char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* Publishes the delivery to each feed in the webhook's publish list, through
+ * the feed's webhook_data when it has one. Returns the subscribers reached. */
+static int webhook_publish(tacws_server *srv, const tacws_webhook_config *w, const char *event,
+			   json_object *payload)
+{
+	int n = 0;
+	for (char **name = w->publish; name && *name; name++) {
+		tacws_feed *feed = tacws_feed_find(srv, *name, strlen(*name));
+		json_object *data = NULL;
+		if (!feed)
+			continue;
+		if (w->payload_as_data)
+			data = json_object_get(payload);
+		else if (tacws_feed_webhook_data(feed, event, payload, &data))
+			continue;
+		n += tacws_feed_publish(feed, NULL, w->message_type, data);
+	}
+	return n;
 }
 
 static int complete_webhook(tacws_server *srv, struct tacws_post *p, char **body)
 {
-	if (!tacws_webhook_signature_ok(srv->cfg->github_webhook_secret, p->signature, p->body,
-	                                p->len)) {
-		srv->metrics.auth_failures[TACWS_AUTH_WEBHOOK_SIGNATURE]++;
-		return reply_error(401, "bad or missing X-Hub-Signature-256", body);
-	}
-	json_object *data;
+	const tacws_webhook_config *w = p->webhook;
 	char err[128];
-	if (tacws_webhook_parse(p->event, p->content_type, p->body ? p->body : "", p->len, &data,
-	                        err, sizeof err)) {
+	if (!signature_ok(w, p)) {
+		srv->metrics.auth_failures[TACWS_AUTH_WEBHOOK_SIGNATURE]++;
+		snprintf(err, sizeof err, "bad or missing %s", w->signature_header);
+		return reply_error(401, err, body);
+	}
+	json_object *payload = NULL;
+	if (*w->event_header && !tacws_webhook_event_ok(p->event))
+		snprintf(err, sizeof err, "%s is missing or malformed", w->event_header);
+	else if (tacws_webhook_payload_parse(p->content_type, p->body ? p->body : "", p->len,
+					     &payload, err, sizeof err))
+		payload = NULL;
+	if (!payload) {
 		srv->metrics.bad_input[TACWS_INPUT_WEBHOOK_BODY]++;
 		return reply_error(400, err, body);
 	}
 	srv->metrics.webhooks++;
-	if (!strcmp(p->event, "ping")) {
-		json_object_put(data);
+	if (listed(w->ignore_events, p->event)) {
+		json_object_put(payload);
 		return reply_count(200, "subscribers", 0, body);
 	}
-	tacws_feed *wf = tacws_feed_find(srv, "workflows", 9);
-	tacws_feed *mon = tacws_feed_find(srv, "adw-monitor", 11);
-	int n = wf ? tacws_feed_publish(wf, NULL, "workflow_update", data) : 0;
-	if (!wf)
-		json_object_put(data);
-	if (wf)
-		tacws_feed_poll_now(wf, NULL);
-	if (mon)
-		tacws_feed_poll_now(mon, NULL);
+	int n = webhook_publish(srv, w, p->event, payload);
+	json_object_put(payload);
+	for (char **name = w->refresh; name && *name; name++) {
+		tacws_feed *feed = tacws_feed_find(srv, *name, strlen(*name));
+		if (feed)
+			tacws_feed_poll_now(feed, NULL);
+	}
 	return reply_count(202, "subscribers", n, body);
 }
 
-int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body)
+int tacws_http_post_complete(tacws_server *srv, tacws_post **post, char **body)
 {
-	struct tacws_post *p = pss->post;
+	struct tacws_post *p = *post;
 	*body = NULL;
 	if (!p)
 		return 0;
@@ -226,28 +251,28 @@ int tacws_http_post_complete(tacws_server *srv, tacws_conn *pss, char **body)
 		status = complete_refresh(srv, p, body);
 	else
 		status = complete_webhook(srv, p, body);
-	tacws_http_post_free(pss);
+	tacws_http_post_free(post);
 	return status;
 }
 
-static int too_large(tacws_server *srv, tacws_conn *pss, char **body)
+static int too_large(tacws_server *srv, tacws_post **post, bool *close_after, char **body)
 {
 	srv->metrics.limit_hits[TACWS_LIMIT_BODY_BYTES]++;
-	tacws_http_post_free(pss);
-	pss->http_close = true; /* the rest of the body is not read */
+	tacws_http_post_free(post);
+	*close_after = true; /* the rest of the body is not read */
 	return reply_error(413, "body over max_body_bytes", body);
 }
 
-int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, const char *uri,
-                          char **body)
+int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post, const char *uri,
+                          bool *close_after, char **body)
 {
 	*body = NULL;
-	tacws_http_post_free(pss);
+	tacws_http_post_free(post);
 	char cl[32], te[32];
 	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
 	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
 	/* Refused before its body is read: the body would be taken for the next request. */
-	pss->http_close = te[0] || (cl[0] && strcmp(cl, "0"));
+	*close_after = te[0] || (cl[0] && strcmp(cl, "0"));
 	struct tacws_post route = {0};
 	if (route_post(srv, uri, &route))
 		return reply_error(404, "no such endpoint", body);
@@ -260,38 +285,38 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_conn *pss, c
 	if (*end || cl[0] == '-')
 		return reply_error(400, "bad Content-Length", body);
 	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
-		return too_large(srv, pss, body);
+		return too_large(srv, post, close_after, body);
 	struct tacws_post *p = calloc(1, sizeof *p);
 	if (!p)
 		return reply_error(500, "out of memory", body);
-	pss->http_close = false; /* the body is read: the connection can be kept */
+	*close_after = false; /* the body is read: the connection can be kept */
 	*p = route;
 	p->expected = (size_t)expected;
-	pss->post = p;
+	*post = p;
 	check_auth(wsi, srv, p);
 	if (p->kind == POST_WEBHOOK) {
-		header_named(wsi, "x-hub-signature-256:", p->signature, sizeof p->signature);
-		header_named(wsi, "x-github-event:", p->event, sizeof p->event);
+		header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature);
+		header_named(wsi, p->webhook->event_header, p->event, sizeof p->event);
 		header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type, sizeof p->content_type);
 	}
 	if (!p->expected)
-		return tacws_http_post_complete(srv, pss, body);
+		return tacws_http_post_complete(srv, post, body);
 	if (!p->status && !(p->body = malloc(p->expected + 1))) {
-		tacws_http_post_free(pss);
+		tacws_http_post_free(post);
 		return reply_error(500, "out of memory", body);
 	}
 	return 0;
 }
 
-int tacws_http_post_body(tacws_server *srv, tacws_conn *pss, const void *in, size_t len,
-                         char **body)
+int tacws_http_post_body(tacws_server *srv, tacws_post **post, const void *in, size_t len,
+                         bool *close_after, char **body)
 {
-	struct tacws_post *p = pss->post;
+	struct tacws_post *p = *post;
 	*body = NULL;
 	if (!p)
 		return 0;
 	if (len > p->expected - p->len)
-		return too_large(srv, pss, body); /* more than Content-Length said */
+		return too_large(srv, post, close_after, body); /* more than Content-Length said */
 	if (p->body) {
 		memcpy(p->body + p->len, in, len);
 		p->body[p->len + len] = '\0';

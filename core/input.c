@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,16 +291,26 @@ static int hex_val(char c)
 	return -1;
 }
 
-bool tacws_webhook_signature_ok(const char *secret, const char *header, const void *body,
-                                size_t len)
+bool tacws_secret_equal(const char *a, const char *b)
+{
+	/* Hashing both sides first makes the comparison independent of their lengths. */
+	unsigned char ha[SHA256_DIGEST_LENGTH], hb[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)a, strlen(a), ha);
+	SHA256((const unsigned char *)b, strlen(b), hb);
+	return CRYPTO_memcmp(ha, hb, sizeof ha) == 0;
+}
+
+bool tacws_hmac_sha256_ok(const char *secret, const char *prefix, const char *header,
+                          const void *body, size_t len)
 {
 	unsigned char want[32], got[EVP_MAX_MD_SIZE];
 	unsigned int got_len = 0;
-	if (!secret || !*secret || !header || strncmp(header, "sha256=", 7) ||
-	    strlen(header + 7) != 64 || len > INT_MAX)
+	size_t plen = prefix ? strlen(prefix) : 0;
+	if (!secret || !*secret || !header || strncmp(header, prefix ? prefix : "", plen) ||
+	    strlen(header + plen) != 64 || len > INT_MAX)
 		return false;
 	for (int i = 0; i < 32; i++) {
-		int hi = hex_val(header[7 + 2 * i]), lo = hex_val(header[8 + 2 * i]);
+		int hi = hex_val(header[plen + 2 * i]), lo = hex_val(header[plen + 1 + 2 * i]);
 		if (hi < 0 || lo < 0)
 			return false;
 		want[i] = (unsigned char)(hi << 4 | lo);
@@ -352,57 +363,16 @@ static int form_field(const char *body, size_t len, const char *name, char **out
 	return -ENOENT;
 }
 
-static bool word_char(char c)
+bool tacws_webhook_event_ok(const char *event)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
-int tacws_adw_workflow_find(const char *text, char *out, size_t outlen)
-{
-	for (const char *p = text ? strstr(text, "adw_") : NULL; p; p = strstr(p + 1, "adw_")) {
-		if (p > text && word_char(p[-1]))
-			continue;
-		size_t n = 4;
-		while (n <= 64 && ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= '0' && p[n] <= '9') ||
-		                   p[n] == '_'))
-			n++;
-		if (n > 64 || word_char(p[n]) || n < 9 || memcmp(p + n - 4, "_iso", 4))
-			continue;
-		if (n >= outlen)
-			return -ENOENT;
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static json_object *member(json_object *o, const char *a, const char *b)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(o, a, &v))
-		return NULL;
-	if (b &&
-	    (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v)))
-		return NULL;
-	return v;
-}
-
-static json_object *string_copy(json_object *v)
-{
-	return json_object_is_type(v, json_type_string)
-	           ? json_object_new_string(json_object_get_string(v))
-	           : NULL;
-}
-
-int tacws_webhook_parse(const char *event, const char *content_type, const char *body, size_t len,
-                        json_object **data, char *err, size_t errlen)
-{
-	*data = NULL;
 	size_t elen = event ? strlen(event) : 0;
-	if (!elen || elen > 64 || strspn(event, "abcdefghijklmnopqrstuvwxyz_") != elen)
-		return fail(err, errlen, "X-GitHub-Event is missing or malformed");
+	return elen && elen <= 64 && strspn(event, "abcdefghijklmnopqrstuvwxyz_") == elen;
+}
+
+int tacws_webhook_payload_parse(const char *content_type, const char *body, size_t len,
+                                json_object **payload, char *err, size_t errlen)
+{
+	*payload = NULL;
 	char *form = NULL;
 	size_t form_len = 0;
 	if (content_type && !strncasecmp(content_type, "application/x-www-form-urlencoded", 33)) {
@@ -421,26 +391,6 @@ int tacws_webhook_parse(const char *event, const char *content_type, const char 
 		json_object_put(root);
 		return fail(err, errlen, "payload is not a JSON object");
 	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "event", json_object_new_string(event));
-	json_object_object_add(o, "action", string_copy(member(root, "action", NULL)));
-	json_object *num = member(root, "issue", "number");
-	json_object_object_add(o, "issue_number",
-	                       json_object_is_type(num, json_type_int)
-	                           ? json_object_new_int64(json_object_get_int64(num))
-	                           : NULL);
-	json_object_object_add(o, "repository",
-	                       string_copy(member(root, "repository", "full_name")));
-	json_object_object_add(o, "sender", string_copy(member(root, "sender", "login")));
-	char wf[80];
-	json_object *comment = member(root, "comment", "body");
-	json_object *issue = member(root, "issue", "body");
-	bool found = (json_object_is_type(comment, json_type_string) &&
-	              !tacws_adw_workflow_find(json_object_get_string(comment), wf, sizeof wf)) ||
-	             (json_object_is_type(issue, json_type_string) &&
-	              !tacws_adw_workflow_find(json_object_get_string(issue), wf, sizeof wf));
-	json_object_object_add(o, "adw_workflow", found ? json_object_new_string(wf) : NULL);
-	json_object_put(root);
-	*data = o;
+	*payload = root;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * Parsers of outside input: client WebSocket messages, WebSocket paths and
- * topic names, publish bodies, GitHub webhook deliveries. They touch no
+ * Parsers and checks of outside input: client WebSocket messages, WebSocket
+ * paths and topic names, publish bodies, webhook deliveries and secrets. They touch no
  * socket and no server state, so any thread may call them and the fuzz
  * targets (tests/fuzz/) drive them directly.
  *
@@ -36,7 +36,7 @@ bool tacws_base_ok(const char *s, size_t len);
  * pattern (tacws_feed_param_ok) is checked after this. */
 bool tacws_param_ok(const char *s, size_t len);
 
-/* "<base>" or "<base>/<param>", as in "queue" or "adw-state/77c90e61". */
+/* "<base>" or "<base>/<param>", as in "queue" or "item/77c90e61". */
 typedef struct tacws_topic_name {
 	char base[TACWS_BASE_MAX + 1];
 	char param[TACWS_PARAM_MAX + 1];
@@ -94,22 +94,25 @@ int tacws_publish_parse(const char *body, size_t len, tacws_publish_req *out, ch
 int tacws_refresh_parse(const char *body, size_t len, char param[TACWS_PARAM_MAX + 1],
                         bool *has_param, char *err, size_t errlen);
 
-/* Checks an X-Hub-Signature-256 header ("sha256=<64 hex>") against the
- * HMAC-SHA256 of body with secret, in constant time. False for an empty
- * secret or a malformed header. */
-bool tacws_webhook_signature_ok(const char *secret, const char *header, const void *body,
-                                size_t len);
+/* Constant-time equality of two secrets (tokens, webhook tokens): the time
+ * taken says nothing of where they differ or of their lengths. */
+bool tacws_secret_equal(const char *a, const char *b);
 
-/* Reads a GitHub delivery: body as JSON, or form-encoded (payload=...) when
- * content_type says application/x-www-form-urlencoded. Builds the data of
- * the workflow_update event: {event, action, issue_number, repository,
- * sender, adw_workflow} (null where the payload has none). Returns 0 and
- * *data (the caller's), or -EINVAL with the reason in err. */
-int tacws_webhook_parse(const char *event, const char *content_type, const char *body, size_t len,
-                        json_object **data, char *err, size_t errlen);
+/* Checks a signature header of the form "<prefix><64 hex>" (GitHub's
+ * X-Hub-Signature-256: prefix "sha256=") against the HMAC-SHA256 of body
+ * with secret, in constant time. False for an empty secret or a malformed
+ * header. */
+bool tacws_hmac_sha256_ok(const char *secret, const char *prefix, const char *header,
+                          const void *body, size_t len);
 
-/* The first "adw_<name>_iso" workflow name in text ([a-z0-9_], at a word
- * start), copied to out. Returns 0 or -ENOENT. */
-int tacws_adw_workflow_find(const char *text, char *out, size_t outlen);
+/* A webhook event name as an event header carries it: 1..64 of [a-z_]. */
+bool tacws_webhook_event_ok(const char *event);
+
+/* Reads a webhook delivery's payload: body as JSON, or form-encoded
+ * (payload=...) when content_type says application/x-www-form-urlencoded.
+ * Returns 0 and *payload (the caller's, a JSON object), or -EINVAL with the
+ * reason in err, or -ENOMEM. */
+int tacws_webhook_payload_parse(const char *content_type, const char *body, size_t len,
+                                json_object **payload, char *err, size_t errlen);
 
 #endif

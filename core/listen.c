@@ -31,6 +31,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "listen.h"
+
 #include "log.h"
 #include "server.h"
 

@@ -3,7 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "now.h"
 
 tacws_log_level tacws_log_threshold = TACWS_LOG_INFO;
 
@@ -23,14 +24,9 @@ void tacws_vlog(tacws_log_level level, const char *component, const char *fmt, v
 {
 	if (level > tacws_log_threshold)
 		return;
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	char line[2048];
-	int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %-5s [%s] ",
-		      ts.tv_nsec / 1000000, level_names[level & 3], component);
+	char ts[32], line[2048];
+	tacws_now_iso(ts, sizeof ts);
+	int n = snprintf(line, sizeof line, "%s %-5s [%s] ", ts, level_names[level & 3], component);
 	if (n < (int)sizeof line)
 		n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	if (n >= (int)sizeof line - 1)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "feed.h"
 #include "loader.h"
 #include "log.h"
 #include "server.h"

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peers.h"
+
 #include "server.h"
 
 #define PEER_BUCKETS 4096 /* a power of two */

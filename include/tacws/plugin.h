@@ -96,6 +96,18 @@ typedef struct tacws_feed_desc {
 	/* NULL-terminated list of extra keys this feed accepts in its [feed.X]
 	 * section, besides plugin, enabled and interval_ms. May be NULL. */
 	const char *const *config_keys;
+
+	/* --- appended after ABI 1's first release --- */
+
+	/* Builds the data of an event that a [webhook.*] section publishes to this
+	 * feed, from the delivery's payload (a JSON object; event: the value of
+	 * the webhook's event header, "" when it names none). Optional: without
+	 * it the payload itself is the data. Runs on the event loop: keep it
+	 * short, touch no file or socket. Return 0 with a new *data (the core's),
+	 * or a negative errno to send nothing to this feed. payload stays the
+	 * core's. */
+	int (*webhook_data)(void *feed_arg, const char *event, json_object *payload,
+			    json_object **data);
 } tacws_feed_desc;
 
 /* Called by config_foreach for each key of each matching section, in file
@@ -140,6 +152,25 @@ typedef struct tacws_host_api {
 	 * poll_now), -EINVAL or -ENOMEM. */
 	int (*publish)(tacws_plugin_ctx *ctx, const char *endpoint, const char *param,
 		       const char *message_type, json_object *data);
+
+	/* --- appended after ABI 1's first release: check host->size first --- */
+
+	/* Reports a problem in a section the plugin owns, as "FILE:LINE: [section]
+	 * key: reason" with the line of that key (key NULL: of the section's first
+	 * key). Only valid inside config_check. Returns -EINVAL, for
+	 * "return host->config_error(...)". */
+	int (*config_error)(tacws_plugin_ctx *ctx, const char *section, const char *key,
+			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+	/* Sets [section] key in the configuration being checked (a default, a
+	 * normalized value); the host copies value. Only valid inside config_check,
+	 * only for sections the plugin owns. Returns 0, -EINVAL or -ENOMEM. */
+	int (*config_set)(tacws_plugin_ctx *ctx, const char *section, const char *key,
+			  const char *value);
+
+	/* The absolute folder of the configuration file: relative paths in it are
+	 * meant from there. Valid like config_get's strings. */
+	const char *(*config_dir)(tacws_plugin_ctx *ctx);
 } tacws_host_api;
 
 /* The descriptor each plugin exports under TACWS_PLUGIN_SYMBOL. */
@@ -155,6 +186,25 @@ typedef struct tacws_plugin {
 	/* Stop threads and free what init made. Optional. Called after every
 	 * snapshot of this plugin has returned. */
 	void (*fini)(void);
+
+	/* --- appended after ABI 1's first release (size covers them) --- */
+
+	/* NULL-terminated list of the configuration sections this plugin owns,
+	 * besides its [feed.X] sections: a name ("sources") or a prefix ending in
+	 * '.' ("check." owns [check.db], [check.web], ...). Several plugins may
+	 * own one section. The host refuses a section that no loaded plugin owns
+	 * (and that is not its own: [server], [auth], [feed.*], [webhook.*]).
+	 * May be NULL. */
+	const char *const *config_sections;
+	/* Validates the sections the plugin owns in the configuration ctx shows,
+	 * reporting each problem with host->config_error, and may fill in
+	 * defaults with host->config_set. Optional. Main thread: before init when
+	 * the plugin loads, and on a reload before the new file takes effect
+	 * (then with a ctx valid only during the call, while the running instance
+	 * keeps serving: touch no state of it). Returns 0 or a negative errno,
+	 * which refuses the file (tacwsd --check-config exits 1, a reload keeps
+	 * the running configuration). */
+	int (*config_check)(const tacws_host_api *host, tacws_plugin_ctx *ctx);
 } tacws_plugin;
 
 #define TACWS_PLUGIN_HEADER .abi_version = TACWS_PLUGIN_ABI_VERSION, .size = sizeof(tacws_plugin)

@@ -23,6 +23,7 @@
 #include "db.h"
 #include "jsonutil.h"
 #include "proc.h"
+#include "sources.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -209,7 +210,7 @@ static void progress_from_files(const char *root, const char *adw_id, json_objec
 /* The database is optional: without it, or while it fails, files are used. */
 static int db_usable(const char *root)
 {
-	const char *url = host->config_get(ctx, "sources", "database");
+	const char *url = tacws_source_get(host, ctx, "database");
 	char err[256];
 	if (!url || !*url)
 		return 0;
@@ -538,4 +539,5 @@ static void adw_monitor_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,      .name = "adw_monitor",    .version = "1.0",
     .init = adw_monitor_init, .fini = adw_monitor_fini,
+    TACWS_SOURCES_CONFIG,
 };

@@ -60,4 +60,5 @@ static void adw_state_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,    .name = "adw_state",    .version = "1.0",
     .init = adw_state_init, .fini = adw_state_fini,
+    TACWS_SOURCES_CONFIG,
 };

@@ -2,6 +2,7 @@
 
 #include "jsonutil.h"
 #include "pool.h"
+#include "sources.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,8 +33,7 @@ int tacws_adw_id_valid(const char *id)
 
 const char *tacws_agents_repo_root(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	const char *root = host->config_get(ctx, "sources", "repo_root");
-	return root && *root ? root : ".";
+	return tacws_source_get(host, ctx, "repo_root");
 }
 
 int tacws_agents_path(char *buf, size_t len, const char *repo_root, const char *top,

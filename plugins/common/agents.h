@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <tacws/plugin.h>
 
+#include "sources.h"
+
 #define TACWS_ADW_ID_MAX 64
 #define TACWS_AGENTS_STATE_FILE "adw_state.json"
 

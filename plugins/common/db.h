@@ -23,6 +23,8 @@
 #include <tacws/plugin.h>
 #include <stddef.h>
 
+#include "sources.h"
+
 typedef struct tacws_db tacws_db;
 
 /* url: "sqlite:PATH", a plain PATH (SQLite, relative to base_dir when not

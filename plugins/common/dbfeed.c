@@ -1,4 +1,5 @@
 #include "db.h"
+#include "sources.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +21,8 @@ int tacws_db_feed_start(tacws_db_feed *f, const tacws_host_api *host, tacws_plug
 	f->host = host;
 	f->ctx = ctx;
 	f->endpoint = desc->endpoint;
-	f->url = host->config_get(ctx, "sources", "database");
-	if (!f->url)
-		f->url = "sqlite:db/database.db";
-	f->repo_root = host->config_get(ctx, "sources", "repo_root");
+	f->url = tacws_source_get(host, ctx, "database");
+	f->repo_root = tacws_source_get(host, ctx, "repo_root");
 	int rc = host->feed_register(ctx, desc);
 	if (rc < 0)
 		return rc;

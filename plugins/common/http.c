@@ -1,6 +1,8 @@
 #include "http.h"
 #include "jsonutil.h"
 
+#include "jsonutil.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>

@@ -162,4 +162,5 @@ static void history_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,  .name = "history",    .version = "1.0.0",
     .init = history_init, .fini = history_fini,
+    TACWS_SOURCES_CONFIG,
 };

@@ -22,6 +22,7 @@
 
 #include "filewatch.h"
 #include "jsonutil.h"
+#include "sources.h"
 
 #define DEFAULT_PATH "QC_METRICS_ENHANCED.json"
 
@@ -65,7 +66,7 @@ static int init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	host = h;
 	ctx = c;
 	const char *file = host->config_get(ctx, "feed.qc-metrics", "path");
-	const char *root = host->config_get(ctx, "sources", "repo_root");
+	const char *root = tacws_source_get(host, ctx, "repo_root");
 	if (!file || !*file)
 		file = DEFAULT_PATH;
 	int n = file[0] == '/' ? snprintf(path, sizeof path, "%s", file)
@@ -101,4 +102,5 @@ static void fini(void)
 
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER, .name = "qc_metrics", .version = "1.0", .init = init, .fini = fini,
+    TACWS_SOURCES_CONFIG,
 };

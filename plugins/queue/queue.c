@@ -111,4 +111,5 @@ static void queue_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER, .name = "queue",    .version = "1.0.0",
     .init = queue_init,  .fini = queue_fini,
+    TACWS_SOURCES_CONFIG,
 };

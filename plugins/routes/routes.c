@@ -18,8 +18,8 @@
 #include <tacws/plugin.h>
 
 #include "http.h"
+#include "sources.h"
 
-#define DEFAULT_BACKEND_URL "http://127.0.0.1:8002"
 
 /* The order entries of one path appear in; OPTIONS is left out on purpose. */
 static const char *const methods[] = {"get", "post", "put", "patch", "delete", "head"};
@@ -153,9 +153,7 @@ static int routes_snapshot(void *arg, const char *param, json_object **data, cha
 
 static int routes_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	const char *base = host->config_get(ctx, "sources", "backend_url");
-	if (!base || !*base)
-		base = DEFAULT_BACKEND_URL;
+	const char *base = tacws_source_get(host, ctx, "backend_url");
 	size_t len = strlen(base);
 	while (len && base[len - 1] == '/')
 		len--;
@@ -183,4 +181,5 @@ static void routes_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER, .name = "routes",    .version = "1.0",
     .init = routes_init, .fini = routes_fini,
+    TACWS_SOURCES_CONFIG,
 };

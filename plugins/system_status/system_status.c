@@ -50,6 +50,7 @@
 #include "jsonutil.h"
 #include "pool.h"
 #include "proc.h"
+#include "sources.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
 #define GRACE_MS 500
@@ -558,6 +559,13 @@ static void free_checks(void)
 	n_checks = 0;
 }
 
+/* [check.<key>] keys, in the order of struct check's string fields. */
+static const char *const check_keys[] = {"type", "name",    "url",      "host",
+                                         "port", "pattern", "database", "timeout_ms"};
+/* Indexed by enum check_type. */
+static const char *const check_types[] = {"http", "tcp", "process", "database"};
+#define N_CHECK_TYPES (sizeof check_types / sizeof *check_types)
+
 static int collect_key(void *arg, const char *section, const char *key, const char *value)
 {
 	(void)arg;
@@ -577,12 +585,10 @@ static int collect_key(void *arg, const char *section, const char *key, const ch
 		n_checks++;
 	}
 	struct check *c = &checks[i];
-	static const char *const keys[] = {"type", "name",    "url",      "host",
-	                                   "port", "pattern", "database", "timeout_ms"};
 	char **fields[] = {&c->type, &c->name,    &c->url,      &c->host,
 	                   &c->port, &c->pattern, &c->database, &c->timeout};
-	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-		if (strcmp(key, keys[k]))
+	for (size_t k = 0; k < sizeof check_keys / sizeof *check_keys; k++) {
+		if (strcmp(key, check_keys[k]))
 			continue;
 		free(*fields[k]);
 		return (*fields[k] = strdup(value)) ? 0 : -ENOMEM;
@@ -594,13 +600,13 @@ static int collect_key(void *arg, const char *section, const char *key, const ch
 /* Fills in defaults and refuses what cannot work, with a line naming the key. */
 static int validate(struct check *c)
 {
-	static const char *const types[] = {"http", "tcp", "process", "database"};
+	const char *const *types = check_types;
 	const char *problem = NULL;
 	size_t t;
-	for (t = 0; c->type && t < sizeof types / sizeof *types; t++)
+	for (t = 0; c->type && t < N_CHECK_TYPES; t++)
 		if (!strcmp(c->type, types[t]))
 			break;
-	if (!c->type || t == sizeof types / sizeof *types)
+	if (!c->type || t == N_CHECK_TYPES)
 		problem = "type: must be http, tcp, process or database";
 	else if (tacws_http_parse_ms(c->timeout, DEFAULT_TIMEOUT_MS, &c->timeout_ms))
 		problem = "timeout_ms: not a duration in ms";
@@ -645,10 +651,8 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {
 	host = h;
 	ctx = c;
-	default_database = host->config_get(ctx, "sources", "database");
-	if (!default_database || !*default_database)
-		default_database = "sqlite:db/database.db";
-	repo_root = host->config_get(ctx, "sources", "repo_root");
+	default_database = tacws_source_get(host, ctx, "database");
+	repo_root = tacws_source_get(host, ctx, "repo_root");
 
 	int rc = host->config_foreach(ctx, "check.", collect_key, NULL);
 	for (size_t i = 0; !rc && i < n_checks; i++)
@@ -683,7 +687,54 @@ static int system_status_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	return 0;
 }
 
+/* --- configuration check (tacwsd --check-config, start-up, reload) --- */
+
+struct config_check_arg {
+	const tacws_host_api *host;
+	tacws_plugin_ctx *ctx;
+};
+
+/* One [check.*] key, with the limits the checks themselves apply. */
+static int check_config_key(void *arg, const char *section, const char *key, const char *value)
+{
+	const tacws_host_api *h = ((struct config_check_arg *)arg)->host;
+	tacws_plugin_ctx *check_ctx = ((struct config_check_arg *)arg)->ctx;
+	size_t k = 0, t = 0;
+	long number;
+	char *end;
+	if (!section[strlen("check.")])
+		return h->config_error(check_ctx, section, NULL, "a check needs a name");
+	while (k < sizeof check_keys / sizeof *check_keys && strcmp(key, check_keys[k]))
+		k++;
+	if (k == sizeof check_keys / sizeof *check_keys)
+		return h->config_error(check_ctx, section, key, "unknown key '%s'", key);
+	while (!strcmp(key, "type") && t < N_CHECK_TYPES && strcmp(value, check_types[t]))
+		t++;
+	if (t == N_CHECK_TYPES)
+		return h->config_error(check_ctx, section, key,
+		                       "'%s' is not http, tcp, process or database", value);
+	if (!strcmp(key, "timeout_ms") && tacws_http_parse_ms(value, DEFAULT_TIMEOUT_MS, &number))
+		return h->config_error(check_ctx, section, key, "'%s' is not a duration in ms",
+		                       value);
+	number = !strcmp(key, "port") ? strtol(value, &end, 10) : 1;
+	if (!strcmp(key, "port") && (*end || !*value || number < 1 || number > 65535))
+		return h->config_error(check_ctx, section, key, "'%s' is not from 1 to 65535", value);
+	return 0;
+}
+
+static int system_status_config_check(const tacws_host_api *h, tacws_plugin_ctx *c)
+{
+	int rc = tacws_sources_check(h, c);
+	if (rc || !h->config_error)
+		return rc;
+	struct config_check_arg arg = {h, c};
+	return h->config_foreach(c, "check.", check_config_key, &arg);
+}
+
+static const char *const owned_sections[] = {"sources", "check.", NULL};
+
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,        .name = "system_status",    .version = "1.0",
     .init = system_status_init, .fini = system_status_fini,
+    .config_sections = owned_sections, .config_check = system_status_config_check,
 };

@@ -22,8 +22,8 @@
 #include <tacws/plugin.h>
 
 #include "http.h"
+#include "sources.h"
 
-#define DEFAULT_URL "http://127.0.0.1:8001/webhook-status"
 
 static struct {
 	char url[1024];
@@ -85,9 +85,7 @@ static int webhook_status_snapshot(void *arg, const char *param, json_object **d
 
 static int webhook_status_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	const char *url = host->config_get(ctx, "sources", "webhook_status_url");
-	if (!url || !*url)
-		url = DEFAULT_URL;
+	const char *url = tacws_source_get(host, ctx, "webhook_status_url");
 	if (snprintf(feed.url, sizeof feed.url, "%s", url) >= (int)sizeof feed.url) {
 		host->log(ctx, TACWS_LOG_ERROR, "[sources] webhook_status_url is too long");
 		return -EINVAL;
@@ -111,4 +109,5 @@ static void webhook_status_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,         .name = "webhook_status",    .version = "1.0",
     .init = webhook_status_init, .fini = webhook_status_fini,
+    TACWS_SOURCES_CONFIG,
 };

@@ -16,6 +16,7 @@
 #include <tacws/plugin.h>
 
 #include "agents.h"
+#include "github.h"
 #include "jsonutil.h"
 
 #include <errno.h>
@@ -94,6 +95,7 @@ static int workflows_init(const tacws_host_api *h, tacws_plugin_ctx *c)
 	    .snapshot = snapshot,
 	    .default_interval_ms = 2000,
 	    .config_keys = config_keys,
+	    .webhook_data = tacws_github_event_data, /* [webhook.github] publish = workflows */
 	};
 	return tacws_agents_feed_start(&feed, host, ctx, &desc, 0);
 }
@@ -109,4 +111,5 @@ static void workflows_fini(void)
 TACWS_PLUGIN_EXPORT = {
     TACWS_PLUGIN_HEADER,    .name = "workflows",    .version = "1.0",
     .init = workflows_init, .fini = workflows_fini,
+    TACWS_SOURCES_CONFIG,
 };

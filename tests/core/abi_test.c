@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "feed.h"
 #include "loader.h"
 #include "server.h"
 #include "testutil.h"
@@ -100,12 +101,12 @@ static void test_grown_structs_load(void)
 	CU_ASSERT_EQUAL_FATAL(srv->n_feeds, 1);
 	tacws_feed *f = tacws_feed_find(srv, "alpha", 5);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	CU_ASSERT_STRING_EQUAL(f->type, "abi_update");
-	CU_ASSERT_EQUAL(f->interval_ms, 300);
-	CU_ASSERT_PTR_NULL(f->param_name);
+	CU_ASSERT_STRING_EQUAL(tacws_feed_type(f), "abi_update");
+	CU_ASSERT_EQUAL(tacws_feed_interval(f), 300);
+	CU_ASSERT_FALSE(tacws_feed_has_param(f));
 	json_object *data = NULL;
 	char err[64] = "";
-	CU_ASSERT_EQUAL(f->snapshot(f->arg, NULL, &data, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_feed_snapshot(f, NULL, &data, err, sizeof err), 0);
 	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
 	                       "{\"abi\":\"grown\"}");
 	json_object_put(data);
@@ -123,8 +124,8 @@ static void test_first_release_plugin_loads(void)
 	CU_ASSERT_EQUAL_FATAL(srv->n_feeds, 1);
 	tacws_feed *f = tacws_feed_find(srv, "alpha", 5);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	CU_ASSERT_EQUAL(f->interval_ms, 300);
-	CU_ASSERT_STRING_EQUAL(f->type, "abi_update");
+	CU_ASSERT_EQUAL(tacws_feed_interval(f), 300);
+	CU_ASSERT_STRING_EQUAL(tacws_feed_type(f), "abi_update");
 	unload(srv);
 }
 

@@ -85,6 +85,62 @@ static void test_plugin_refused(void)
 	free(out);
 }
 
+/* A section belongs to the server or to a loaded plugin that claims it; the
+ * plugin checks it, and its errors carry the file and line. */
+static void test_plugin_sections(void)
+{
+	static const struct {
+		const char *sections, *want;
+	} cases[] = {
+	    {"[nonsense]\na = b\n", "check.ini:7: unknown section [nonsense]"},
+	    /* system_status owns [check.*] and checks it with its own limits */
+	    {"[check.web]\ntype = http\nurl = http://127.0.0.1:1/\ntimeout_ms = soon\n",
+	     "check.ini:9: [check.web] timeout_ms: 'soon' is not a duration in ms"},
+	    {"[check.x]\ntype = ftp\n", "check.ini:7: [check.x] type: 'ftp' is not http, tcp"},
+	    {"[check.x]\ntype = tcp\nport = 70000\n", "check.ini:8: [check.x] port: '70000'"},
+	    {"[check.x]\ncolour = red\n", "check.ini:7: [check.x] colour: unknown key 'colour'"},
+	    /* [sources] is plugins/common's, shared by the plugins that read it */
+	    {"[sources]\nrepo_root = .\ncolour = red\n", "check.ini:8: [sources] colour: unknown key"},
+	};
+	char *out, text[2048];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text,
+		         "[server]\nplugin_dir = %s\n[feed.system-status]\nplugin = system_status\n"
+		         "interval_ms = 60000\n%s",
+		         TACWS_PLUGIN_OUTPUT_DIR, cases[i].sections);
+		CU_ASSERT_EQUAL(check(text, &out), 1);
+		if (!strstr(out, cases[i].want)) {
+			fprintf(stderr, "case %zu: want '%s'\n", i, cases[i].want);
+			CU_FAIL("plugin section error lacks file, line or reason");
+		}
+		free(out);
+	}
+	/* a timeout the plugin takes (the core once capped it at 600000) */
+	snprintf(text, sizeof text,
+	         "[server]\nplugin_dir = %s\n[feed.system-status]\nplugin = system_status\n"
+	         "[check.web]\ntype = tcp\nhost = 127.0.0.1\nport = 1\ntimeout_ms = 900000\n"
+	         "[sources]\nrepo_root = .\n",
+	         TACWS_PLUGIN_OUTPUT_DIR);
+	CU_ASSERT_EQUAL(check(text, &out), 0);
+	free(out);
+	/* the plugin that owns [check.*] is named but off: its sections stay valid */
+	snprintf(text, sizeof text,
+	         "[server]\nplugin_dir = %s\n[feed.routes]\nplugin = routes\n"
+	         "[feed.system-status]\nplugin = system_status\nenabled = false\n"
+	         "[check.x]\ntype = tcp\n",
+	         TACWS_PLUGIN_OUTPUT_DIR);
+	CU_ASSERT_EQUAL(check(text, &out), 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "unknown section"));
+	free(out);
+	/* [check.*] without the plugin that owns it: nobody claims it */
+	snprintf(text, sizeof text,
+	         "[server]\nplugin_dir = %s\n[feed.alpha]\nplugin = testfeed\n[check.x]\ntype = tcp\n",
+	         TEST_PLUGIN_DIR);
+	CU_ASSERT_EQUAL(check(text, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "check.ini:6: unknown section [check.x]"));
+	free(out);
+}
+
 /* Something else listens on the port with SO_REUSEPORT, as another tacwsd would:
  * tacwsd must not join it and take half its connections. */
 static void test_port_in_use(void)
@@ -113,6 +169,8 @@ int main(void)
 	    {"good file: OK, nothing started", test_good},
 	    {"bad key or value: exit 1 with file and line", test_bad_key},
 	    {"refused plugin: exit 1", test_plugin_refused},
+	    {"plugin sections: claimed, checked by their plugin, with file and line",
+	     test_plugin_sections},
 	    {"a port in use, even shared: exit 1", test_port_in_use},
 	    {NULL, NULL},
 	};

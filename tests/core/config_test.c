@@ -29,14 +29,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg->ping_interval_s, 30);
 	CU_ASSERT_EQUAL(cfg->send_queue_bytes, 1048576);
 	CU_ASSERT_STRING_EQUAL(cfg->ws_token, "");
-	/* plugins see [sources] defaults, repo_root made absolute */
-	const char *root = tacws_config_get(cfg, "sources", "repo_root");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
-	CU_ASSERT_EQUAL(root[0], '/');
-	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "database"),
-			       "sqlite:db/database.db");
-	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "sources", "backend_url"),
-			       "http://127.0.0.1:8002");
+	/* [sources] is the plugins' (plugins/common/sources.c): no defaults here */
+	CU_ASSERT_PTR_NULL(tacws_config_get(cfg, "sources", "repo_root"));
 	tacws_config_free(cfg);
 }
 
@@ -81,6 +75,40 @@ static void test_values_and_feeds(void)
 	CU_ASSERT_EQUAL(cfg->feeds[1].interval_ms, 0);
 	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "check.db", "type"), "database");
 	CU_ASSERT_EQUAL(tacws_config_find(cfg, "feed.queue", "interval_ms")->line, 13);
+	/* a plugin's section is kept as is: its plugin checks it (loader.c) */
+	CU_ASSERT_TRUE(tacws_config_section_is_core("feed.queue"));
+	CU_ASSERT_FALSE(tacws_config_section_is_core("check.db"));
+	CU_ASSERT_EQUAL(tacws_config_set(cfg, "check.db", "type", "http"), 0);
+	CU_ASSERT_STRING_EQUAL(tacws_config_get(cfg, "check.db", "type"), "http");
+	CU_ASSERT_EQUAL(tacws_config_set(cfg, "sources", "database", "sqlite:x.db"), 0);
+	CU_ASSERT_EQUAL(tacws_config_find(cfg, "sources", "database")->line, 0);
+
+	tacws_config_free(cfg);
+
+	/* webhooks: defaults, lists, and [auth] github_webhook_secret as github's secret */
+	CU_ASSERT_EQUAL_FATAL(load_text("[auth]\ngithub_webhook_secret = s\n[webhook.github]\n"
+					"publish = a, b\nmessage_type = t\nrefresh = c\n"
+					"[webhook.ci]\nsignature = token\nsignature_header = X-T\n",
+					&cfg, err, sizeof err),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_webhooks, 2);
+	const tacws_webhook_config *gh = &cfg->webhooks[0], *ci = &cfg->webhooks[1];
+	CU_ASSERT_STRING_EQUAL(gh->path, "/webhooks/github");
+	CU_ASSERT_STRING_EQUAL(gh->secret, "s");
+	CU_ASSERT_EQUAL(gh->scheme, TACWS_SIGNATURE_HMAC_SHA256);
+	CU_ASSERT_STRING_EQUAL(gh->signature_header, "X-Hub-Signature-256");
+	CU_ASSERT_STRING_EQUAL(gh->signature_prefix, "sha256=");
+	CU_ASSERT_STRING_EQUAL(gh->event_header, "");
+	CU_ASSERT_STRING_EQUAL(gh->publish[0], "a");
+	CU_ASSERT_STRING_EQUAL(gh->publish[1], "b");
+	CU_ASSERT_PTR_NULL(gh->publish[2]);
+	CU_ASSERT_STRING_EQUAL(gh->refresh[0], "c");
+	CU_ASSERT_STRING_EQUAL(ci->path, "/webhooks/ci");
+	CU_ASSERT_STRING_EQUAL(ci->secret, ""); /* github's secret is github's only */
+	CU_ASSERT_EQUAL(ci->scheme, TACWS_SIGNATURE_TOKEN);
+	CU_ASSERT_STRING_EQUAL(ci->signature_prefix, "");
+	tacws_config_free(cfg);
+	CU_ASSERT_EQUAL_FATAL(load_text("[server]\n", &cfg, err, sizeof err), 0);
 
 	CU_ASSERT_EQUAL(tacws_config_override(cfg, "port", "0", err, sizeof err), 0);
 	CU_ASSERT_EQUAL(cfg->port, 0);
@@ -101,16 +129,22 @@ static void test_refused(void)
 		{"[server]\nport = 99999\n", 2, "0 to 65535"},
 		{"[server]\nworkers = 0\n", 2, "workers"},
 		{"[server]\nbogus = 1\n", 2, "unknown key 'bogus'"},
-		{"[nonsense]\na = b\n", 2, "unknown section [nonsense]"},
 		{"[server]\nport = 1\nport = 2\n", 3, "set twice"},
 		{"[server]\nthis line has no equals sign\n", 2, "syntax"},
 		{"[feed.queue]\nenabled = maybe\n", 2, "enabled"},
 		{"[feed.Bad Name]\nplugin = x\n", 2, "feed name"},
 		{"[feed.queue]\nplugin = ../../etc/evil\n", 2, "not a plugin name"},
 		{"[feed.queue]\ninterval_ms = 1\n", 2, "interval_ms"},
-		{"[check.x]\ntype = ftp\n", 2, "type"},
-		{"[check.x]\ncolour = red\n", 2, "unknown key 'colour'"},
+		{"[check.x]\ncolour = red\ncolour = blue\n", 3, "set twice"},
 		{"[server]\nlog_level = loud\n", 2, "log_level"},
+		{"[webhook.gh]\ncolour = red\n", 2, "unknown key 'colour'"},
+		{"[webhook.gh]\nsignature = md5\n", 2, "not hmac-sha256 or token"},
+		{"[webhook.gh]\npublish = workflows, Bad\n", 2, "'Bad'"},
+		{"[webhook.gh]\npath = hooks\n", 2, "path"},
+		{"[webhook.gh]\nsignature_header = X Sig\n", 2, "not a header name"},
+		{"[webhook.gh]\npublish = a\n", 2, "publish needs message_type"},
+		{"[webhook.gh]\nsignature = token\n", 2, "needs signature_header"},
+		{"[webhook.a]\npath = /x\n[webhook.b]\npath = /x\n", 4, "path /x is [webhook.a]'s"},
 		{"top = level\n", 1, "unknown section"},
 		{"\n\n[feed.queue]\ninterval_ms = 100\n", 4, "missing 'plugin'"},
 		{"[server]\napi_prefix = api\n", 2, "api_prefix"},

@@ -216,3 +216,21 @@ void edge_github_signature(const char *secret, const char *body, size_t len, cha
 	for (unsigned int i = 0; i < n; i++)
 		sprintf(out + 7 + 2 * i, "%02x", md[i]);
 }
+
+int edge_start_alpha(tacws_server_fixture **fx, const char *ini_extra, int *port)
+{
+	int rc = tacws_server_fixture_new(fx);
+	if (rc)
+		return rc;
+	const char *dir = tacws_server_fixture_dir(*fx);
+	char ini[4096];
+	if ((rc = tacws_test_write_file(dir, "alpha.json", "{\"v\":1}")))
+		return rc;
+	snprintf(ini, sizeof ini, "%s[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n",
+	         ini_extra, dir);
+	tacws_server_config cfg = {.ini = ini, .plugin_dir = TEST_PLUGIN_DIR, .log_level = "info"};
+	if ((rc = tacws_server_fixture_start(*fx, &cfg)))
+		return rc;
+	*port = tacws_server_fixture_port(*fx);
+	return 0;
+}

@@ -44,6 +44,10 @@ int edge_raw(int fd, const char *request, size_t len, int timeout_ms);
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
               const char *body, size_t body_len, int timeout_ms, char **out_body);
 
+/* Starts tacwsd with testfeed's feed "alpha" (serving {"v":1}) after the
+ * sections in ini_extra ("[auth]\n..."); *port is where it listens. */
+int edge_start_alpha(tacws_server_fixture **fx, const char *ini_extra, int *port);
+
 /* "sha256=<hex>" of HMAC-SHA256(secret, body) into out (at least 72 bytes). */
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out);
 

@@ -184,15 +184,15 @@ static void test_webhook_signature(void)
 	    "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17";
 	const char *flipped =
 	    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18";
-	CU_ASSERT_TRUE(tacws_webhook_signature_ok(secret, good, body, strlen(body)));
-	CU_ASSERT_TRUE(tacws_webhook_signature_ok(secret, upper, body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, flipped, body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, good, "Hello, World?", 13));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok("other", good, body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok("", good, body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, good + 7, body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, "sha256=", body, strlen(body)));
-	CU_ASSERT_FALSE(tacws_webhook_signature_ok(secret, NULL, body, strlen(body)));
+	CU_ASSERT_TRUE(tacws_hmac_sha256_ok(secret, "sha256=", good, body, strlen(body)));
+	CU_ASSERT_TRUE(tacws_hmac_sha256_ok(secret, "sha256=", upper, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok(secret, "sha256=", flipped, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok(secret, "sha256=", good, "Hello, World?", 13));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok("other", "sha256=", good, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok("", "sha256=", good, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok(secret, "sha256=", good + 7, body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok(secret, "sha256=", "sha256=", body, strlen(body)));
+	CU_ASSERT_FALSE(tacws_hmac_sha256_ok(secret, "sha256=", NULL, body, strlen(body)));
 }
 
 static void test_webhook_payloads(void)
@@ -200,39 +200,34 @@ static void test_webhook_payloads(void)
 	json_object *d;
 	char err[128];
 	const char *form = "x=1&payload=%7B%22action%22%3A%22opened%22%2C%22issue%22%3A%7B%22"
-	                   "number%22%3A9%2C%22body%22%3A%22go+adw_plan_iso%22%7D%7D&y=2";
-	CU_ASSERT_EQUAL_FATAL(tacws_webhook_parse("issues", "application/x-www-form-urlencoded",
-	                                          form, strlen(form), &d, err, sizeof err),
+	                   "number%22%3A9%7D%7D&y=2";
+	CU_ASSERT_EQUAL_FATAL(tacws_webhook_payload_parse("application/x-www-form-urlencoded",
+	                                                  form, strlen(form), &d, err, sizeof err),
 	                      0);
-	CU_ASSERT_STRING_EQUAL(
-	    json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
-	    "{\"event\":\"issues\",\"action\":\"opened\",\"issue_number\":9,"
-	    "\"repository\":null,\"sender\":null,\"adw_workflow\":\"adw_plan_iso\"}");
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+	                       "{\"action\":\"opened\",\"issue\":{\"number\":9}}");
 	json_object_put(d);
-	CU_ASSERT_EQUAL(tacws_webhook_parse("issues", "application/x-www-form-urlencoded",
-	                                    S("payload=%7"), &d, err, sizeof err),
+	CU_ASSERT_EQUAL(tacws_webhook_payload_parse("application/x-www-form-urlencoded",
+	                                            S("payload=%7"), &d, err, sizeof err),
 	                -EINVAL);
-	CU_ASSERT_EQUAL(
-	    tacws_webhook_parse("Issues", "application/json", S("{}"), &d, err, sizeof err),
-	    -EINVAL);
-	CU_ASSERT_EQUAL(tacws_webhook_parse(NULL, "application/json", S("{}"), &d, err, sizeof err),
+	CU_ASSERT_EQUAL(tacws_webhook_payload_parse("application/json", S("[1]"), &d, err,
+	                                            sizeof err),
 	                -EINVAL);
-	CU_ASSERT_EQUAL(tacws_webhook_parse("ping", NULL, S("{}"), &d, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_webhook_payload_parse(NULL, S("{}"), &d, err, sizeof err), 0);
 	json_object_put(d);
+	CU_ASSERT_TRUE(tacws_webhook_event_ok("issue_comment"));
+	CU_ASSERT_FALSE(tacws_webhook_event_ok("Issues"));
+	CU_ASSERT_FALSE(tacws_webhook_event_ok(""));
+	CU_ASSERT_FALSE(tacws_webhook_event_ok(NULL));
 }
 
-static void test_adw_workflow(void)
+static void test_secret_equal(void)
 {
-	char wf[80];
-	CU_ASSERT_EQUAL(tacws_adw_workflow_find("run adw_plan_build_iso now", wf, sizeof wf), 0);
-	CU_ASSERT_STRING_EQUAL(wf, "adw_plan_build_iso");
-	CU_ASSERT_EQUAL(tacws_adw_workflow_find("(adw_sdlc_iso).", wf, sizeof wf), 0);
-	CU_ASSERT_STRING_EQUAL(wf, "adw_sdlc_iso");
-	CU_ASSERT_EQUAL(
-	    tacws_adw_workflow_find("xadw_plan_iso adw_iso adw_plan_isolated", wf, sizeof wf),
-	    -ENOENT);
-	CU_ASSERT_EQUAL(tacws_adw_workflow_find("adw_plan_iso", wf, 8), -ENOENT);
-	CU_ASSERT_EQUAL(tacws_adw_workflow_find(NULL, wf, sizeof wf), -ENOENT);
+	CU_ASSERT_TRUE(tacws_secret_equal("s3cret", "s3cret"));
+	CU_ASSERT_FALSE(tacws_secret_equal("s3cret", "s3cre"));
+	CU_ASSERT_FALSE(tacws_secret_equal("s3cret", "s3cres"));
+	CU_ASSERT_FALSE(tacws_secret_equal("", "x"));
+	CU_ASSERT_TRUE(tacws_secret_equal("", ""));
 }
 
 int main(void)
@@ -247,7 +242,7 @@ int main(void)
 	    {"refresh bodies", test_refresh_bodies},
 	    {"webhook signature (GitHub's example)", test_webhook_signature},
 	    {"webhook payloads", test_webhook_payloads},
-	    {"adw workflow names", test_adw_workflow},
+	    {"secrets compared in constant time", test_secret_equal},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("input", NULL, NULL, cases);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "feed.h"
 #include "loader.h"
 #include "server.h"
 #include "testutil.h"
@@ -44,9 +45,9 @@ static void test_good_plugin(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(alpha);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(item);
 	CU_ASSERT_PTR_NULL(tacws_feed_find(srv, "beta", 4)); /* not in the file: not served */
-	CU_ASSERT_EQUAL(alpha->interval_ms, 200);	     /* the plugin's default */
-	CU_ASSERT_EQUAL(item->interval_ms, 700);	     /* the file's */
-	CU_ASSERT_STRING_EQUAL(item->param_name, "id");
+	CU_ASSERT_EQUAL(tacws_feed_interval(alpha), 200); /* the plugin's default */
+	CU_ASSERT_EQUAL(tacws_feed_interval(item), 700);  /* the file's */
+	CU_ASSERT_STRING_EQUAL(tacws_feed_endpoint(item), "item/{id}");
 	CU_ASSERT_TRUE(tacws_feed_param_ok(item, "77c90e61"));
 	CU_ASSERT_TRUE(tacws_feed_param_ok(item, "a-b_C"));
 	CU_ASSERT_FALSE(tacws_feed_param_ok(item, "../etc"));
@@ -89,7 +90,7 @@ static void test_duplicate_endpoint(void)
 	CU_ASSERT_PTR_NULL(tacws_feed_find(srv, "beta", 4));
 	tacws_feed *alpha = tacws_feed_find(srv, "alpha", 5);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(alpha);
-	CU_ASSERT_STRING_EQUAL(alpha->plugin->name, "testfeed");
+	CU_ASSERT_STRING_EQUAL(tacws_plugin_name(tacws_feed_plugin(alpha)), "testfeed");
 	unload(srv);
 }
 

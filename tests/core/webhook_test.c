@@ -247,10 +247,56 @@ static void test_ping_and_bad_bodies(void)
 	tacws_wsclient_free(wf);
 }
 
+/* [webhook.ci]: another path, a token header, the payload passed through. */
+static void test_second_source(void)
+{
+	tacws_wsclient *wf = open_feed("workflows", "workflows_update");
+	tacws_wsclient *mon = open_feed("adw-monitor", "adw_monitor_update");
+	CU_ASSERT_FATAL(wf && mon);
+	long long mon_polls = tacws_server_metric(fx, "tacws_polls_total{feed=\"adw-monitor\"}");
+	const char *body = "{\"pipeline\":{\"id\":7,\"status\":\"failed\"}}";
+	const char *wrong[] = {"X-CI-Token: guess", "Content-Type: application/json", NULL};
+	tacws_http_reply r;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(fx, "/api/v1/hooks/ci", wrong, body, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 401);
+	CU_ASSERT_PTR_NOT_NULL(r.body ? strstr(r.body, "X-CI-Token") : NULL);
+	tacws_http_reply_clear(&r);
+	/* GitHub's signature does not open the CI's door */
+	char sig[80], h_sig[128];
+	edge_github_signature("ci-t0ken", body, strlen(body), sig);
+	snprintf(h_sig, sizeof h_sig, "X-Hub-Signature-256: %s", sig);
+	const char *github[] = {h_sig, "Content-Type: application/json", NULL};
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(fx, "/api/v1/hooks/ci", github, body, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 401);
+	tacws_http_reply_clear(&r);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(wf, 300, NULL), 0);
+
+	const char *good[] = {"X-CI-Token: ci-t0ken", "Content-Type: application/json", NULL};
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(fx, "/api/v1/hooks/ci", good, body, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 202);
+	CU_ASSERT_STRING_EQUAL(r.body ? r.body : "(none)", "{\"subscribers\":1}");
+	tacws_http_reply_clear(&r);
+	json_object *m;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_wait_type(wf, "ci_event", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(tacws_ws_data(m), JSON_C_TO_STRING_PLAIN),
+	                       body);
+	json_object_put(m);
+	CU_ASSERT(wait_polls("adw-monitor", mon_polls, 3000) > mon_polls);
+	tacws_wsclient_free(wf);
+	tacws_wsclient_free(mon);
+}
+
 static const char *repo_ini(const char *dir, const char *secret, char *buf, size_t len)
 {
 	snprintf(buf, len,
-	         "[auth]\ngithub_webhook_secret = %s\n"
+	         "[auth]\ngithub_webhook_secret = %s\n" /* the secret of [webhook.github] */
+	         "[webhook.github]\nevent_header = X-GitHub-Event\nignore_events = ping\n"
+	         "publish = workflows\nmessage_type = workflow_update\n"
+	         "refresh = workflows adw-monitor\n"
+	         /* a second source: a CI system with a plain token, its payload as is */
+	         "[webhook.ci]\npath = /hooks/ci\nsignature = token\n"
+	         "signature_header = X-CI-Token\nsecret = ci-t0ken\ndata = payload\n"
+	         "publish = workflows\nmessage_type = ci_event\nrefresh = adw-monitor\n"
 	         "[sources]\nrepo_root = %s/repo\n"
 	         "[feed.workflows]\nplugin = workflows\ninterval_ms = 60000\n"
 	         "[feed.adw-monitor]\nplugin = adw_monitor\ninterval_ms = 60000\n",
@@ -316,6 +362,7 @@ int main(void)
 	    {"bad, missing and replayed signatures get 401", test_bad_signatures},
 	    {"ping, malformed and oversized bodies", test_ping_and_bad_bodies},
 	    {"no secret: the endpoint is disabled", test_disabled_without_secret},
+	    {"a second source: token header, payload passed through", test_second_source},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("webhook", setup, teardown, cases);

@@ -1,13 +1,15 @@
 /*
- * GitHub webhook deliveries. The first byte picks the content type and the
- * event; the signature check sees the input as header then body, split at
- * the first newline, so valid-looking headers are reachable too.
+ * Webhook deliveries. The first byte picks the content type and the event;
+ * the signature check sees the input as header then body, split at the first
+ * newline, so valid-looking headers are reachable too. The payload then goes
+ * through the GitHub event builder the workflows feed uses.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "github.h"
 #include "input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,13 +29,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char header[100];
 		memcpy(header, body, (size_t)(nl - body));
 		header[nl - body] = '\0';
-		tacws_webhook_signature_ok("fuzz-secret", header, nl + 1,
-		                           len - (size_t)(nl - body) - 1);
+		tacws_hmac_sha256_ok("fuzz-secret", "sha256=", header, nl + 1,
+		                     len - (size_t)(nl - body) - 1);
 	}
-	json_object *out = NULL;
+	json_object *payload = NULL, *out = NULL;
 	char err[128];
-	if (!tacws_webhook_parse(event, ct, body, len, &out, err, sizeof err))
-		json_object_put(out);
+	if (tacws_webhook_event_ok(event) &&
+	    !tacws_webhook_payload_parse(ct, body, len, &payload, err, sizeof err)) {
+		if (!tacws_github_event_data(NULL, event, payload, &out))
+			json_object_put(out);
+		json_object_put(payload);
+	}
 
 	/* the adw_..._iso scanner on raw text */
 	char *text = malloc(len + 1);

@@ -1,0 +1,125 @@
+#include "upgrade.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "feed.h"
+#include "log.h"
+#include "peers.h"
+#include "server.h"
+
+static int route_name(tacws_server *srv, tacws_route *r)
+{
+	r->feed = tacws_feed_find(srv, r->name.base, strlen(r->name.base));
+	if (!r->feed)
+		return 404;
+	if (!tacws_feed_has_param(r->feed))
+		return r->name.has_param ? 404 : 0;
+	if (!r->name.has_param || !tacws_feed_param_ok(r->feed, r->name.param))
+		return 400;
+	r->param = r->name.param;
+	return 0;
+}
+
+int tacws_route_topic(tacws_server *srv, const char *name, size_t len, tacws_route *r)
+{
+	memset(r, 0, sizeof *r);
+	if (tacws_topic_name_parse(name, len, &r->name))
+		return tacws_base_ok(name, strcspn(name, "/")) ? 400 : 404;
+	return route_name(srv, r);
+}
+
+int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r)
+{
+	memset(r, 0, sizeof *r);
+	int rc = tacws_ws_path_parse(srv->cfg->api_prefix, path, &r->mux, &r->name);
+	if (rc || r->mux)
+		return rc == -ENOENT ? 404 : rc ? 400 : 0;
+	return route_name(srv, r);
+}
+
+bool tacws_bearer_ok(struct lws *wsi, const char *token)
+{
+	char auth[512];
+	return lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	       !strncasecmp(auth, "Bearer ", 7) && tacws_secret_equal(auth + 7, token);
+}
+
+static bool token_ok(struct lws *wsi, const char *token)
+{
+	if (!*token)
+		return true;
+	if (tacws_bearer_ok(wsi, token))
+		return true;
+	char arg[512];
+	const char *v = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof arg);
+	return v && tacws_secret_equal(v, token);
+}
+
+/* allowed_origins, beside the same origin: a page of the Host the request
+ * came to (the dashboard tacwsd serves) is never cross-site. */
+static bool origin_ok(struct lws *wsi, const char *allowed)
+{
+	char origin[256], host[256];
+	if (!*allowed || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return true; /* not a browser, or no list */
+	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0 &&
+	    !strncasecmp(origin, "http://", 7) && !strcasecmp(origin + 7, host))
+		return true;
+	size_t olen = strlen(origin);
+	for (const char *p = allowed; *p;) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m && p[m - 1] == ' ')
+			m--;
+		if (m && m == olen && !strncasecmp(p, origin, m))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* max_connections_per_ip: the peer's address may hold that many sockets. */
+static bool peer_ok(struct lws *wsi, tacws_server *srv)
+{
+	long max = srv->cfg->max_connections_per_ip;
+	if (!max)
+		return true;
+	char peer[64];
+	lws_get_peer_simple(wsi, peer, sizeof peer);
+	return tacws_peers_count(srv, peer) < max;
+}
+
+int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
+{
+	char path[512];
+	int status = 0;
+	const char *why = "";
+	tacws_route r;
+	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0) {
+		status = 404, why = "no such feed";
+	} else if ((status = tacws_route_path(srv, path, &r))) {
+		why = status == 404 ? "no such feed" : "bad parameter";
+	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {
+		status = 403, why = "origin not allowed";
+		srv->metrics.auth_failures[TACWS_AUTH_ORIGIN]++;
+	} else if (!token_ok(wsi, srv->cfg->ws_token)) {
+		status = 401, why = "missing or wrong token";
+		srv->metrics.auth_failures[TACWS_AUTH_WS_TOKEN]++;
+	} else if (srv->metrics.connections_current >= srv->cfg->max_connections || srv->stopping) {
+		status = 503, why = "too many connections";
+		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS] += !srv->stopping;
+	} else if (!peer_ok(wsi, srv)) {
+		status = 429, why = "too many connections from this address";
+		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS_IP]++;
+	}
+	if (!status)
+		return 0;
+	srv->metrics.connections_rejected++;
+	tacws_log_debug("ws", "upgrade refused (%d %s): %s", status, why, path);
+	lws_return_http_status(wsi, (unsigned int)status, why);
+	return 1;
+}
