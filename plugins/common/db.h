@@ -134,6 +134,13 @@ extern const char *const tacws_db_feed_keys[];
 int tacws_db_feed_start(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
                         const tacws_feed_desc *desc);
 
+/* The usual case in one call: registers endpoint (message_type, snapshot,
+ * default interval_ms, tacws_db_feed_keys) with tacws_db_feed_start. Returns
+ * 0 also when the feed is not enabled, or host->feed_register's error. */
+int tacws_db_feed_init(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                       const char *endpoint, const char *message_type, tacws_snapshot_fn snapshot,
+                       int interval_ms);
+
 /* The feed's open database in *db, opening it if needed (snapshot thread). */
 int tacws_db_feed_open(tacws_db_feed *f, tacws_db **db, char *err, size_t errlen);
 

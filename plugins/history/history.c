@@ -21,7 +21,6 @@
  */
 #include <tacws/plugin.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -300,16 +299,8 @@ out:
 
 static int history_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	tacws_feed_desc desc = {
-	    .size = sizeof desc,
-	    .endpoint = ENDPOINT,
-	    .message_type = "workflow_history_update",
-	    .snapshot = history_snapshot,
-	    .default_interval_ms = 5000,
-	    .config_keys = tacws_db_feed_keys,
-	};
-	int rc = tacws_db_feed_start(&feed, host, ctx, &desc);
-	return rc == -ENOENT ? 0 : rc;
+	return tacws_db_feed_init(&feed, host, ctx, ENDPOINT, "workflow_history_update",
+	                          history_snapshot, 5000);
 }
 
 static void history_fini(void)

@@ -18,7 +18,6 @@
  */
 #include <tacws/plugin.h>
 
-#include <errno.h>
 #include <stdio.h>
 
 #include "db.h"
@@ -116,16 +115,8 @@ out:
 
 static int init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	tacws_feed_desc desc = {
-	    .size = sizeof desc,
-	    .endpoint = "planned-features",
-	    .message_type = "planned_features_update",
-	    .snapshot = snapshot,
-	    .default_interval_ms = 5000,
-	    .config_keys = tacws_db_feed_keys,
-	};
-	int rc = tacws_db_feed_start(&feed, host, ctx, &desc);
-	return rc == -ENOENT ? 0 : rc; /* -ENOENT: not enabled */
+	return tacws_db_feed_init(&feed, host, ctx, "planned-features", "planned_features_update",
+	                          snapshot, 5000);
 }
 
 static void fini(void)

@@ -13,7 +13,6 @@
  */
 #include <tacws/plugin.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,16 +98,7 @@ out:
 
 static int queue_init(const tacws_host_api *host, tacws_plugin_ctx *ctx)
 {
-	tacws_feed_desc desc = {
-	    .size = sizeof desc,
-	    .endpoint = ENDPOINT,
-	    .message_type = "queue_update",
-	    .snapshot = queue_snapshot,
-	    .default_interval_ms = 2000,
-	    .config_keys = tacws_db_feed_keys,
-	};
-	int rc = tacws_db_feed_start(&feed, host, ctx, &desc);
-	return rc == -ENOENT ? 0 : rc;
+	return tacws_db_feed_init(&feed, host, ctx, ENDPOINT, "queue_update", queue_snapshot, 2000);
 }
 
 static void queue_fini(void)

@@ -39,25 +39,17 @@ static void load_and_check_with(const char *plugin, const char *endpoint, int (*
 	CU_ASSERT_EQUAL_FATAL(tac_db_create(&fix, level), 0);
 	if (more)
 		CU_ASSERT_EQUAL_FATAL(more(&fix), 0);
-	char path[512], section[64];
+	char path[512];
 	snprintf(path, sizeof path, "%s/%s.so", PLUGIN_DIR, plugin);
-	snprintf(section, sizeof section, "feed.%s", endpoint);
-	fake_host_config_set("sources", "repo_root", fix.base);
-	fake_host_config_set("sources", "database", fix.url);
-	fake_host_config_set(section, "enabled", "true");
-	CU_ASSERT_EQUAL_FATAL(fake_host_load(path), 0);
-	char err[512] = "";
-	int rc = fake_host_snapshot(endpoint, NULL, &payload, err, sizeof err);
-	if (rc)
-		fprintf(stderr, "\n%s on %s: %s\n", endpoint, tac_db_level_name(level), err);
-	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	dbfix_load_plugin(&fix, path, endpoint, NULL);
+	payload = dbfix_snapshot(endpoint);
 	fake_host_unload();
 	dbfix_close(&fix);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(payload);
 
-	char schema[512];
+	char schema[512], err[512] = "";
 	snprintf(schema, sizeof schema, "%s/%s.json", CONTRACT_SCHEMA_DIR, endpoint);
-	err[0] = 0;
-	rc = schema_check_file(schema, json_object_to_json_string(payload), err, sizeof err);
+	int rc = schema_check_file(schema, json_object_to_json_string(payload), err, sizeof err);
 	if (rc)
 		fprintf(stderr, "\n%s on %s: %s\n", endpoint, tac_db_level_name(level), err);
 	CU_ASSERT_EQUAL(rc, 0);

@@ -27,13 +27,7 @@ static int suite_cleanup(void)
 
 static void load(const char *channel)
 {
-	fake_host_config_set("sources", "repo_root", fix.base);
-	fake_host_config_set("sources", "database", fix.url);
-	fake_host_config_set("feed." FEED, "enabled", "true");
-	if (channel)
-		fake_host_config_set("feed." FEED, "listen_channel", channel);
-	CU_ASSERT_EQUAL_FATAL(fake_host_load(PLUGIN_PATH), 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_host_feed(FEED));
+	dbfix_load_plugin(&fix, PLUGIN_PATH, FEED, channel);
 }
 
 static void reset(void)
@@ -43,13 +37,7 @@ static void reset(void)
 
 static json_object *snapshot(void)
 {
-	json_object *data = NULL;
-	char err[256] = "";
-	int rc = fake_host_snapshot(FEED, NULL, &data, err, sizeof err);
-	if (rc)
-		fprintf(stderr, "snapshot: %s\n", err);
-	CU_ASSERT_EQUAL(rc, 0);
-	return data;
+	return dbfix_snapshot(FEED);
 }
 
 static int snapshot_error(char *err, size_t errlen)
@@ -365,20 +353,12 @@ static void test_listen(void)
 		return;
 	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "postgres-notify.sql"), 0);
 	load("tacws_history");
-	CU_ASSERT_EQUAL_FATAL(fake_host_wait_polls(FEED, 1, 5000), 1);
-	CU_ASSERT_EQUAL(dbfix_execf(&fix,
-	                            "%s (1, 'n1', 1, NULL, NULL, NULL, NULL, NULL, 't', 'm', "
-	                            "'running', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-	                            "'c', 'u')",
-	                            columns),
-	                0);
-	long long t0 = tacws_test_now_ms(); /* committed: the NOTIFY is out */
-	CU_ASSERT_EQUAL(fake_host_wait_polls(FEED, 2, 1000), 2);
-	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
-	/* Changes to the queue go to the queue's channel, not here. */
-	CU_ASSERT_EQUAL(dbfix_exec(&fix, "DELETE FROM phase_queue"), 0);
-	usleep(300 * 1000);
-	CU_ASSERT_EQUAL(fake_host_poll_count(FEED), 2);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+	         "%s (1, 'n1', 1, NULL, NULL, NULL, NULL, NULL, 't', 'm', 'running', NULL, NULL, "
+	         "NULL, NULL, NULL, NULL, NULL, NULL, 'c', 'u')",
+	         columns);
+	dbfix_check_notify(&fix, FEED, sql);
 	fake_host_unload();
 }
 

@@ -24,13 +24,7 @@ static int suite_cleanup(void)
 
 static void load(const char *channel)
 {
-	fake_host_config_set("sources", "repo_root", fix.base);
-	fake_host_config_set("sources", "database", fix.url);
-	fake_host_config_set("feed.queue", "enabled", "true");
-	if (channel)
-		fake_host_config_set("feed.queue", "listen_channel", channel);
-	CU_ASSERT_EQUAL_FATAL(fake_host_load(PLUGIN_PATH), 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_host_feed("queue"));
+	dbfix_load_plugin(&fix, PLUGIN_PATH, "queue", channel);
 }
 
 static void reset(void)
@@ -103,13 +97,7 @@ static void test_payload(void)
 
 static json_object *snapshot(void)
 {
-	json_object *data = NULL;
-	char err[256] = "";
-	int rc = fake_host_snapshot("queue", NULL, &data, err, sizeof err);
-	if (rc)
-		fprintf(stderr, "snapshot: %s\n", err);
-	CU_ASSERT_EQUAL(rc, 0);
-	return data;
+	return dbfix_snapshot("queue");
 }
 
 static void test_limit_total(void)
