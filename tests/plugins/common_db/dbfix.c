@@ -184,6 +184,6 @@ void dbfix_check_notify(dbfix *f, const char *endpoint, const char *change_sql)
 	CU_ASSERT_EQUAL(fake_host_wait_polls(endpoint, 2, 1000), 2);
 	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
 	CU_ASSERT_EQUAL(dbfix_exec(f, "DELETE FROM phase_queue"), 0);
-	usleep(300 * 1000); /* no event to wait for: give a stray NOTIFY time to arrive */
+	usleep(300 * 1000); /* a window: a poll that does not come has no event to wait for */
 	CU_ASSERT_EQUAL(fake_host_poll_count(endpoint), 2);
 }

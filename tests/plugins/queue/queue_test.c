@@ -358,8 +358,8 @@ static void test_listen(void)
 	CU_ASSERT_EQUAL_FATAL(fake_host_wait_polls("queue", 1, 5000), 1);
 
 	static const char *const changes[] = {
-	    "INSERT INTO phase_queue (queue_id, feature_id, phase_number, status, created_at, "
-	    "updated_at) VALUES ('n1', 1, 1, 'queued', 't', 't')",
+	    ("INSERT INTO phase_queue (queue_id, feature_id, phase_number, status, created_at, "
+	     "updated_at) VALUES ('n1', 1, 1, 'queued', 't', 't')"), /* one element, two lines */
 	    "UPDATE phase_queue SET status = 'ready'",
 	    "INSERT INTO queue_config VALUES ('queue_paused', 'true', 't')",
 	    "DELETE FROM phase_queue",
