@@ -82,6 +82,8 @@ static json_object *convert(const tacws_db_field *f, json_object *v)
 			return shaped;
 		}
 		json_object_put(parsed);
+		if (f->bad_is_null && t == json_type_string && *json_object_get_string(v))
+			return NULL;
 		break;
 	}
 	}

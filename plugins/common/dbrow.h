@@ -29,6 +29,9 @@ typedef struct tacws_db_field {
 	const char *fallback;
 	/* The model field is not optional: a NULL value also gets the fallback. */
 	bool not_null;
+	/* OBJECT/ARRAY: text that is not JSON of the type gives null, not the fallback
+	 * (which stays for a missing, NULL or empty value). */
+	bool bad_is_null;
 	/* Not in the backend's model: omitted when the column is missing. */
 	bool omit_missing;
 	/* TACWS_FIELD_OBJECT only: the value is itself shaped by this model, and

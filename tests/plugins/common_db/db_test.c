@@ -220,6 +220,11 @@ static const tacws_db_field shape_model[] = {
     {.name = "o", .type = TACWS_FIELD_OBJECT, .model = inner_model},
     {.name = "a", .type = TACWS_FIELD_ARRAY, .fallback = "[]", .not_null = true},
     {.name = "gone", .type = TACWS_FIELD_ARRAY, .omit_missing = true},
+    {.name = "flags",
+     .type = TACWS_FIELD_ARRAY,
+     .fallback = "[]",
+     .not_null = true,
+     .bad_is_null = true},
     {.name = NULL},
 };
 
@@ -241,22 +246,30 @@ static void test_row_shape(void)
 		const char *row, *want;
 	} cases[] = {
 	    /* Every column missing: the model's defaults, nothing for an omitted field. */
-	    {"{}", "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[]}"},
+	    {"{}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
 	    /* NULL values: null, unless the field is not optional. */
 	    {"{\"i\":null,\"f\":null,\"b\":null,\"t\":null,\"o\":null,\"a\":null,"
 	     "\"gone\":null}",
-	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":null,\"o\":null,\"a\":[],\"gone\":null}"},
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":null,\"o\":null,\"a\":[],\"gone\":null,"
+	     "\"flags\":[]}"},
 	    /* SQLite's storage: 0/1 booleans, whole reals, JSON as text; extra columns last. */
 	    {"{\"z\":\"extra\",\"i\":3.0,\"f\":2,\"b\":1,\"t\":\"x\",\"o\":\"{\\\"x\\\":1,"
 	     "\\\"drop\\\":2}\",\"a\":\"[1,\\\"a\\\"]\",\"gone\":\"[2]\"}",
 	     "{\"i\":3,\"f\":2.0,\"b\":true,\"t\":\"x\",\"o\":{\"x\":1.0},\"a\":[1,\"a\"],"
-	     "\"gone\":[2],\"z\":\"extra\"}"},
+	     "\"gone\":[2],\"flags\":[],\"z\":\"extra\"}"},
 	    /* Values that are not of the type: the fallback. */
 	    {"{\"i\":2.5,\"f\":\"abc\",\"b\":\"maybe\",\"t\":7,\"o\":\"{bad\",\"a\":\"{}\"}",
-	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[]}"},
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
 	    /* Numeric text, PostgreSQL's parsed json, an object with a key missing. */
 	    {"{\"i\":\"12\",\"f\":\"1.5\",\"b\":\"true\",\"o\":{},\"a\":[]}",
-	     "{\"i\":12,\"f\":1.5,\"b\":true,\"t\":\"init\",\"o\":{\"x\":0.0},\"a\":[]}"},
+	     "{\"i\":12,\"f\":1.5,\"b\":true,\"t\":\"init\",\"o\":{\"x\":0.0},\"a\":[],\"flags\":[]"
+	     "}"},
+	    /* Flagged bad_is_null: text that is not JSON is null, an empty one the fallback. */
+	    {"{\"a\":\"\",\"flags\":\"not json\"}", "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":"
+	                                            "\"init\",\"o\":null,\"a\":[],\"flags\":null}"},
+	    {"{\"flags\":\"\"}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *s = shape_str(cases[i].row);
