@@ -49,8 +49,8 @@ const char *tacws_db_engine(const tacws_db *db);
  * columns of PostgreSQL (and columns declared JSON on SQLite) are parsed;
  * PostgreSQL timestamps are written as TAC's backend writes them (Python's
  * isoformat: "2026-11-26T10:00:00", "...T10:00:00.500000+00:00"), SQLite's
- * text as stored; anything else is a string. Reals are written with the shortest text that
- * reads back the same (see tacws_db_new_double). */
+ * text as stored; anything else is a string. Reals are written with the
+ * shortest text that reads back the same (see tacws_db_new_double). */
 int tacws_db_query(tacws_db *db, const char *sql, const char *const *params, int nparams,
                    json_object **rows, char *err, size_t errlen);
 
@@ -70,8 +70,9 @@ int tacws_db_has_column(json_object *columns, const char *name);
 /* Writes into buf "(SELECT c1, CAST(NULL AS REAL) AS c2, ... FROM table) AS
  * table": the columns of needed (NULL-terminated "name TYPE" strings, a plain
  * identifier and an SQL type both engines know: TEXT, REAL, INTEGER), each a
- * NULL of its type where columns (from tacws_db_columns) lacks it. Put in a FROM clause, it lets
- * one statement read tables of every migration level. Returns 0, or -ENOSPC. */
+ * NULL of its type where columns (from tacws_db_columns) lacks it. Put in a
+ * FROM clause, it lets one statement read tables of every migration level.
+ * Returns 0, or -ENOSPC. */
 int tacws_db_table_with(json_object *columns, const char *table, const char *const *needed,
                         char *buf, size_t len);
 
