@@ -1,4 +1,5 @@
--- TAC WebBuilder tables read by the tacws queue, history and adw_monitor plugins.
+-- TAC WebBuilder tables read by the tacws queue, history, planned_features and adw_monitor
+-- plugins.
 --
 -- Portable: this file runs unchanged on SQLite (3.8+) and PostgreSQL (9.5+):
 --   sqlite3 db/database.db < conf/sql/schema.sql
@@ -85,3 +86,27 @@ CREATE TABLE IF NOT EXISTS task_logs (
 	created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_task_logs_adw ON task_logs (adw_id, created_at);
+
+-- Planned features and sessions (TAC's migrations 017 and 021).
+CREATE TABLE IF NOT EXISTS planned_features (
+	id INTEGER PRIMARY KEY,
+	item_type TEXT NOT NULL, -- session|feature|bug|enhancement
+	title TEXT NOT NULL,
+	description TEXT,
+	status TEXT NOT NULL DEFAULT 'planned', -- planned|in_progress|completed|cancelled
+	priority TEXT, -- high|medium|low
+	estimated_hours DOUBLE PRECISION,
+	actual_hours DOUBLE PRECISION,
+	session_number INTEGER,
+	github_issue_number INTEGER,
+	parent_id INTEGER,
+	tags TEXT, -- JSON array of strings
+	completion_notes TEXT,
+	generated_plan TEXT, -- JSON object
+	workflow_type TEXT DEFAULT 'adw_sdlc_complete_iso',
+	created_at TEXT,
+	updated_at TEXT,
+	started_at TEXT,
+	completed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_planned_features_status ON planned_features (status);

@@ -26,6 +26,9 @@ enum {
 	OID_INT4 = 23,
 	OID_OID = 26,
 	OID_JSON = 114,
+	OID_DATE = 1082,
+	OID_TIMESTAMP = 1114,
+	OID_TIMESTAMPTZ = 1184,
 	OID_FLOAT4 = 700,
 	OID_FLOAT8 = 701,
 	OID_NUMERIC = 1700,
@@ -274,8 +277,10 @@ static int lite_query(sqlite3 *lite, const char *sql, const char *const *params,
 			sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC);
 	}
 	json_object *arr = json_object_new_array();
-	int ncol = sqlite3_column_count(st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Counted after the step: a schema changed by another connection since the
+		 * prepare (SELECT * after a migration) re-prepares the statement there. */
+		int ncol = sqlite3_column_count(st);
 		json_object *row = json_object_new_object();
 		for (int c = 0; c < ncol; c++)
 			json_object_object_add(row, sqlite3_column_name(st, c), lite_value(st, c));
@@ -290,6 +295,50 @@ static int lite_query(sqlite3 *lite, const char *sql, const char *const *params,
 	sqlite3_finalize(st);
 	*rows = arr;
 	return 0;
+}
+
+/* PostgreSQL's "2026-11-26 10:00:00.5+00" as TAC's backend sends it (Python's
+ * isoformat): "2026-11-26T10:00:00.500000+00:00". Anything else (infinity, BC
+ * dates, other DateStyles) is kept as PostgreSQL wrote it. */
+static json_object *pg_timestamp(const char *text)
+{
+	size_t len = strlen(text);
+	if (len < 19 || len > 40 || text[10] != ' ' || text[13] != ':' || text[16] != ':')
+		return json_object_new_string(text);
+	char out[64];
+	size_t n = 0;
+	memcpy(out, text, 19);
+	out[10] = 'T';
+	n = 19;
+	const char *p = text + 19;
+	if (*p == '.') {
+		size_t digits = strspn(p + 1, "0123456789");
+		if (digits == 0 || digits > 6)
+			return json_object_new_string(text);
+		out[n++] = '.';
+		memcpy(out + n, p + 1, digits);
+		n += digits;
+		for (; digits < 6; digits++)
+			out[n++] = '0';
+		p += 1 + strspn(p + 1, "0123456789");
+	}
+	if (*p == '+' || *p == '-') {
+		/* "+05" or "+05:30" (or "+05:30:15", rare and left alone). */
+		size_t zl = strlen(p);
+		if (zl == 3) {
+			memcpy(out + n, p, 3);
+			memcpy(out + n + 3, ":00", 3);
+			n += 6;
+		} else if (zl == 6) {
+			memcpy(out + n, p, 6);
+			n += 6;
+		} else {
+			return json_object_new_string(text);
+		}
+	} else if (*p) {
+		return json_object_new_string(text);
+	}
+	return json_object_new_string_len(out, (int)n);
 }
 
 static json_object *pg_value(const PGresult *res, int r, int c)
@@ -320,6 +369,9 @@ static json_object *pg_value(const PGresult *res, int r, int c)
 	case OID_JSON:
 	case OID_JSONB:
 		return parse_json_text(text);
+	case OID_TIMESTAMP:
+	case OID_TIMESTAMPTZ:
+		return pg_timestamp(text);
 	default:
 		return json_object_new_string(text);
 	}
@@ -435,6 +487,63 @@ int tacws_db_table_exists(tacws_db *db, const char *table, char *err, size_t err
 	long n;
 	int rc = query_long(db, sql, table, &n, err, errlen);
 	return rc < 0 ? rc : n > 0;
+}
+
+int tacws_db_columns(tacws_db *db, const char *table, json_object **columns, char *err,
+                     size_t errlen)
+{
+	const char *sql = db->pg
+	                      ? "SELECT column_name AS name FROM information_schema.columns WHERE "
+	                        "table_name = $1 AND table_schema = ANY (current_schemas(false)) "
+	                        "ORDER BY ordinal_position"
+	                      : "SELECT name FROM pragma_table_info($1)";
+	json_object *rows;
+	const char *params[] = {table};
+	*columns = NULL;
+	int rc = tacws_db_query(db, sql, params, 1, &rows, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (json_object_array_length(rows) == 0) {
+		json_object_put(rows);
+		snprintf(err, errlen, "%s: no such table", table);
+		return -ENOENT;
+	}
+	json_object *names = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		json_object_array_add(names, json_object_get(json_object_object_get(
+		                                 json_object_array_get_idx(rows, i), "name")));
+	json_object_put(rows);
+	*columns = names;
+	return 0;
+}
+
+int tacws_db_has_column(json_object *columns, const char *name)
+{
+	for (size_t i = 0; i < json_object_array_length(columns); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(columns, i)), name))
+			return 1;
+	return 0;
+}
+
+int tacws_db_table_with(json_object *columns, const char *table, const char *const *needed,
+                        char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "(SELECT ");
+	for (size_t i = 0; needed[i] && n < len; i++) {
+		int name_len = (int)strcspn(needed[i], " ");
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", name_len, needed[i]);
+		const char *sep = i ? ", " : "";
+		if (tacws_db_has_column(columns, name))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, name);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "%sCAST(NULL AS %s) AS %s", sep,
+			                      needed[i] + name_len + (needed[i][name_len] == ' '),
+			                      name);
+	}
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, " FROM %s) AS %s", table, table);
+	return n < len ? 0 : -ENOSPC;
 }
 
 int tacws_db_count_tables(tacws_db *db, long *count, char *err, size_t errlen)

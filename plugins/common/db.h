@@ -49,13 +49,34 @@ const char *tacws_db_engine(const tacws_db *db);
  * array of objects keyed by column name (*rows, caller puts it). Integers,
  * reals, booleans and NULL keep their types on both engines; json/jsonb
  * columns of PostgreSQL (and columns declared JSON on SQLite) are parsed;
- * anything else is a string. Reals are written with the shortest text that
- * reads back the same (see tacws_db_new_double). */
+ * PostgreSQL timestamps are written as TAC's backend writes them (Python's
+ * isoformat: "2026-11-26T10:00:00", "...T10:00:00.500000+00:00"), SQLite's
+ * text as stored; anything else is a string. Reals are written with the
+ * shortest text that reads back the same (see tacws_db_new_double). */
 int tacws_db_query(tacws_db *db, const char *sql, const char *const *params, int nparams,
                    json_object **rows, char *err, size_t errlen);
 
 /* 1 when the table (or view) exists, 0 when not, or a negative errno. */
 int tacws_db_table_exists(tacws_db *db, const char *table, char *err, size_t errlen);
+
+/* The columns table has now, in table order, as a new JSON array of names
+ * (*columns, caller puts). A table that does not exist is -ENOENT ("<table>:
+ * no such table"). Read at each snapshot, a feed follows migrations applied
+ * while it runs and the schema of whatever database it reconnected to. */
+int tacws_db_columns(tacws_db *db, const char *table, json_object **columns, char *err,
+                     size_t errlen);
+
+/* 1 when name is in an array made by tacws_db_columns, else 0. */
+int tacws_db_has_column(json_object *columns, const char *name);
+
+/* Writes into buf "(SELECT c1, CAST(NULL AS REAL) AS c2, ... FROM table) AS
+ * table": the columns of needed (NULL-terminated "name TYPE" strings, a plain
+ * identifier and an SQL type both engines know: TEXT, REAL, INTEGER), each a
+ * NULL of its type where columns (from tacws_db_columns) lacks it. Put in a
+ * FROM clause, it lets one statement read tables of every migration level.
+ * Returns 0, or -ENOSPC. */
+int tacws_db_table_with(json_object *columns, const char *table, const char *const *needed,
+                        char *buf, size_t len);
 
 /* Number of user tables in *count. */
 int tacws_db_count_tables(tacws_db *db, long *count, char *err, size_t errlen);
@@ -115,6 +136,13 @@ extern const char *const tacws_db_feed_keys[];
  * configured. Returns host->feed_register's result (-ENOENT: not enabled). */
 int tacws_db_feed_start(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
                         const tacws_feed_desc *desc);
+
+/* The usual case in one call: registers endpoint (message_type, snapshot,
+ * default interval_ms, tacws_db_feed_keys) with tacws_db_feed_start. Returns
+ * 0 also when the feed is not enabled, or host->feed_register's error. */
+int tacws_db_feed_init(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                       const char *endpoint, const char *message_type, tacws_snapshot_fn snapshot,
+                       int interval_ms);
 
 /* The feed's open database in *db, opening it if needed (snapshot thread). */
 int tacws_db_feed_open(tacws_db_feed *f, tacws_db **db, char *err, size_t errlen);

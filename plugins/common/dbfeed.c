@@ -41,6 +41,22 @@ int tacws_db_feed_start(tacws_db_feed *f, const tacws_host_api *host, tacws_plug
 	return 0;
 }
 
+int tacws_db_feed_init(tacws_db_feed *f, const tacws_host_api *host, tacws_plugin_ctx *ctx,
+                       const char *endpoint, const char *message_type, tacws_snapshot_fn snapshot,
+                       int interval_ms)
+{
+	tacws_feed_desc desc = {
+	    .size = sizeof desc,
+	    .endpoint = endpoint,
+	    .message_type = message_type,
+	    .snapshot = snapshot,
+	    .default_interval_ms = interval_ms,
+	    .config_keys = tacws_db_feed_keys,
+	};
+	int rc = tacws_db_feed_start(f, host, ctx, &desc);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int tacws_db_feed_open(tacws_db_feed *f, tacws_db **db, char *err, size_t errlen)
 {
 	int rc = tacws_db_ensure(&f->db, f->url, f->repo_root, err, errlen);

@@ -152,10 +152,3 @@ json_object *tacws_json_new_double_rounded(double v, int decimals)
 		memmove(buf, buf + 1, strlen(buf));
 	return json_object_new_double_s(strtod(buf, NULL), buf);
 }
-
-long long tacws_now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}

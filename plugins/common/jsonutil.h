@@ -44,9 +44,6 @@ void tacws_change_stamp_reset(tacws_change_stamp *s);
  * and seconds since the epoch in *out, or -EINVAL. */
 int tacws_parse_time(const char *text, double *out);
 
-/* Milliseconds of CLOCK_MONOTONIC, for deadlines and intervals. */
-long long tacws_now_ms(void);
-
 /* A new json string, or json null when s is NULL. */
 json_object *tacws_json_string_or_null(const char *s);
 

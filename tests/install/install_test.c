@@ -88,6 +88,7 @@ static void test_install_layout(void)
 	    TACWS_LIBDIR "/pkgconfig/tacws-plugin.pc",
 	    TACWS_PLUGIN_RELDIR "/workflows.so",
 	    TACWS_PLUGIN_RELDIR "/queue.so",
+	    TACWS_PLUGIN_RELDIR "/planned_features.so",
 	    "share/tacws/web/index.html",
 	    "etc/tacws/tacws.ini",
 	    "lib/systemd/system/tacwsd.service",

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "dbrow.h"
 #include "dbfix.h"
 #include "testutil.h"
 
@@ -108,7 +109,29 @@ static void test_pg_types(void)
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_STRING_EQUAL(
 	    s, "[{\"a\":1,\"b\":2,\"c\":1.25,\"c2\":7,\"d\":0.5,\"e\":{\"k\":[1,null]},"
-	       "\"f\":[1],\"g\":\"2026-11-26 10:31:00\",\"h\":\"x\"}]");
+	       "\"f\":[1],\"g\":\"2026-11-26T10:31:00\",\"h\":\"x\"}]");
+	free(s);
+	/* Timestamps as TAC's backend writes them (Python's isoformat). */
+	free(query_str(db, "SET TIME ZONE 'Asia/Kolkata'", NULL, 0, &rc));
+	s = query_str(db,
+	              "SELECT "
+	              "'2026-11-26 10:31:00.5'::timestamp AS a, "
+	              "'2026-11-26 10:31:00.123456'::timestamp AS b, "
+	              "'2026-11-26 10:31:00+00'::timestamptz AS c, "
+	              "'2026-11-26 10:31:00.25+00'::timestamptz AS d, "
+	              "'infinity'::timestamp AS e, NULL::timestamp AS f",
+	              NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"a\":\"2026-11-26T10:31:00.500000\","
+	                          "\"b\":\"2026-11-26T10:31:00.123456\","
+	                          "\"c\":\"2026-11-26T16:01:00+05:30\","
+	                          "\"d\":\"2026-11-26T16:01:00.250000+05:30\","
+	                          "\"e\":\"infinity\",\"f\":null}]");
+	free(s);
+	free(query_str(db, "SET TIME ZONE 'UTC'", NULL, 0, &rc));
+	s = query_str(db, "SELECT '2026-11-26 10:31:00-03'::timestamptz AS a", NULL, 0, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"a\":\"2026-11-26T13:31:00+00:00\"}]");
 	free(s);
 	CU_ASSERT_STRING_EQUAL(tacws_db_engine(db), "postgresql");
 	tacws_db_close(db);
@@ -138,8 +161,136 @@ static void test_tables(void)
 	CU_ASSERT_EQUAL(tacws_db_table_exists(db, "nope", err, sizeof err), 0);
 	long n = -1;
 	CU_ASSERT_EQUAL(tacws_db_count_tables(db, &n, err, sizeof err), 0);
-	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(n, 5);
 	tacws_db_close(db);
+}
+
+static char *columns_str(tacws_db *db, const char *table, int *rc)
+{
+	json_object *cols = NULL;
+	*rc = tacws_db_columns(db, table, &cols, err, sizeof err);
+	char *s =
+	    cols ? strdup(json_object_to_json_string_ext(cols, JSON_C_TO_STRING_PLAIN)) : NULL;
+	json_object_put(cols);
+	return s;
+}
+
+/* What the table has now: a column added while the handle is open is seen at once. */
+static void test_columns(void)
+{
+	tacws_db *db = open_db();
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "CREATE TABLE cols (b INTEGER, a TEXT)"), 0);
+	int rc;
+	char *s = columns_str(db, "cols", &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(s, "[\"b\",\"a\"]");
+	free(s);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "INSERT INTO cols VALUES (1, 'x')"), 0);
+	free(query_str(db, "SELECT * FROM cols", NULL, 0, &rc));
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "ALTER TABLE cols ADD COLUMN c TEXT"), 0);
+	/* SELECT * on a handle that read the table before the change sees the new column. */
+	s = query_str(db, "SELECT * FROM cols", NULL, 0, &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[{\"b\":1,\"a\":\"x\",\"c\":null}]");
+	free(s);
+	s = columns_str(db, "cols", &rc);
+	CU_ASSERT_STRING_EQUAL(s, "[\"b\",\"a\",\"c\"]");
+	json_object *cols = NULL;
+	CU_ASSERT_EQUAL(tacws_db_columns(db, "cols", &cols, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_db_has_column(cols, "c"), 1);
+	CU_ASSERT_EQUAL(tacws_db_has_column(cols, "C2"), 0);
+	json_object_put(cols);
+	free(s);
+	CU_ASSERT_PTR_NULL(columns_str(db, "nope", &rc));
+	CU_ASSERT_EQUAL(rc, -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "nope: no such table");
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "DROP TABLE cols"), 0);
+	tacws_db_close(db);
+}
+
+static const tacws_db_field inner_model[] = {
+    {.name = "x", .type = TACWS_FIELD_FLOAT, .fallback = "0.0", .not_null = true},
+    {.name = NULL},
+};
+
+static const tacws_db_field shape_model[] = {
+    {.name = "i", .type = TACWS_FIELD_INT},
+    {.name = "f", .type = TACWS_FIELD_FLOAT, .fallback = "0.0", .not_null = true},
+    {.name = "b", .type = TACWS_FIELD_BOOL, .fallback = "false", .not_null = true},
+    {.name = "t", .type = TACWS_FIELD_TEXT, .fallback = "\"init\""},
+    {.name = "o", .type = TACWS_FIELD_OBJECT, .model = inner_model},
+    {.name = "a", .type = TACWS_FIELD_ARRAY, .fallback = "[]", .not_null = true},
+    {.name = "gone", .type = TACWS_FIELD_ARRAY, .omit_missing = true},
+    {.name = "flags",
+     .type = TACWS_FIELD_ARRAY,
+     .fallback = "[]",
+     .not_null = true,
+     .bad_is_null = true},
+    {.name = NULL},
+};
+
+static char *shape_str(const char *row_json)
+{
+	json_object *row = json_tokener_parse(row_json);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+	json_object *out = tacws_db_row_shape(row, shape_model, true);
+	char *s = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	json_object_put(out);
+	json_object_put(row);
+	return s;
+}
+
+/* Rows as the backend's model shapes them: types, defaults, parsed JSON, other columns kept. */
+static void test_row_shape(void)
+{
+	static const struct {
+		const char *row, *want;
+	} cases[] = {
+	    /* Every column missing: the model's defaults, nothing for an omitted field. */
+	    {"{}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
+	    /* NULL values: null, unless the field is not optional. */
+	    {"{\"i\":null,\"f\":null,\"b\":null,\"t\":null,\"o\":null,\"a\":null,"
+	     "\"gone\":null}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":null,\"o\":null,\"a\":[],\"gone\":null,"
+	     "\"flags\":[]}"},
+	    /* SQLite's storage: 0/1 booleans, whole reals, JSON as text; extra columns last. */
+	    {"{\"z\":\"extra\",\"i\":3.0,\"f\":2,\"b\":1,\"t\":\"x\",\"o\":\"{\\\"x\\\":1,"
+	     "\\\"drop\\\":2}\",\"a\":\"[1,\\\"a\\\"]\",\"gone\":\"[2]\"}",
+	     "{\"i\":3,\"f\":2.0,\"b\":true,\"t\":\"x\",\"o\":{\"x\":1.0},\"a\":[1,\"a\"],"
+	     "\"gone\":[2],\"flags\":[],\"z\":\"extra\"}"},
+	    /* Values that are not of the type: the fallback. */
+	    {"{\"i\":2.5,\"f\":\"abc\",\"b\":\"maybe\",\"t\":7,\"o\":\"{bad\",\"a\":\"{}\"}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
+	    /* Numeric text, PostgreSQL's parsed json, an object with a key missing. */
+	    {"{\"i\":\"12\",\"f\":\"1.5\",\"b\":\"true\",\"o\":{},\"a\":[]}",
+	     "{\"i\":12,\"f\":1.5,\"b\":true,\"t\":\"init\",\"o\":{\"x\":0.0},\"a\":[],\"flags\":[]"
+	     "}"},
+	    /* Flagged bad_is_null: text that is not JSON is null, an empty one the fallback. */
+	    {"{\"a\":\"\",\"flags\":\"not json\"}", "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":"
+	                                            "\"init\",\"o\":null,\"a\":[],\"flags\":null}"},
+	    {"{\"flags\":\"\"}",
+	     "{\"i\":null,\"f\":0.0,\"b\":false,\"t\":\"init\",\"o\":null,\"a\":[],\"flags\":[]}"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *s = shape_str(cases[i].row);
+		CU_ASSERT_STRING_EQUAL(s, cases[i].want);
+		if (strcmp(s, cases[i].want))
+			fprintf(stderr, "case %zu: %s\n", i, s);
+		free(s);
+	}
+}
+
+static void test_group_counts(void)
+{
+	json_object *rows = json_tokener_parse(
+	    "[{\"dim\":\"s\",\"k\":\"b\",\"n\":2},{\"dim\":\"s\",\"k\":null,\"n\":1},"
+	    "{\"dim\":\"p\",\"k\":\"x\",\"n\":3},{\"dim\":\"s\",\"k\":\"a\",\"n\":4}]");
+	json_object *into = json_tokener_parse("{\"q\":{}}");
+	tacws_db_group_counts(rows, into);
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(into, JSON_C_TO_STRING_PLAIN),
+	                       "{\"q\":{},\"p\":{\"x\":3},\"s\":{\"a\":4,\"b\":2,\"null\":1}}");
+	json_object_put(rows);
+	json_object_put(into);
 }
 
 static void test_sqlite_paths(void)
@@ -367,6 +518,9 @@ int main(void)
 	    {"pg types", test_pg_types},
 	    {"missing table", test_missing_table},
 	    {"tables", test_tables},
+	    {"columns", test_columns},
+	    {"row shape", test_row_shape},
+	    {"group counts", test_group_counts},
 	    {"sqlite paths", test_sqlite_paths},
 	    {"sqlite replaced", test_sqlite_replaced},
 	    {"sqlite locked", test_sqlite_locked},

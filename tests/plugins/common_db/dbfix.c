@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "fake_host.h"
 #include "testutil.h"
 
 int dbfix_open(dbfix *f)
@@ -148,4 +150,40 @@ int dbfix_pg_stop(dbfix *f)
 int dbfix_pg_start(dbfix *f)
 {
 	return f->pg ? pg_ctl("start") : -1;
+}
+
+void dbfix_load_plugin(dbfix *f, const char *so_path, const char *endpoint, const char *channel)
+{
+	char section[128];
+	snprintf(section, sizeof section, "feed.%s", endpoint);
+	fake_host_config_set("sources", "repo_root", f->base);
+	fake_host_config_set("sources", "database", f->url);
+	fake_host_config_set(section, "enabled", "true");
+	if (channel)
+		fake_host_config_set(section, "listen_channel", channel);
+	CU_ASSERT_EQUAL_FATAL(fake_host_load(so_path), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_host_feed(endpoint));
+}
+
+json_object *dbfix_snapshot(const char *endpoint)
+{
+	json_object *data = NULL;
+	char err[512] = "";
+	int rc = fake_host_snapshot(endpoint, NULL, &data, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "%s snapshot: %s\n", endpoint, err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return data;
+}
+
+void dbfix_check_notify(dbfix *f, const char *endpoint, const char *change_sql)
+{
+	CU_ASSERT_EQUAL_FATAL(fake_host_wait_polls(endpoint, 1, 5000), 1);
+	CU_ASSERT_EQUAL(dbfix_exec(f, change_sql), 0);
+	long long t0 = tacws_test_now_ms(); /* committed: the NOTIFY is out */
+	CU_ASSERT_EQUAL(fake_host_wait_polls(endpoint, 2, 1000), 2);
+	CU_ASSERT(tacws_test_now_ms() - t0 < 1000);
+	CU_ASSERT_EQUAL(dbfix_exec(f, "DELETE FROM phase_queue"), 0);
+	usleep(300 * 1000); /* a window: a poll that does not come has no event to wait for */
+	CU_ASSERT_EQUAL(fake_host_poll_count(endpoint), 2);
 }

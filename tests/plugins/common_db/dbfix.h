@@ -7,6 +7,7 @@
 #ifndef TACWS_DBFIX_H
 #define TACWS_DBFIX_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
 
 typedef struct dbfix {
@@ -32,5 +33,19 @@ int dbfix_exec_conf(dbfix *f, const char *name);
  * The fixture's own connection reconnects at its next dbfix_exec. */
 int dbfix_pg_stop(dbfix *f);
 int dbfix_pg_start(dbfix *f);
+
+/* Loads the plugin at so_path in the fake host with [sources] pointing at f and
+ * [feed.<endpoint>] enabled, listening on channel when it is not NULL;
+ * CUnit-fatal unless it loads and registers endpoint. */
+void dbfix_load_plugin(dbfix *f, const char *so_path, const char *endpoint, const char *channel);
+
+/* The loaded feed's snapshot, CUnit-asserted to succeed (the reason printed when
+ * not); NULL on failure, else the caller puts it. */
+json_object *dbfix_snapshot(const char *endpoint);
+
+/* pg only, with the plugin loaded listening (conf/sql/postgres-notify.sql installed):
+ * one poll once it listens; change_sql, committed, makes one more within a second;
+ * a change to phase_queue (the queue's channel) makes none. */
+void dbfix_check_notify(dbfix *f, const char *endpoint, const char *change_sql);
 
 #endif

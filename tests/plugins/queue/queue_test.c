@@ -24,13 +24,7 @@ static int suite_cleanup(void)
 
 static void load(const char *channel)
 {
-	fake_host_config_set("sources", "repo_root", fix.base);
-	fake_host_config_set("sources", "database", fix.url);
-	fake_host_config_set("feed.queue", "enabled", "true");
-	if (channel)
-		fake_host_config_set("feed.queue", "listen_channel", channel);
-	CU_ASSERT_EQUAL_FATAL(fake_host_load(PLUGIN_PATH), 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fake_host_feed("queue"));
+	dbfix_load_plugin(&fix, PLUGIN_PATH, "queue", channel);
 }
 
 static void reset(void)
@@ -103,13 +97,7 @@ static void test_payload(void)
 
 static json_object *snapshot(void)
 {
-	json_object *data = NULL;
-	char err[256] = "";
-	int rc = fake_host_snapshot("queue", NULL, &data, err, sizeof err);
-	if (rc)
-		fprintf(stderr, "snapshot: %s\n", err);
-	CU_ASSERT_EQUAL(rc, 0);
-	return data;
+	return dbfix_snapshot("queue");
 }
 
 static void test_limit_total(void)
@@ -129,7 +117,8 @@ static void test_limit_total(void)
 	json_object *data = snapshot();
 	json_object *phases = json_object_object_get(data, "phases");
 	CU_ASSERT_EQUAL(json_object_array_length(phases), 100);
-	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(data, "total")), 120);
+	/* TAC's backend: the number of phases sent, not of the table's rows. */
+	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(data, "total")), 100);
 	for (size_t i = 0; i < json_object_array_length(phases); i++) {
 		char want[48];
 		snprintf(want, sizeof want, "f%02zu-p%02zu", i / 10 + 1, i % 10 + 1);
@@ -161,8 +150,10 @@ static void test_paused(void)
 	CU_ASSERT_EQUAL(paused(), 1);
 	CU_ASSERT_EQUAL(dbfix_exec(&fix, "UPDATE queue_config SET config_value = 'false'"), 0);
 	CU_ASSERT_EQUAL(paused(), 0);
+	/* Exactly 'true', as TAC's backend compares it. */
 	CU_ASSERT_EQUAL(dbfix_exec(&fix, "UPDATE queue_config SET config_value = 'TRUE'"), 0);
-	CU_ASSERT_EQUAL(paused(), 1);
+	CU_ASSERT_EQUAL(paused(), 0);
+	CU_ASSERT_EQUAL(dbfix_exec(&fix, "UPDATE queue_config SET config_value = 'true'"), 0);
 	CU_ASSERT_EQUAL(dbfix_exec(&fix, "INSERT INTO queue_config VALUES ('other', 'false', 't')"),
 	                0);
 	CU_ASSERT_EQUAL(paused(), 1);
@@ -205,6 +196,53 @@ static void test_json_columns(void)
 		    cases[i].want_data);
 		json_object_put(data);
 	}
+	fake_host_unload();
+}
+
+/* TAC's migrations 007 + 011 made phase_queue with parent_issue and depends_on_phase:
+ * the model's fields the table lacks get its defaults, the others are kept, and the
+ * order is by parent_issue. A column added while running shows at the next poll. */
+static void test_old_table(void)
+{
+	load(NULL);
+	CU_ASSERT_EQUAL_FATAL(
+	    dbfix_exec(&fix,
+	               "DROP TABLE phase_queue; CREATE TABLE phase_queue (queue_id TEXT PRIMARY "
+	               "KEY, parent_issue INTEGER NOT NULL, phase_number INTEGER NOT NULL, "
+	               "issue_number INTEGER, status TEXT DEFAULT 'queued', depends_on_phase "
+	               "INTEGER, phase_data TEXT, created_at TEXT, updated_at TEXT, "
+	               "error_message TEXT, priority INTEGER DEFAULT 50, queue_position INTEGER);"
+	               "INSERT INTO phase_queue VALUES ('b', 9, 1, NULL, 'ready', NULL, "
+	               "'{\"title\":\"B\"}', 'c', 'u', NULL, 40, 2);"
+	               "INSERT INTO phase_queue VALUES ('a', 3, 2, 7, 'queued', 1, NULL, 'c', "
+	               "'u', NULL, 50, 1);"),
+	    0);
+	char *s = fake_host_snapshot_string("queue", NULL);
+	CU_ASSERT_STRING_EQUAL(
+	    s, "{\"phases\":["
+	       "{\"queue_id\":\"a\",\"feature_id\":null,\"phase_number\":2,\"issue_number\":7,"
+	       "\"status\":\"queued\",\"current_phase\":\"init\",\"depends_on_phases\":[],"
+	       "\"phase_data\":{},\"created_at\":\"c\",\"updated_at\":\"u\","
+	       "\"error_message\":null,\"adw_id\":null,\"pr_number\":null,\"priority\":50,"
+	       "\"queue_position\":1,\"ready_timestamp\":null,\"started_timestamp\":null,"
+	       "\"parent_issue\":3,\"depends_on_phase\":1},"
+	       "{\"queue_id\":\"b\",\"feature_id\":null,\"phase_number\":1,\"issue_number\":null,"
+	       "\"status\":\"ready\",\"current_phase\":\"init\",\"depends_on_phases\":[],"
+	       "\"phase_data\":{\"title\":\"B\"},\"created_at\":\"c\",\"updated_at\":\"u\","
+	       "\"error_message\":null,\"adw_id\":null,\"pr_number\":null,\"priority\":40,"
+	       "\"queue_position\":2,\"ready_timestamp\":null,\"started_timestamp\":null,"
+	       "\"parent_issue\":9,\"depends_on_phase\":null}],"
+	       "\"total\":2,\"paused\":false}");
+	free(s);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "ALTER TABLE phase_queue ADD COLUMN adw_id TEXT;"
+	                                       "UPDATE phase_queue SET adw_id = 'x1'"),
+	                      0);
+	json_object *data = snapshot();
+	json_object *row = json_object_array_get_idx(json_object_object_get(data, "phases"), 0);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(row, "adw_id")), "x1");
+	json_object_put(data);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec(&fix, "DROP TABLE phase_queue"), 0);
+	CU_ASSERT_EQUAL_FATAL(dbfix_exec_conf(&fix, "schema.sql"), 0);
 	fake_host_unload();
 }
 
@@ -371,6 +409,7 @@ int main(void)
 	    {"limit and total", test_limit_total},
 	    {"paused", test_paused},
 	    {"json columns", test_json_columns},
+	    {"old table", test_old_table},
 	    {"wrong schema", test_wrong_schema},
 	    {"missing file", test_missing_file},
 	    {"locked", test_locked},
