@@ -42,6 +42,8 @@ export const FEED_TYPES = Object.freeze({
 	'adw-state': 'adw_state_update',
 	'system-status': 'system_status_update',
 	'webhook-status': 'webhook_status_update',
+	'planned-features': 'planned_features_update',
+	'qc-metrics': 'qc_metrics_update',
 });
 
 // The largest delay before retry number `attempt` (0-based): base·2^attempt, capped.
