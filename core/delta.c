@@ -558,11 +558,13 @@ static int op_add(json_object **doc, const char *ptr, json_object *v, bool repla
 			rc = n ? token_index(last, n - 1, &i) : -EINVAL;
 		else if (strcmp(last, "-"))
 			rc = token_index(last, n, &i);
-		if (!rc && replace)
+		if (!rc && replace) {
 			rc = json_object_array_put_idx(parent, i, v) ? -ENOMEM : 0;
-		else if (!rc)
+			v = rc ? v : NULL;
+		} else if (!rc) {
 			rc = array_insert(parent, i, v);
-		v = NULL; /* taken by put_idx or array_insert, also on their failure */
+			v = NULL; /* array_insert takes it, also on failure */
+		}
 	} else {
 		rc = -EINVAL;
 	}
