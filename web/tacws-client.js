@@ -344,7 +344,7 @@ export class LifecycleWatcher {
 // the paths an operation touches are copied once per patch, the rest is shared, so a page
 // that compares references sees exactly what changed. Throws on a patch that does not apply.
 
-const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o, k) => Object.hasOwn(o, k);
 
 function isContainer(v) {
 	return v !== null && typeof v === 'object';
@@ -358,6 +358,7 @@ function parsePointer(ptr) {
 		.slice(1)
 		.split('/')
 		.map((t) => {
+			if (!t.includes('~')) return t;
 			if (/~[^01]|~$/.test(t)) throw new Error(`bad escape in ${ptr}`);
 			return t.replace(/~1/g, '/').replace(/~0/g, '~');
 		});
@@ -372,15 +373,15 @@ function arrayIndex(arr, token, allowEnd) {
 }
 
 function setOwn(obj, key, value) {
-	// defineProperty, not assignment: a "__proto__" member stays a member.
-	Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+	// Assigning "__proto__" would change the prototype: define it as a member instead.
+	if (key === '__proto__')
+		Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+	else obj[key] = value;
 }
 
+// Spread copies "__proto__" as a member too (it defines, it does not assign).
 function shallowCopy(v) {
-	if (Array.isArray(v)) return v.slice();
-	const c = {};
-	for (const k of Object.keys(v)) setOwn(c, k, v[k]);
-	return c;
+	return Array.isArray(v) ? v.slice() : { ...v };
 }
 
 function deepEqual(a, b) {

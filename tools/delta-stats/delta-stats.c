@@ -6,7 +6,10 @@
  * (level 6, a fresh stream per message, as compress-once would send it).
  * Every JSON Patch is checked: applied to the old data it must give the new data.
  *
- *   delta-stats [--keys id,queue_id,adw_id] < capture.jsonl
+ *   delta-stats [--keys id,queue_id,adw_id] [--emit FILE] < capture.jsonl
+ *
+ * --emit writes one line per change, {"full":"<message>","delta":"<delta message>"},
+ * the input of browser-apply.mjs (the client's cost of a delta against a snapshot).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +95,29 @@ static size_t envelope(json_object *msg, json_object *base, const char *member, 
 	return n;
 }
 
+static FILE *emit_to;
+
+static void emit_change(const char *full, json_object *msg, json_object *base, json_object *patch)
+{
+	json_object *e = json_object_new_object(), *v;
+	json_object *dm = json_object_new_object();
+	json_object_object_foreach(msg, k, val) {
+		if (!strcmp(k, "data")) {
+			json_object_object_add(dm, "delta", json_object_get(patch));
+			if (json_object_object_get_ex(base, "seq", &v))
+				json_object_object_add(dm, "base_seq", json_object_get(v));
+		} else {
+			json_object_object_add(dm, k, json_object_get(val));
+		}
+	}
+	json_object_object_add(e, "full", json_object_new_string(full));
+	json_object_object_add(e, "delta",
+	                       json_object_new_string(json_object_to_json_string_ext(dm, FLAGS)));
+	fprintf(emit_to, "%s\n", json_object_to_json_string_ext(e, FLAGS));
+	json_object_put(dm);
+	json_object_put(e);
+}
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -141,6 +167,8 @@ static int change(feed_stats *f, json_object *msg, const char *const *keys)
 			return -1;
 		}
 		f->patch_ops += (long)json_object_array_length(patch);
+		if (emit_to)
+			emit_change(full, msg, f->last, patch);
 		pn = envelope(msg, f->last, "delta", patch, &pz);
 	}
 	f->patch += (double)pn;
@@ -161,11 +189,19 @@ int main(int argc, char **argv)
 {
 	char keybuf[256] = "id,queue_id,adw_id";
 	const char *keys[MAX_KEYS + 1];
-	if (argc == 3 && !strcmp(argv[1], "--keys"))
-		snprintf(keybuf, sizeof keybuf, "%s", argv[2]);
-	else if (argc != 1) {
-		fprintf(stderr, "usage: delta-stats [--keys id,queue_id,adw_id] < capture.jsonl\n");
-		return 1;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 < argc && !strcmp(argv[i], "--keys")) {
+			snprintf(keybuf, sizeof keybuf, "%s", argv[i + 1]);
+		} else if (i + 1 < argc && !strcmp(argv[i], "--emit")) {
+			if (!(emit_to = fopen(argv[i + 1], "w"))) {
+				perror(argv[i + 1]);
+				return 1;
+			}
+		} else {
+			fprintf(stderr, "usage: delta-stats [--keys id,queue_id,adw_id] [--emit FILE] "
+			                "< capture.jsonl\n");
+			return 1;
+		}
 	}
 	int nk = 0;
 	for (char *save, *k = strtok_r(keybuf, ",", &save); k && nk < MAX_KEYS;
@@ -202,6 +238,8 @@ int main(int argc, char **argv)
 		}
 	}
 	free(line);
+	if (emit_to)
+		fclose(emit_to);
 	printf("| feed (message type) | changes | full B | JSON Patch B | merge patch B | sent B "
 	       "| full+deflate B | JSON Patch+deflate B | merge+deflate B | sent+deflate B "
 	       "| ops/change | diff µs | patch too big |\n");
