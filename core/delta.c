@@ -264,38 +264,48 @@ static json_object *row_id(json_object *row, const char *key)
 	           : NULL;
 }
 
-static bool rows_keyed(json_object *arr, const char *key)
+/* Each row's id under key, or NULL (and nothing to free) when a row has none or one repeats. */
+static json_object **row_ids(json_object *arr, const char *key)
 {
 	size_t n = json_object_array_length(arr);
+	json_object **ids = malloc((n ? n : 1) * sizeof *ids);
+	if (!ids)
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		json_object *id = row_id(json_object_array_get_idx(arr, i), key);
-		if (!id)
-			return false;
-		for (size_t j = 0; j < i; j++)
-			if (same(id, row_id(json_object_array_get_idx(arr, j), key)))
-				return false;
+		ids[i] = row_id(json_object_array_get_idx(arr, i), key);
+		bool repeated = false;
+		for (size_t j = 0; j < i && ids[i] && !repeated; j++)
+			repeated = same(ids[i], ids[j]);
+		if (!ids[i] || repeated) {
+			free(ids);
+			return NULL;
+		}
 	}
-	return true;
+	return ids;
 }
 
-/* The first caller key that identifies every row of both arrays, or NULL. */
-static const char *array_key(differ *d, json_object *a, json_object *b)
+/* The first caller key that identifies every row of both arrays, with the rows' ids. */
+static const char *array_key(differ *d, json_object *a, json_object *b, json_object ***ida,
+                             json_object ***idb)
 {
 	size_t na = json_object_array_length(a), nb = json_object_array_length(b);
 	if (!d->keys || !na || !nb || na > TACWS_DELTA_MAX_KEYED_ROWS ||
 	    nb > TACWS_DELTA_MAX_KEYED_ROWS)
 		return NULL;
-	for (const char *const *k = d->keys; *k; k++)
-		if (rows_keyed(a, *k) && rows_keyed(b, *k))
+	for (const char *const *k = d->keys; *k; k++) {
+		if (!(*ida = row_ids(a, *k)))
+			continue;
+		if ((*idb = row_ids(b, *k)))
 			return *k;
+		free(*ida);
+	}
 	return NULL;
 }
 
-static long find_row(json_object *arr, const char *key, json_object *id)
+static long find_id(json_object **ids, size_t n, json_object *id)
 {
-	size_t n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++)
-		if (same(id, row_id(json_object_array_get_idx(arr, i), key)))
+		if (same(id, ids[i]))
 			return (long)i;
 	return -1;
 }
@@ -305,7 +315,8 @@ static long find_row(json_object *arr, const char *key, json_object *id)
  * b's rows in order, moving up an existing row or adding a new one at each place.
  * `at` mirrors the array as the patch so far leaves it: a's index, or -1 for added.
  */
-static int diff_keyed(differ *d, json_object *a, json_object *b, const char *key, int depth)
+static int diff_keyed(differ *d, json_object *a, json_object *b, json_object **ida,
+                      json_object **idb, int depth)
 {
 	size_t na = json_object_array_length(a), nb = json_object_array_length(b);
 	long *at = malloc((na + nb + 1) * sizeof *at);
@@ -316,7 +327,7 @@ static int diff_keyed(differ *d, json_object *a, json_object *b, const char *key
 	for (size_t i = 0; i < na; i++)
 		at[n++] = (long)i;
 	for (size_t i = na; i-- > 0 && !rc;) {
-		if (find_row(b, key, row_id(json_object_array_get_idx(a, i), key)) < 0) {
+		if (find_id(idb, nb, ida[i]) < 0) {
 			rc = emit_at_index(d, "remove", i, NULL);
 			memmove(at + i, at + i + 1, (n - i - 1) * sizeof *at);
 			n--;
@@ -324,7 +335,7 @@ static int diff_keyed(differ *d, json_object *a, json_object *b, const char *key
 	}
 	for (size_t i = 0; i < nb && !rc; i++) {
 		json_object *row = json_object_array_get_idx(b, i);
-		long from = find_row(a, key, row_id(row, key));
+		long from = find_id(ida, na, idb[i]);
 		if (from < 0) {
 			rc = emit_at_index(d, "add", i, row);
 			memmove(at + i + 1, at + i, (n - i) * sizeof *at);
@@ -394,8 +405,13 @@ static int diff_value(differ *d, json_object *a, json_object *b, int depth)
 	if (t == json_type_object && json_object_is_type(b, json_type_object))
 		return diff_object(d, a, b, depth);
 	if (t == json_type_array && json_object_is_type(b, json_type_array)) {
-		const char *key = array_key(d, a, b);
-		return key ? diff_keyed(d, a, b, key, depth) : diff_positional(d, a, b, depth);
+		json_object **ida, **idb;
+		if (!array_key(d, a, b, &ida, &idb))
+			return diff_positional(d, a, b, depth);
+		int rc = diff_keyed(d, a, b, ida, idb, depth);
+		free(ida);
+		free(idb);
+		return rc;
 	}
 	return same(a, b) ? 0 : emit(d, "replace", NULL, b);
 }
