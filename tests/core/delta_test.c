@@ -410,27 +410,29 @@ static void test_without_keys_rows_go_by_position(void)
 	json_object_put(b);
 }
 
-static void test_pointer_escapes(void)
+/* The patch from text a to text b applies, and is want (canonical) when want is set. */
+static void check_texts(const char *a_text, const char *b_text, const char *want)
 {
-	json_object *a = json_tokener_parse("{\"a/b\":1,\"m~n\":{\"~1\":2}}");
-	json_object *b = json_tokener_parse("{\"a/b\":3,\"m~n\":{\"~1\":4}}");
+	json_object *a = json_tokener_parse(a_text), *b = json_tokener_parse(b_text);
 	json_object *patch = diff_checked(a, b);
-	CU_ASSERT_STRING_EQUAL(canon(patch),
-	                       "[{\"op\":\"replace\",\"path\":\"\\/a~1b\",\"value\":3},"
-	                       "{\"op\":\"replace\",\"path\":\"\\/m~0n\\/~01\",\"value\":4}]");
+	if (want)
+		CU_ASSERT_STRING_EQUAL(canon(patch), want);
 	json_object_put(patch);
 	json_object_put(a);
 	json_object_put(b);
 }
 
+static void test_pointer_escapes(void)
+{
+	check_texts("{\"a/b\":1,\"m~n\":{\"~1\":2}}", "{\"a/b\":3,\"m~n\":{\"~1\":4}}",
+	            "[{\"op\":\"replace\",\"path\":\"\\/a~1b\",\"value\":3},"
+	            "{\"op\":\"replace\",\"path\":\"\\/m~0n\\/~01\",\"value\":4}]");
+}
+
 static void test_member_order_is_kept(void)
 {
-	json_object *a = json_tokener_parse("{\"x\":1,\"y\":2,\"z\":3}");
-	json_object *b = json_tokener_parse("{\"y\":2,\"w\":0,\"x\":1,\"z\":3}");
-	json_object *patch = diff_checked(a, b);
-	json_object_put(patch);
-	json_object_put(a);
-	json_object_put(b);
+	/* y and x change places, w is new: x moves behind w by a move onto itself. */
+	check_texts("{\"x\":1,\"y\":2,\"z\":3}", "{\"y\":2,\"w\":0,\"x\":1,\"z\":3}", NULL);
 }
 
 /* RFC 6902's own examples and its error cases. */
