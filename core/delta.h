@@ -14,9 +14,13 @@
  * by position after trimming their common head and tail.
  *
  * Why JSON Patch and not RFC 7386 Merge Patch: a merge patch cannot address an
- * array element, so one row changing in a 50-row history rewrites all 50 rows;
- * on the demo's feeds the merge patch of a change averaged the size of the full
- * snapshot while the JSON Patch was a few percent of it (docs/BENCHMARKS.md).
+ * array element, so one row changing in a 50-row history rewrites all 50 rows.
+ * Measured on the demo's real changes (docs/BENCHMARKS.md, tools/delta-stats):
+ * on the row feeds (workflow-history, adw-monitor, queue, workflows) a merge
+ * patch is 99-101 % of the full message, a JSON Patch 4-15 %; merge patches win
+ * only on the two small status objects (webhook-status 50 % against 81 %,
+ * system-status 23 % against 42 %), about 0.6 % of all bytes. Over every change:
+ * merge patch 98.9 % of the full bytes, JSON Patch 7.6 %.
  *
  * Both functions are pure: they never modify their inputs, may run on any
  * thread, and use no global state. Work is bounded: recursion stops at
