@@ -310,21 +310,78 @@ static long find_id(json_object **ids, size_t n, json_object *id)
 	return -1;
 }
 
+static size_t position(const long *at, size_t n, long row)
+{
+	size_t j = 0;
+	while (j < n && at[j] != row)
+		j++;
+	return j;
+}
+
+/* Emits a move of the element at index from to index to of the array at the path. */
+static int emit_move(differ *d, size_t from, size_t to)
+{
+	size_t base = d->path.len;
+	int rc = path_push_index(&d->path, from);
+	char *from_path = rc ? NULL : strdup(path_str(&d->path));
+	path_cut(&d->path, base);
+	if (!rc && !from_path)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = path_push_index(&d->path, to);
+	if (!rc)
+		rc = emit(d, "move", from_path, NULL);
+	path_cut(&d->path, base);
+	free(from_path);
+	return rc;
+}
+
 /*
- * Keyed rows: remove the rows b lacks (last first, so indexes hold), then walk
- * b's rows in order, moving up an existing row or adding a new one at each place.
- * `at` mirrors the array as the patch so far leaves it: a's index, or -1 for added.
+ * Which rows of b keep their place: a longest run of rows common to a and b
+ * that are in the same order in both (b's rows by a's index, -1 for new ones).
+ */
+static bool *rows_staying(const long *from, size_t nb)
+{
+	size_t *len = calloc(nb + 1, sizeof *len), *prev = calloc(nb + 1, sizeof *prev);
+	bool *stay = calloc(nb + 1, sizeof *stay);
+	if (!len || !prev || !stay) {
+		free(len), free(prev), free(stay);
+		return NULL;
+	}
+	size_t best = 0, end = SIZE_MAX;
+	for (size_t i = 0; i < nb; i++) {
+		if (from[i] < 0)
+			continue;
+		len[i] = 1, prev[i] = SIZE_MAX;
+		for (size_t j = 0; j < i; j++)
+			if (from[j] >= 0 && from[j] < from[i] && len[j] + 1 > len[i])
+				len[i] = len[j] + 1, prev[i] = j;
+		if (len[i] > best)
+			best = len[i], end = i;
+	}
+	for (size_t i = end; i != SIZE_MAX; i = prev[i])
+		stay[i] = true;
+	free(len);
+	free(prev);
+	return stay;
+}
+
+/*
+ * Keyed rows: remove the rows b lacks (last first, so indexes hold); keep the
+ * longest run of rows already in b's order; put every other row, moved or new,
+ * right after the row b has before it (one "move" or "add" each), then diff the
+ * rows in place. `at` mirrors the array as the patch so far leaves it: a's index
+ * of each row, or -1 - i for b's new row i.
  */
 static int diff_keyed(differ *d, json_object *a, json_object *b, json_object **ida,
                       json_object **idb, int depth)
 {
 	size_t na = json_object_array_length(a), nb = json_object_array_length(b);
-	long *at = malloc((na + nb + 1) * sizeof *at);
-	if (!at)
-		return -ENOMEM;
+	long *at = malloc((na + nb + 1) * sizeof *at), *from = malloc((nb + 1) * sizeof *from);
+	bool *stay = NULL;
+	int rc = at && from ? 0 : -ENOMEM;
 	size_t n = 0;
-	int rc = 0;
-	for (size_t i = 0; i < na; i++)
+	for (size_t i = 0; i < na && !rc; i++)
 		at[n++] = (long)i;
 	for (size_t i = na; i-- > 0 && !rc;) {
 		if (find_id(idb, nb, ida[i]) < 0) {
@@ -333,42 +390,36 @@ static int diff_keyed(differ *d, json_object *a, json_object *b, json_object **i
 			n--;
 		}
 	}
+	for (size_t i = 0; i < nb && !rc; i++)
+		from[i] = find_id(ida, na, idb[i]);
+	if (!rc && !(stay = rows_staying(from, nb)))
+		rc = -ENOMEM;
 	for (size_t i = 0; i < nb && !rc; i++) {
-		json_object *row = json_object_array_get_idx(b, i);
-		long from = find_id(ida, na, idb[i]);
-		if (from < 0) {
-			rc = emit_at_index(d, "add", i, row);
-			memmove(at + i + 1, at + i, (n - i) * sizeof *at);
-			at[i] = -1;
-			n++;
+		if (stay[i])
 			continue;
+		long row = from[i] >= 0 ? from[i] : -1 - (long)i;
+		size_t j = from[i] >= 0 ? position(at, n, row) : n;
+		if (j < n) { /* take it out first: a move's target index counts without it */
+			memmove(at + j, at + j + 1, (n - j - 1) * sizeof *at);
+			n--;
 		}
-		size_t j = i;
-		while (at[j] != from)
-			j++; /* present: rows b lacks were removed, rows before i are placed */
-		if (j != i) {
-			/* from = <path>/j, path = <path>/i */
-			size_t base = d->path.len;
-			rc = path_push_index(&d->path, j);
-			char *from_path = rc ? NULL : strdup(path_str(&d->path));
-			path_cut(&d->path, base);
-			if (!rc && !from_path)
-				rc = -ENOMEM;
-			if (!rc)
-				rc = path_push_index(&d->path, i);
-			if (!rc)
-				rc = emit(d, "move", from_path, NULL);
-			path_cut(&d->path, base);
-			free(from_path);
-			if (rc)
-				break;
-			memmove(at + i + 1, at + i, (j - i) * sizeof *at);
-			at[i] = from;
-		}
-		if (!rc)
-			rc = diff_index(d, json_object_array_get_idx(a, (size_t)from), row, i, depth);
+		long pred = i == 0 ? 0 : from[i - 1] >= 0 ? from[i - 1] : -(long)i;
+		size_t to = i == 0 ? 0 : position(at, n, pred) + 1;
+		if (from[i] >= 0)
+			rc = j == to ? 0 : emit_move(d, j, to);
+		else
+			rc = emit_at_index(d, "add", to, json_object_array_get_idx(b, i));
+		memmove(at + to + 1, at + to, (n - to) * sizeof *at);
+		at[to] = row;
+		n++;
 	}
+	for (size_t i = 0; i < nb && !rc; i++)
+		if (from[i] >= 0)
+			rc = diff_index(d, json_object_array_get_idx(a, (size_t)from[i]),
+			                json_object_array_get_idx(b, i), i, depth);
 	free(at);
+	free(from);
+	free(stay);
 	return rc;
 }
 

@@ -396,6 +396,13 @@ static void test_moved_row_is_one_move(void)
 	CU_ASSERT_STRING_EQUAL(canon(patch),
 	                       "[{\"op\":\"move\",\"path\":\"\\/workflows\\/0\",\"from\":\"\\/workflows\\/30\"}]");
 	json_object_put(patch);
+	/* Down the list too: one move, not one per row it passes. */
+	array_move(rows, 0, 30); /* back */
+	array_move(rows, 2, 40);
+	patch = diff_checked(a, b);
+	CU_ASSERT_STRING_EQUAL(canon(patch),
+	                       "[{\"op\":\"move\",\"path\":\"\\/workflows\\/40\",\"from\":\"\\/workflows\\/2\"}]");
+	json_object_put(patch);
 	json_object_put(a);
 	json_object_put(b);
 }
