@@ -10,8 +10,9 @@
  * Arrays whose elements are all objects carrying a unique string or integer
  * member named by the caller (e.g. a row's id) are diffed by that member: a
  * row that changed gives operations under that row, an inserted row one "add",
- * a removed row one "remove", a moved row one "move". Other arrays are diffed
- * by position after trimming their common head and tail.
+ * a removed row one "remove", a moved row one "move" (the longest run of rows
+ * already in the new order stays put). Other arrays are diffed by position
+ * after trimming their common head and tail.
  *
  * Why JSON Patch and not RFC 7386 Merge Patch: a merge patch cannot address an
  * array element, so one row changing in a 50-row history rewrites all 50 rows.
