@@ -2,6 +2,7 @@
 // online, snapshots and seq gaps, multiplex detection. Run: node --test tests/web/
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import {
 	DEFAULTS,
 	STATE,
@@ -565,4 +566,21 @@ test('delta on the multiplexed socket: object subscriptions, resubscribe on a mi
 	]);
 	assert.equal(got.length, 3);
 	client.stop();
+});
+
+test('delta: patches from tacwsd\'s differ (core/delta.c) on real adw-monitor changes apply exactly', () => {
+	// Consecutive changes from the demo, as `delta-stats --emit` wrote them: each delta's base
+	// is the previous line's full message. They include add, remove, move and replace.
+	const url = new URL('./fixtures/adw-monitor-changes.jsonl', import.meta.url);
+	const lines = fs.readFileSync(url, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+	assert.ok(lines.length >= 3);
+	const ops = new Set();
+	for (let i = 1; i < lines.length; i++) {
+		const base = JSON.parse(lines[i - 1].full).data;
+		const msg = JSON.parse(lines[i].delta);
+		for (const op of msg.delta) ops.add(op.op);
+		const got = applyJsonPatch(base, msg.delta);
+		assert.equal(JSON.stringify(got), JSON.stringify(JSON.parse(lines[i].full).data), `change ${i}`);
+	}
+	assert.deepEqual([...ops].sort(), ['add', 'move', 'remove', 'replace']);
 });
