@@ -17,10 +17,10 @@
  * Why JSON Patch and not RFC 7386 Merge Patch: a merge patch cannot address an
  * array element, so one row changing in a 50-row history rewrites all 50 rows.
  * Measured on the demo's real changes (docs/BENCHMARKS.md, tools/delta-stats):
- * on the row feeds (workflow-history, adw-monitor, queue, workflows) a merge
- * patch is 99-101 % of the full message, a JSON Patch 4-15 %; merge patches win
- * only on the two small status objects (webhook-status 50 % against 81 %,
- * system-status 23 % against 42 %), about 0.6 % of all bytes. Over every change:
+ * on the four feeds whose payloads are lists of rows, a merge patch is 99-101 %
+ * of the full message, a JSON Patch 4-15 %; merge patches win only on the two
+ * small status objects (50 % against 81 %, 23 % against 42 %), about 0.6 % of
+ * all bytes. Over every change:
  * merge patch 98.9 % of the full bytes, JSON Patch 7.5 %.
  *
  * Both functions are pure: they never modify their inputs, may run on any
