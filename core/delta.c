@@ -214,14 +214,27 @@ static int emit_at_index(differ *d, const char *op, size_t idx, json_object *val
 static int diff_object(differ *d, json_object *a, json_object *b, int depth)
 {
 	int rc;
+	/* The common case, rows of one table: the same members in the same order. */
+	struct lh_entry *ea = json_object_get_object(a)->head;
+	struct lh_entry *eb = json_object_get_object(b)->head;
+	while (ea && eb && !strcmp(lh_entry_k(ea), lh_entry_k(eb)))
+		ea = ea->next, eb = eb->next;
+	if (!ea && !eb) {
+		ea = json_object_get_object(a)->head;
+		for (eb = json_object_get_object(b)->head; eb; ea = ea->next, eb = eb->next)
+			if ((rc = diff_member(d, (json_object *)lh_entry_v(ea),
+			                      (json_object *)lh_entry_v(eb), lh_entry_k(eb), depth)))
+				return rc;
+		return 0;
+	}
 	json_object_object_foreach(a, ka, unused) {
 		(void)unused;
 		if (!json_object_object_get_ex(b, ka, NULL) && (rc = emit_at_key(d, "remove", ka, NULL)))
 			return rc;
 	}
 	/* Walk a's surviving members alongside b's to find the head kept in place. */
-	struct lh_entry *ea = json_object_get_object(a)->head;
-	struct lh_entry *eb = json_object_get_object(b)->head;
+	ea = json_object_get_object(a)->head;
+	eb = json_object_get_object(b)->head;
 	for (; eb; eb = eb->next) {
 		const char *kb = lh_entry_k(eb);
 		while (ea && !json_object_object_get_ex(b, lh_entry_k(ea), NULL))
@@ -253,30 +266,47 @@ static int diff_object(differ *d, json_object *a, json_object *b, int depth)
 	return 0;
 }
 
-/* A row's identity: the member `key` when it is a string or an integer. */
-static json_object *row_id(json_object *row, const char *key)
+/* A row's identity, read once so that comparing two is cheap: a string or an integer. */
+typedef struct row_id {
+	bool is_string;
+	const char *s; /* is_string: the bytes, and their count in n */
+	uint64_t n;    /* the integer's int64 bits, or the string's length */
+	uint64_t u;    /* the integer's uint64 reading (json-c keeps both) */
+} row_id;
+
+static bool row_id_of(json_object *row, const char *key, row_id *id)
 {
 	json_object *v;
 	if (!json_object_is_type(row, json_type_object) || !json_object_object_get_ex(row, key, &v))
-		return NULL;
-	return json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)
-	           ? v
-	           : NULL;
+		return false;
+	if (json_object_is_type(v, json_type_string)) {
+		*id = (row_id){true, json_object_get_string(v), (uint64_t)json_object_get_string_len(v), 0};
+		return true;
+	}
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	*id = (row_id){false, NULL, (uint64_t)json_object_get_int64(v), json_object_get_uint64(v)};
+	return true;
+}
+
+static bool row_id_same(const row_id *x, const row_id *y)
+{
+	return x->is_string == y->is_string && x->n == y->n && x->u == y->u &&
+	       (!x->is_string || !memcmp(x->s, y->s, (size_t)x->n));
 }
 
 /* Each row's id under key, or NULL (and nothing to free) when a row has none or one repeats. */
-static json_object **row_ids(json_object *arr, const char *key)
+static row_id *row_ids(json_object *arr, const char *key)
 {
 	size_t n = json_object_array_length(arr);
-	json_object **ids = malloc((n ? n : 1) * sizeof *ids);
+	row_id *ids = malloc((n ? n : 1) * sizeof *ids);
 	if (!ids)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		ids[i] = row_id(json_object_array_get_idx(arr, i), key);
-		bool repeated = false;
-		for (size_t j = 0; j < i && ids[i] && !repeated; j++)
-			repeated = same(ids[i], ids[j]);
-		if (!ids[i] || repeated) {
+		bool ok = row_id_of(json_object_array_get_idx(arr, i), key, &ids[i]);
+		for (size_t j = 0; j < i && ok; j++)
+			ok = !row_id_same(&ids[i], &ids[j]);
+		if (!ok) {
 			free(ids);
 			return NULL;
 		}
@@ -285,8 +315,7 @@ static json_object **row_ids(json_object *arr, const char *key)
 }
 
 /* The first caller key that identifies every row of both arrays, with the rows' ids. */
-static const char *array_key(differ *d, json_object *a, json_object *b, json_object ***ida,
-                             json_object ***idb)
+static const char *array_key(differ *d, json_object *a, json_object *b, row_id **ida, row_id **idb)
 {
 	size_t na = json_object_array_length(a), nb = json_object_array_length(b);
 	if (!d->keys || !na || !nb || na > TACWS_DELTA_MAX_KEYED_ROWS ||
@@ -302,10 +331,10 @@ static const char *array_key(differ *d, json_object *a, json_object *b, json_obj
 	return NULL;
 }
 
-static long find_id(json_object **ids, size_t n, json_object *id)
+static long find_id(const row_id *ids, size_t n, const row_id *id)
 {
 	for (size_t i = 0; i < n; i++)
-		if (same(id, ids[i]))
+		if (row_id_same(id, &ids[i]))
 			return (long)i;
 	return -1;
 }
@@ -373,8 +402,8 @@ static bool *rows_staying(const long *from, size_t nb)
  * rows in place. `at` mirrors the array as the patch so far leaves it: a's index
  * of each row, or -1 - i for b's new row i.
  */
-static int diff_keyed(differ *d, json_object *a, json_object *b, json_object **ida,
-                      json_object **idb, int depth)
+static int diff_keyed(differ *d, json_object *a, json_object *b, const row_id *ida,
+                      const row_id *idb, int depth)
 {
 	size_t na = json_object_array_length(a), nb = json_object_array_length(b);
 	long *at = malloc((na + nb + 1) * sizeof *at), *from = malloc((nb + 1) * sizeof *from);
@@ -384,14 +413,14 @@ static int diff_keyed(differ *d, json_object *a, json_object *b, json_object **i
 	for (size_t i = 0; i < na && !rc; i++)
 		at[n++] = (long)i;
 	for (size_t i = na; i-- > 0 && !rc;) {
-		if (find_id(idb, nb, ida[i]) < 0) {
+		if (find_id(idb, nb, &ida[i]) < 0) {
 			rc = emit_at_index(d, "remove", i, NULL);
 			memmove(at + i, at + i + 1, (n - i - 1) * sizeof *at);
 			n--;
 		}
 	}
 	for (size_t i = 0; i < nb && !rc; i++)
-		from[i] = find_id(ida, na, idb[i]);
+		from[i] = find_id(ida, na, &idb[i]);
 	if (!rc && !(stay = rows_staying(from, nb)))
 		rc = -ENOMEM;
 	for (size_t i = 0; i < nb && !rc; i++) {
@@ -456,7 +485,7 @@ static int diff_value(differ *d, json_object *a, json_object *b, int depth)
 	if (t == json_type_object && json_object_is_type(b, json_type_object))
 		return diff_object(d, a, b, depth);
 	if (t == json_type_array && json_object_is_type(b, json_type_array)) {
-		json_object **ida, **idb;
+		row_id *ida, *idb;
 		if (!array_key(d, a, b, &ida, &idb))
 			return diff_positional(d, a, b, depth);
 		int rc = diff_keyed(d, a, b, ida, idb, depth);
