@@ -164,7 +164,7 @@ static int emit(differ *d, const char *op, const char *from, json_object *value)
 
 static int diff_value(differ *d, json_object *a, json_object *b, int depth);
 
-/* The same as diff_value, one level down at the member or index pushed by push. */
+/* diff_value one level down, at the member (or index) key. */
 static int diff_member(differ *d, json_object *a, json_object *b, const char *key, int depth)
 {
 	size_t mark = d->path.len;
@@ -177,12 +177,9 @@ static int diff_member(differ *d, json_object *a, json_object *b, const char *ke
 
 static int diff_index(differ *d, json_object *a, json_object *b, size_t idx, int depth)
 {
-	size_t mark = d->path.len;
-	int rc = path_push_index(&d->path, idx);
-	if (!rc)
-		rc = diff_value(d, a, b, depth + 1);
-	path_cut(&d->path, mark);
-	return rc;
+	char tok[24];
+	snprintf(tok, sizeof tok, "%zu", idx);
+	return diff_member(d, a, b, tok, depth);
 }
 
 static int emit_at_key(differ *d, const char *op, const char *key, json_object *value)
@@ -197,12 +194,9 @@ static int emit_at_key(differ *d, const char *op, const char *key, json_object *
 
 static int emit_at_index(differ *d, const char *op, size_t idx, json_object *value)
 {
-	size_t mark = d->path.len;
-	int rc = path_push_index(&d->path, idx);
-	if (!rc)
-		rc = emit(d, op, NULL, value);
-	path_cut(&d->path, mark);
-	return rc;
+	char tok[24];
+	snprintf(tok, sizeof tok, "%zu", idx);
+	return emit_at_key(d, op, tok, value);
 }
 
 /*
