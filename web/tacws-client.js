@@ -16,7 +16,11 @@
 //   once; the window's "online" event → reconnects at once;
 // - sends {"type":"ping"} every 25 s; no pong within pongTimeoutMs = a dead connection;
 // - the first message after each (re)open is flagged meta.snapshot: it replaces what the
-//   page holds; seq gaps are detected, logged and flagged in meta.gap.
+//   page holds; seq gaps are detected, logged and flagged in meta.gap;
+// - with { delta: true } it asks for JSON Patch deltas (RFC 6902) and applies each to the
+//   state it holds for the topic, so handlers still get the whole new state as msg.data.
+//   A delta whose base_seq is not the last seq seen is never applied: the client waits for
+//   a full snapshot and asks for one by subscribing again.
 //
 // Every timing input (clock, timers, random, WebSocket, fetch, document, window, logger)
 // comes from `env`, so the logic runs under node's test runner without a browser.
@@ -337,6 +341,154 @@ export class LifecycleWatcher {
 	}
 }
 
+
+// ---- JSON Patch (RFC 6902), applied without mutating the previous state: containers on
+// the paths an operation touches are copied once per patch, the rest is shared, so a page
+// that compares references sees exactly what changed. Throws on a patch that does not apply.
+
+const hasOwn = (o, k) => Object.hasOwn(o, k);
+
+function isContainer(v) {
+	return v !== null && typeof v === 'object';
+}
+
+// RFC 6901: "" is the whole document; "/a~1b/~0c" is ["a/b", "~c"].
+function parsePointer(ptr) {
+	if (ptr === '') return [];
+	if (typeof ptr !== 'string' || ptr[0] !== '/') throw new Error(`bad pointer ${ptr}`);
+	return ptr
+		.slice(1)
+		.split('/')
+		.map((t) => {
+			if (!t.includes('~')) return t;
+			if (/~[^01]|~$/.test(t)) throw new Error(`bad escape in ${ptr}`);
+			return t.replace(/~1/g, '/').replace(/~0/g, '~');
+		});
+}
+
+function arrayIndex(arr, token, allowEnd) {
+	if (allowEnd && token === '-') return arr.length;
+	if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new Error(`bad index ${token}`);
+	const i = Number(token);
+	if (i > arr.length || (!allowEnd && i === arr.length)) throw new Error(`index ${i} out of range`);
+	return i;
+}
+
+function setOwn(obj, key, value) {
+	// Assigning "__proto__" would change the prototype: define it as a member instead.
+	if (key === '__proto__')
+		Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+	else obj[key] = value;
+}
+
+// Spread copies "__proto__" as a member too (it defines, it does not assign).
+function shallowCopy(v) {
+	return Array.isArray(v) ? v.slice() : { ...v };
+}
+
+function deepEqual(a, b) {
+	if (a === b) return true;
+	if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) return false;
+	const ka = Object.keys(a);
+	const kb = Object.keys(b);
+	if (ka.length !== kb.length) return false;
+	return ka.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k]));
+}
+
+export function applyJsonPatch(doc, ops) {
+	if (!Array.isArray(ops)) throw new Error('a patch is an array');
+	const fresh = new Set(); // containers copied by this patch: safe to change in place
+	const holder = { root: doc };
+	const own = (c) => {
+		if (fresh.has(c)) return c;
+		const copy = shallowCopy(c);
+		fresh.add(copy);
+		return copy;
+	};
+	// The container the tokens but the last name, made writable along the way.
+	const parentOf = (tokens) => {
+		let parent = holder;
+		let key = 'root';
+		for (const t of tokens.slice(0, -1)) {
+			const child = own(parent[key]);
+			setOwn(parent, key, child);
+			if (Array.isArray(child)) key = arrayIndex(child, t, false);
+			else if (isContainer(child) && hasOwn(child, t)) key = t;
+			else throw new Error(`no member ${t}`);
+			parent = child;
+		}
+		const last = own(parent[key]);
+		if (!isContainer(last)) throw new Error('not a container');
+		setOwn(parent, key, last);
+		return last;
+	};
+	const get = (ptr) => {
+		let v = holder.root;
+		for (const t of parsePointer(ptr)) {
+			if (Array.isArray(v)) v = v[arrayIndex(v, t, false)];
+			else if (isContainer(v) && hasOwn(v, t)) v = v[t];
+			else throw new Error(`no value at ${ptr}`);
+		}
+		return v;
+	};
+	const add = (ptr, value, replace) => {
+		const tokens = parsePointer(ptr);
+		if (!tokens.length) {
+			holder.root = value;
+			return;
+		}
+		const parent = parentOf(tokens);
+		const t = tokens[tokens.length - 1];
+		if (Array.isArray(parent)) {
+			const i = arrayIndex(parent, t, !replace);
+			parent.splice(i, replace ? 1 : 0, value);
+		} else {
+			if (replace && !hasOwn(parent, t)) throw new Error(`no member ${t}`);
+			setOwn(parent, t, value);
+		}
+	};
+	const remove = (ptr) => {
+		const tokens = parsePointer(ptr);
+		if (!tokens.length) throw new Error('cannot remove the document');
+		const parent = parentOf(tokens);
+		const t = tokens[tokens.length - 1];
+		if (Array.isArray(parent)) parent.splice(arrayIndex(parent, t, false), 1);
+		else if (hasOwn(parent, t)) delete parent[t];
+		else throw new Error(`no member ${t}`);
+	};
+	for (const op of ops) {
+		if (!isContainer(op) || typeof op.path !== 'string') throw new Error('bad operation');
+		switch (op.op) {
+			case 'add':
+			case 'replace':
+				if (!hasOwn(op, 'value')) throw new Error(`${op.op} without a value`);
+				if (op.op === 'replace') get(op.path);
+				add(op.path, op.value, op.op === 'replace');
+				break;
+			case 'remove':
+				remove(op.path);
+				break;
+			case 'move': {
+				if (op.path.startsWith(`${op.from}/`)) throw new Error('move into itself');
+				const v = get(op.from);
+				if (op.from === '') break;
+				remove(op.from);
+				add(op.path, v, false);
+				break;
+			}
+			case 'copy':
+				add(op.path, get(op.from), false);
+				break;
+			case 'test':
+				if (!deepEqual(get(op.path), op.value)) throw new Error(`test failed at ${op.path}`);
+				break;
+			default:
+				throw new Error(`unknown op ${op.op}`);
+		}
+	}
+	return holder.root;
+}
+
 function feedOf(topic) {
 	const slash = topic.indexOf('/');
 	return slash < 0 ? topic : topic.slice(0, slash);
@@ -345,15 +497,17 @@ function feedOf(topic) {
 // Subscriptions by topic ("queue", "adw-state/77c90e61") over one or many ReliableSockets.
 export class TacwsClient {
 	// url: ws://host:port (no path); apiPrefix: "/api/v1"; token: the ws_token, if any;
-	// multiplex: 'auto' (ask /feeds), true or false.
+	// multiplex: 'auto' (ask /feeds), true or false; delta: ask for JSON Patch deltas.
 	constructor({
 		url,
 		apiPrefix = '/api/v1',
 		token = '',
 		multiplex = 'auto',
+		delta = false,
 		env,
 		options,
 	} = {}) {
+		this.delta = Boolean(delta);
 		this.url = url.replace(/\/+$/, '');
 		this.apiPrefix = apiPrefix.replace(/\/+$/, '');
 		this.token = token;
@@ -367,6 +521,7 @@ export class TacwsClient {
 		this.started = false;
 		this.ready = false; // sockets are open(ing): new topics need their own subscribe
 		this.gaps = 0;
+		this.deltaMisses = 0; // deltas not applied (wrong base or a broken patch)
 		this.lifecycle = new LifecycleWatcher({
 			env: this.env,
 			graceMs: this.opts.hiddenGraceMs,
@@ -431,6 +586,7 @@ export class TacwsClient {
 			t = {
 				handlers: new Set(),
 				seq: null,
+				data: undefined, // the state deltas apply to; undefined until a snapshot
 				awaitingSnapshot: true,
 				lastAt: null,
 			};
@@ -440,7 +596,7 @@ export class TacwsClient {
 					t.awaitingSnapshot = true;
 					this.sockets
 						.get('*')
-						?.send({ type: 'subscribe', feeds: [topic] });
+						?.send({ type: 'subscribe', feeds: this._subscriptions([topic]) });
 				} else {
 					this._open(topic);
 					this._emitStatus();
@@ -479,14 +635,22 @@ export class TacwsClient {
 		for (const s of this.sockets.values()) fn(s);
 	}
 
-	_wsUrl(path) {
-		const q = this.token ? `?token=${encodeURIComponent(this.token)}` : '';
+	_wsUrl(path, perFeed) {
+		const params = [];
+		if (this.token) params.push(`token=${encodeURIComponent(this.token)}`);
+		if (this.delta && perFeed) params.push('delta=json-patch');
+		const q = params.length ? `?${params.join('&')}` : '';
 		return `${this.url}${this.apiPrefix}/${path}${q}`;
+	}
+
+	// Subscription entries on the multiplexed socket: names, or objects asking for deltas.
+	_subscriptions(topics) {
+		return this.delta ? topics.map((topic) => ({ topic, delta: 'json-patch' })) : topics;
 	}
 
 	_open(key) {
 		const multiplexed = key === '*';
-		const sock = new ReliableSocket(this._wsUrl(multiplexed ? 'ws' : `ws/${key}`), {
+		const sock = new ReliableSocket(this._wsUrl(multiplexed ? 'ws' : `ws/${key}`, !multiplexed), {
 			env: this.env,
 			options: this.opts,
 			label: multiplexed ? 'multiplexed' : key,
@@ -497,7 +661,7 @@ export class TacwsClient {
 					if (this.topics.size)
 						sock.send({
 							type: 'subscribe',
-							feeds: [...this.topics.keys()],
+							feeds: this._subscriptions([...this.topics.keys()]),
 						});
 				} else {
 					const t = this.topics.get(key);
@@ -516,6 +680,12 @@ export class TacwsClient {
 		if (topic === null) topic = this._topicOf(msg);
 		const t = topic && this.topics.get(topic);
 		if (!t) return;
+		if (Array.isArray(msg.delta)) {
+			msg = this._applyDelta(topic, t, msg);
+			if (!msg) return;
+		} else if (hasOwn(msg, 'data') && typeof msg.seq === 'number' && this._isState(topic, msg)) {
+			t.data = msg.data;
+		}
 		const meta = { topic, snapshot: t.awaitingSnapshot, gap: null };
 		if (typeof msg.seq === 'number') {
 			if (t.seq !== null && msg.seq > t.seq + 1) {
@@ -533,6 +703,53 @@ export class TacwsClient {
 		t.awaitingSnapshot = false;
 		t.lastAt = this.env.now();
 		for (const h of [...t.handlers]) h(msg, meta);
+	}
+
+	// The message with the whole new state as data, or null when the delta cannot apply:
+	// then the state is dropped until a full snapshot comes, and one is asked for.
+	_applyDelta(topic, t, msg) {
+		let why = null;
+		if (t.data === undefined) why = 'no state to apply it to';
+		else if (t.seq !== msg.base_seq) why = `base_seq ${msg.base_seq}, last seq ${t.seq}`;
+		let data;
+		if (!why) {
+			try {
+				data = applyJsonPatch(t.data, msg.delta);
+			} catch (e) {
+				why = e.message || String(e);
+			}
+		}
+		if (why) {
+			this.deltaMisses += 1;
+			if (t.data !== undefined) {
+				this.env.logger?.warn?.(
+					`tacws: ${topic}: delta not applied (${why}), asking for a snapshot`,
+				);
+				t.data = undefined;
+				this._resubscribe(topic, t);
+			}
+			return null; // already waiting for the snapshot asked for
+		}
+		t.data = data;
+		const { delta, base_seq, ...rest } = msg; // eslint-disable-line no-unused-vars
+		return { ...rest, data };
+	}
+
+	// A feed's own snapshot type (not an event published to it) holds the topic's state.
+	_isState(topic, msg) {
+		const type = FEED_TYPES[feedOf(topic)];
+		return type === undefined || type === msg.type;
+	}
+
+	_resubscribe(topic, t) {
+		t.awaitingSnapshot = true;
+		if (this.multiplex) {
+			const sock = this.sockets.get('*');
+			sock?.send({ type: 'unsubscribe', feeds: [topic] });
+			sock?.send({ type: 'subscribe', feeds: this._subscriptions([topic]) });
+		} else {
+			this.sockets.get(topic)?.reconnectNow();
+		}
 	}
 
 	_topicOf(msg) {

@@ -2,6 +2,7 @@
 // online, snapshots and seq gaps, multiplex detection. Run: node --test tests/web/
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import {
 	DEFAULTS,
 	STATE,
@@ -9,6 +10,7 @@ import {
 	backoffDelay,
 	ReliableSocket,
 	TacwsClient,
+	applyJsonPatch,
 } from '../../web/tacws-client.js';
 import { makeEnv } from './fake_env.mjs';
 
@@ -419,4 +421,166 @@ test('stop() during multiplex detection opens nothing', async () => {
 	answer();
 	await started;
 	assert.equal(instances.length, 0);
+});
+
+// ---- deltas (RFC 6902 JSON Patch) ----
+
+function historyState(n) {
+	const workflows = [];
+	for (let i = 0; i < n; i++) workflows.push({ adw_id: `a${i}`, status: 'running', n: i });
+	return { workflows, total_count: n, analytics: { ok: true } };
+}
+
+test('applyJsonPatch: RFC 6902 operations, escapes, and no change to the input', () => {
+	const doc = { 'a/b': 1, 'm~n': [1, 2, 3], o: { k: 'v' } };
+	const frozen = JSON.stringify(doc);
+	const out = applyJsonPatch(doc, [
+		{ op: 'replace', path: '/a~1b', value: 2 },
+		{ op: 'move', from: '/m~0n/0', path: '/m~0n/-' },
+		{ op: 'add', path: '/m~0n/1', value: 9 },
+		{ op: 'copy', from: '/o', path: '/p' },
+		{ op: 'add', path: '/p/k2', value: null },
+		{ op: 'remove', path: '/o/k' },
+		{ op: 'test', path: '/p', value: { k: 'v', k2: null } },
+		{ op: 'add', path: '/__proto__', value: { polluted: true } },
+	]);
+	assert.equal(JSON.stringify(doc), frozen, 'the input is not modified');
+	assert.deepEqual(JSON.parse(JSON.stringify(out)), {
+		'a/b': 2,
+		'm~n': [2, 9, 3, 1],
+		o: {},
+		p: { k: 'v', k2: null },
+		['__proto__']: { polluted: true },
+	});
+	assert.equal({}.polluted, undefined);
+	assert.deepEqual(applyJsonPatch({ a: 1 }, [{ op: 'replace', path: '', value: [7] }]), [7]);
+	for (const bad of [
+		[{ op: 'remove', path: '/nope' }],
+		[{ op: 'replace', path: '/nope', value: 1 }],
+		[{ op: 'add', path: '/m~0n/01', value: 1 }],
+		[{ op: 'add', path: '/m~0n/4', value: 1 }],
+		[{ op: 'add', path: '/x/y', value: 1 }],
+		[{ op: 'add', path: '/~2', value: 1 }],
+		[{ op: 'add', path: 'a', value: 1 }],
+		[{ op: 'add', path: '/a' }],
+		[{ op: 'test', path: '/o/k', value: 'w' }],
+		[{ op: 'move', from: '/o', path: '/o/x' }],
+		[{ op: 'frob', path: '/o' }],
+		{ op: 'remove', path: '/o' },
+	])
+		assert.throws(() => applyJsonPatch(doc, bad), undefined, JSON.stringify(bad));
+});
+
+test('delta: applied to the held state, the handler gets the whole new state', async () => {
+	const { env, instances } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false, delta: true });
+	const got = [];
+	client.subscribe('workflow-history', (m, meta) => got.push([m, meta]));
+	await client.start();
+	assert.equal(instances[0].url, 'ws://127.0.0.1:1/api/v1/ws/workflow-history?delta=json-patch');
+	const ws = instances[0];
+	ws.serverOpen();
+	ws.serverSend({ type: 'workflow_history_update', data: historyState(50), seq: 41 });
+	ws.serverSend({
+		type: 'workflow_history_update',
+		delta: [{ op: 'replace', path: '/workflows/7/status', value: 'completed' }],
+		base_seq: 41,
+		seq: 42,
+		timestamp: 'T',
+	});
+	assert.equal(got.length, 2);
+	const [first, second] = [got[0][0].data, got[1][0].data];
+	const want = historyState(50);
+	want.workflows[7].status = 'completed';
+	assert.deepEqual(second, want);
+	assert.deepEqual(got[1][0], { type: 'workflow_history_update', seq: 42, timestamp: 'T', data: want });
+	assert.deepEqual(got[1][1], { topic: 'workflow-history', snapshot: false, gap: null });
+	assert.equal(first.workflows[7].status, 'running', 'the previous state is untouched');
+	assert.equal(second.workflows[6], first.workflows[6], 'unchanged rows are shared');
+	assert.notEqual(second.workflows[7], first.workflows[7]);
+	assert.equal(client.deltaMisses, 0);
+	client.stop();
+});
+
+test('delta: a base mismatch is never applied; the client asks for a snapshot', async () => {
+	const { env, instances, logs } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false, delta: true });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push([m, meta]));
+	await client.start();
+	instances[0].serverOpen();
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [{ queue_id: 'q1' }] }, seq: 41 });
+	const delta = (base, seq, value) => ({
+		type: 'queue_update',
+		delta: [{ op: 'add', path: '/phases/-', value }],
+		base_seq: base,
+		seq,
+	});
+	instances[0].serverSend(delta(40, 42, { queue_id: 'wrong' }));
+	assert.equal(got.length, 1, 'not applied, not delivered');
+	assert.equal(client.deltaMisses, 1);
+	assert.ok(logs.some((l) => /queue: delta not applied \(base_seq 40, last seq 41\)/.test(l)));
+	assert.equal(instances.length, 2, 'per-feed socket reopened for a snapshot');
+	assert.ok(instances[0].closed);
+	instances[1].serverOpen();
+	instances[1].serverSend(delta(41, 42, { queue_id: 'q2' }));
+	assert.equal(got.length, 1, 'no state to apply to until the snapshot');
+	assert.equal(instances.length, 2, 'the snapshot was asked for once');
+	instances[1].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 43 });
+	instances[1].serverSend(delta(43, 44, { queue_id: 'q3' }));
+	assert.deepEqual(
+		got.map(([m, meta]) => [m.seq, meta.snapshot, m.data]),
+		[
+			[41, true, { phases: [{ queue_id: 'q1' }] }],
+			[43, true, { phases: [] }],
+			[44, false, { phases: [{ queue_id: 'q3' }] }],
+		],
+	);
+	// A patch that does not apply to the state is a miss too.
+	instances[1].serverSend({ type: 'queue_update', delta: [{ op: 'remove', path: '/nope' }], base_seq: 44, seq: 45 });
+	assert.equal(got.length, 3);
+	assert.equal(client.deltaMisses, 3);
+	client.stop();
+});
+
+test('delta on the multiplexed socket: object subscriptions, resubscribe on a mismatch', async () => {
+	const { env, instances } = makeEnv();
+	env.fetch = async () => ({ ok: true, json: async () => ({ multiplex: true }) });
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, delta: true });
+	const got = [];
+	client.subscribe('queue', (m) => got.push(m.data));
+	await client.start();
+	const ws = instances[0];
+	assert.equal(ws.url, 'ws://127.0.0.1:1/api/v1/ws');
+	ws.serverOpen();
+	assert.deepEqual(ws.sent, [{ type: 'subscribe', feeds: [{ topic: 'queue', delta: 'json-patch' }] }]);
+	ws.serverSend({ type: 'queue_update', data: { phases: [] }, seq: 3 });
+	// An event published to the feed is not the feed's state.
+	ws.serverSend({ type: 'workflow_update', feed: 'queue', data: { x: 1 }, seq: 3 });
+	ws.serverSend({ type: 'queue_update', delta: [{ op: 'add', path: '/total', value: 1 }], base_seq: 3, seq: 4 });
+	assert.deepEqual(got.at(-1), { phases: [], total: 1 });
+	ws.serverSend({ type: 'queue_update', delta: [], base_seq: 9, seq: 10 });
+	assert.deepEqual(ws.sent.slice(1), [
+		{ type: 'unsubscribe', feeds: ['queue'] },
+		{ type: 'subscribe', feeds: [{ topic: 'queue', delta: 'json-patch' }] },
+	]);
+	assert.equal(got.length, 3);
+	client.stop();
+});
+
+test('delta: patches from tacwsd\'s differ (core/delta.c) on real adw-monitor changes apply exactly', () => {
+	// Consecutive changes from the demo, as `delta-stats --emit` wrote them: each delta's base
+	// is the previous line's full message. They include add, remove, move and replace.
+	const url = new URL('./fixtures/adw-monitor-changes.jsonl', import.meta.url);
+	const lines = fs.readFileSync(url, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+	assert.ok(lines.length >= 3);
+	const ops = new Set();
+	for (let i = 1; i < lines.length; i++) {
+		const base = JSON.parse(lines[i - 1].full).data;
+		const msg = JSON.parse(lines[i].delta);
+		for (const op of msg.delta) ops.add(op.op);
+		const got = applyJsonPatch(base, msg.delta);
+		assert.equal(JSON.stringify(got), JSON.stringify(JSON.parse(lines[i].full).data), `change ${i}`);
+	}
+	assert.deepEqual([...ops].sort(), ['add', 'move', 'remove', 'replace']);
 });

@@ -1,4 +1,5 @@
 /* tacws-cat: subscribe to a tacws feed and print each message on stdout. */
+#include "states.h"
 #include "wsclient.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ enum {
 #define BACKOFF_CAP_MS 30000
 #define CONNECT_TIMEOUT_MS 10000
 #define TICK_MS 250
+#define MAX_TOPICS 1024 /* whole states remembered for deltas */
 
 struct options {
 	const char *url;
@@ -36,6 +38,8 @@ struct options {
 	double timeout_s;
 	int reconnect;
 	int quiet;
+	int delta; /* ask for JSON Patch deltas */
+	int raw;   /* print deltas as received, not the whole states */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -59,6 +63,9 @@ static void usage(FILE *f)
 	        "                   (sent again after each reconnect)\n"
 	        "  --pretty         pretty-print each message\n"
 	        "  --data           print only the message's \"data\" member\n"
+	        "  --delta          ask for JSON Patch deltas (?delta=json-patch, or in the\n"
+	        "                   subscription); each is applied and the whole state printed\n"
+	        "  --raw            print delta messages as received, not the whole states\n"
 	        "  --count N        exit after N messages\n"
 	        "  --timeout S      exit when no message came for S seconds\n"
 	        "  --no-reconnect   exit when the connection fails or ends\n"
@@ -93,6 +100,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"subscribe", required_argument, NULL, 's'},
 	    {"pretty", no_argument, NULL, 'p'},
 	    {"data", no_argument, NULL, 'd'},
+	    {"delta", no_argument, NULL, 'D'},
+	    {"raw", no_argument, NULL, 'r'},
 	    {"count", required_argument, NULL, 'c'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"no-reconnect", no_argument, NULL, 'n'},
@@ -121,6 +130,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'd':
 			o->data_only = 1;
+			break;
+		case 'D':
+			o->delta = 1;
+			break;
+		case 'r':
+			o->raw = 1;
 			break;
 		case 'c':
 			errno = 0;
@@ -209,6 +224,7 @@ static void note(const struct options *o, const char *fmt, ...)
 
 struct session {
 	const struct options *o;
+	cat_states *states;
 	tacws_wsclient_opts wo;
 	long received;
 	long long deadline; /* for --timeout; 0 without it */
@@ -227,16 +243,24 @@ static int ms_left(const struct session *s, int cap)
 	return left < cap ? (int)(left > 0 ? left : 0) : cap;
 }
 
-/* Sends {"type":"subscribe","feeds":[...]} built from the comma list. */
-static int send_subscribe(const char *list, tacws_wsclient *c)
+/* Sends {"type":"subscribe","feeds":[...]} built from the comma list; with
+ * delta, each entry is {"topic":F,"delta":"json-patch"}. */
+static int send_subscribe(const char *list, int delta, tacws_wsclient *c)
 {
 	json_object *msg = json_object_new_object();
 	json_object *feeds = json_object_new_array();
 	const char *p = list;
 	while (*p) {
 		size_t n = strcspn(p, ",");
-		if (n)
-			json_object_array_add(feeds, json_object_new_string_len(p, (int)n));
+		json_object *topic = n ? json_object_new_string_len(p, (int)n) : NULL;
+		if (topic && delta) {
+			json_object *entry = json_object_new_object();
+			json_object_object_add(entry, "topic", topic);
+			json_object_object_add(entry, "delta", json_object_new_string("json-patch"));
+			topic = entry;
+		}
+		if (topic)
+			json_object_array_add(feeds, topic);
 		p += n + (p[n] == ',');
 	}
 	json_object_object_add(msg, "type", json_object_new_string("subscribe"));
@@ -266,7 +290,18 @@ static int read_messages(struct session *s, tacws_wsclient *c)
 			note(s->o, "connection closed (code %d)", tacws_wsclient_close_code(c));
 			return -1;
 		}
-		print_message(s->o, msg);
+		char *whole = NULL;
+		const char *why = NULL;
+		int st = s->o->raw ? 0 : cat_states_feed(s->states, msg, &whole, &why);
+		if (st == -ENOMEM) {
+			free(msg);
+			return EXIT_CONNECT;
+		}
+		if (st == -EINVAL) /* the server sends a snapshot after a base it cannot serve */
+			note(s->o, "delta not applied (%s); waiting for a snapshot", why);
+		else
+			print_message(s->o, whole ? whole : msg);
+		free(whole);
 		free(msg);
 		if (s->o->timeout_s > 0)
 			s->deadline = now_ms() + (long long)(s->o->timeout_s * 1000);
@@ -319,7 +354,7 @@ static int run(struct session *s)
 		if (!rc) {
 			note(s->o, "connected to %s", s->o->url);
 			attempts = 0;
-			if (s->o->subscribe && send_subscribe(s->o->subscribe, c))
+			if (s->o->subscribe && send_subscribe(s->o->subscribe, s->o->delta, c))
 				note(s->o, "cannot send the subscription");
 			rc = read_messages(s, c);
 			if (rc == EXIT_OK && tacws_wsclient_get_state(c) == TACWS_WSCLIENT_OPEN)
@@ -364,7 +399,22 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	s.wo.host = host;
+	if (o.delta && !o.subscribe) { /* a per-feed socket asks in its query */
+		char *with = NULL;
+		if (asprintf(&with, "%s%cdelta=json-patch", path, strchr(path, '?') ? '&' : '?') < 0) {
+			free(host);
+			free(path);
+			return EXIT_CONNECT;
+		}
+		free(path);
+		path = with;
+	}
 	s.wo.path = path;
+	if (!(s.states = cat_states_new(MAX_TOPICS))) {
+		free(host);
+		free(path);
+		return EXIT_CONNECT;
+	}
 	s.wo.bearer_token = o.token;
 	s.wo.origin = o.origin;
 	if (o.timeout_s > 0)
@@ -379,6 +429,7 @@ int main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
 	int rc = run(&s);
+	cat_states_free(s.states);
 	free(host);
 	free(path);
 	return rc;
