@@ -156,24 +156,6 @@ static int raw_ws_open(const char *path)
 	return -1;
 }
 
-/* Skips data frames until the close frame; its code, and its reason in buf. */
-static int raw_ws_close_frame(int fd, char *reason, size_t len)
-{
-	for (;;) {
-		unsigned char first, *body;
-		size_t n;
-		if (edge_ws_frame(fd, 5000, &first, &body, &n))
-			return -1;
-		if ((first & 0x0f) == 8) {
-			int code = n >= 2 ? body[0] << 8 | body[1] : 1005;
-			snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0, (char *)body + 2);
-			free(body);
-			return code;
-		}
-		free(body);
-	}
-}
-
 static void test_add_feed(void)
 {
 	write_json("r2.json", "{\"r\":2}");
@@ -270,7 +252,7 @@ static void test_remove_feed(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(c), 1001);
 	tacws_wsclient_free(c);
 	char reason[128] = "";
-	CU_ASSERT_EQUAL(raw_ws_close_frame(raw, reason, sizeof reason), 1001);
+	CU_ASSERT_EQUAL(edge_ws_close_frame(raw, 5000, reason, sizeof reason, NULL), 1001);
 	CU_ASSERT_STRING_EQUAL(reason, "feed removed");
 	if (raw >= 0)
 		close(raw);
