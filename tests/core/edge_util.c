@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -280,6 +281,23 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 	if (out_body)
 		*out_body = strdup(buf + hdr_len);
 	return status;
+}
+
+int edge_install_file(const char *from, const char *dir, const char *name)
+{
+	char tmp[1400], to[1400], buf[65536];
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+	snprintf(to, sizeof to, "%s/%s", dir, name);
+	int in = open(from, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n = 0;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return in < 0 || out < 0 || n < 0 || rename(tmp, to) ? -1 : 0;
 }
 
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out)

@@ -58,6 +58,10 @@ int edge_raw(int fd, const char *request, size_t len, int timeout_ms);
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
               const char *body, size_t body_len, int timeout_ms, char **out_body);
 
+/* Copies from to dir/name through a temporary file renamed into place, so a
+ * loaded .so is never written over (a reload test replaces plugins so). */
+int edge_install_file(const char *from, const char *dir, const char *name);
+
 /* "sha256=<hex>" of HMAC-SHA256(secret, body) into out (at least 72 bytes). */
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out);
 

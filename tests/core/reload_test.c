@@ -5,7 +5,6 @@
  * nothing, and its next change is seq + 1.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,22 +42,9 @@ static void write_json(const char *name, const char *text)
 	CU_ASSERT_EQUAL(put_json(name, text), 0);
 }
 
-/* Copies a file, then renames it into place: the loaded .so is never written. */
 static int install_plugin(const char *from, const char *name)
 {
-	char tmp[1400], to[1400], buf[65536];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", plugins, name);
-	snprintf(to, sizeof to, "%s/%s", plugins, name);
-	int in = open(from, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	ssize_t n = 0;
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return in < 0 || out < 0 || n < 0 || rename(tmp, to) ? -1 : 0;
+	return edge_install_file(from, plugins, name);
 }
 
 /* The whole configuration; feeds are what the test varies ("@/" is the test folder). */
