@@ -16,6 +16,7 @@ work=$(mktemp -d /tmp/tacws-churn.XXXXXX)
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$work/repo/agents"
 
+# ping_interval_s is long: the sockets holding topics read nothing while others fill.
 # interval_ms is long so that polls of 100,000 topics do not crowd the measurement;
 # each new topic is still polled once, for its first snapshot.
 write_ini() {
@@ -27,6 +28,7 @@ plugin_dir = $root/$build/plugins
 web_dir =
 workers = 2
 max_subscriptions = 10000
+ping_interval_s = 3600
 client_messages_per_s = 100000
 max_inbound_bytes = 65536
 topic_idle_s = 1
