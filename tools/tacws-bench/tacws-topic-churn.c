@@ -346,6 +346,9 @@ int main(int argc, char **argv)
 			next_id += (unsigned long)k;
 			h->subs += k;
 			live += k;
+			if (live % 10000 < k) /* progress: filling is what grows with n squared */
+				fprintf(stderr, "tacws-topic-churn: %ld live topics after %.1f s\n", live,
+				        now_s() - t_fill);
 		}
 		t_fill = now_s() - t_fill;
 		double wall[100], cpu = 0, loop = 0;
