@@ -136,7 +136,9 @@ static tacws_wsclient *mux_open(int on_port, const char *query)
 	return c;
 }
 
-/* Collects messages up to the pong of ts: how many of each type came. */
+/* Collects messages up to the pong of ts: how many of each type came. An error
+ * answers the message that caused it, so it comes before the pong; a snapshot
+ * comes from a poll and may come after it. */
 static void until_pong(tacws_wsclient *c, long long ts, int *updates, int *errors,
                        json_object **last_error)
 {
