@@ -452,6 +452,19 @@ static void test_http_connections_counted(void)
 
 /* --- F4: request framing --- */
 
+/* The request (with a second one smuggled after its body) gets 400, and the
+ * connection is closed: nothing after it is read as a request. */
+static void expect_400_and_close(const char *what, const char *req, size_t len)
+{
+	int answers;
+	bool closed;
+	int st = request_once(port, req, len, 2000, &answers, &closed);
+	observed("%s: %d, %d answer(s)%s", what, st, answers, closed ? ", closed" : ", kept open");
+	CU_ASSERT_EQUAL(st, 400);
+	CU_ASSERT_EQUAL(answers, 1);
+	CU_ASSERT(closed);
+}
+
 static void test_content_length_and_chunked(void)
 {
 	static const char req[] = "POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -459,14 +472,7 @@ static void test_content_length_and_chunked(void)
 	                          "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
 	                          "0\r\n\r\n"
 	                          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-	int answers;
-	bool closed;
-	int st = request_once(port, req, sizeof req - 1, 2000, &answers, &closed);
-	observed("Content-Length with Transfer-Encoding: chunked: %d, %d answer(s)%s", st, answers,
-	         closed ? ", closed" : ", kept open");
-	CU_ASSERT_EQUAL(st, 400);
-	CU_ASSERT_EQUAL(answers, 1);
-	CU_ASSERT(closed);
+	expect_400_and_close("Content-Length with Transfer-Encoding: chunked", req, sizeof req - 1);
 }
 
 static void test_content_length_too_long(void)
@@ -477,14 +483,7 @@ static void test_content_length_too_long(void)
 	                          "Content-Length: 0000000000000000000000000000000000000005\r\n\r\n"
 	                          "hello"
 	                          "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-	int answers;
-	bool closed;
-	int st = request_once(port, req, sizeof req - 1, 2000, &answers, &closed);
-	observed("a 40-digit Content-Length: %d, %d answer(s)%s", st, answers,
-	         closed ? ", closed" : ", kept open");
-	CU_ASSERT_EQUAL(st, 400);
-	CU_ASSERT_EQUAL(answers, 1);
-	CU_ASSERT(closed);
+	expect_400_and_close("a 40-digit Content-Length", req, sizeof req - 1);
 }
 
 /* --- F5: client frames --- */

@@ -4,10 +4,12 @@
  * waits, and then (before the fix) looks at the files again: a .so replaced
  * in between is unloaded under its running snapshot.
  *
- * Two copies of gatefeed: gatea serves g1, gateb serves g2. A reload removes
- * g1, so it waits for g1's snapshot, held at its gate; meanwhile gateb.so is
- * replaced while g2's snapshot is held at its own gate. The server must not
- * crash; g2's snapshot ends harmlessly; the next SIGHUP loads the new gateb.
+ * Two copies of reloadfeed_v1 (reload_plugin.c, whose `gate` key holds a
+ * snapshot): gatea serves r1, gateb serves r2. A reload removes r1, so it
+ * waits for r1's snapshot, held at its gate; meanwhile gateb.so is replaced
+ * by reloadfeed_v2 while r2's snapshot is held at its own gate. The server
+ * must not crash; r2's snapshot ends harmlessly; the next SIGHUP loads the
+ * new gateb.
  */
 #include <errno.h>
 #include <signal.h>
@@ -92,17 +94,17 @@ static int wait_log_count(const char *needle, int n)
 	return -ETIMEDOUT;
 }
 
-/* The whole file, renamed into place: with g2 always, with g1 or without. */
-static int write_ini(bool with_g1)
+/* The whole file, renamed into place: with r2 always, with r1 or without. */
+static int write_ini(bool with_r1)
 {
-	char g1[2400] = "", text[8192], from[1400], to[1400];
-	if (with_g1)
-		snprintf(g1, sizeof g1, "[feed.g1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n",
+	char r1[2400] = "", text[8192], from[1400], to[1400];
+	if (with_r1)
+		snprintf(r1, sizeof r1, "[feed.r1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n",
 		         dir, dir);
 	snprintf(text, sizeof text,
 	         "[server]\nlisten = 127.0.0.1\nport = 0\nplugin_dir = %s\n"
-	         "%s[feed.g2]\nplugin = gateb\nfile = %s/b.json\ngate = %s/gate-b\n",
-	         plugins, g1, dir, dir);
+	         "%s[feed.r2]\nplugin = gateb\nfile = %s/b.json\ngate = %s/gate-b\n",
+	         plugins, r1, dir, dir);
 	if (tacws_test_write_file(dir, "tacws.ini.new", text))
 		return -1;
 	return rename(in_dir("tacws.ini.new", from, sizeof from), in_dir("tacws.ini", to, sizeof to));
@@ -112,15 +114,15 @@ static void test_replace_during_reload(void)
 {
 	tacws_wsclient *b = NULL;
 	CU_ASSERT_EQUAL_FATAL(
-	    tacws_ws_connect(port, NULL, "g2", NULL, NULL, TACWS_WS_TIMEOUT_MS, &b, NULL), 0);
+	    tacws_ws_connect(port, NULL, "r2", NULL, NULL, TACWS_WS_TIMEOUT_MS, &b, NULL), 0);
 	json_object *m = NULL;
-	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(b, "gate_update", 5000, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(b, "reload_update", 5000, &m), 0);
 	long long seq = tacws_ws_seq(m);
 	json_object_put(m);
 	tacws_wsclient *a = NULL;
 	CU_ASSERT_EQUAL_FATAL(
-	    tacws_ws_connect(port, NULL, "g1", NULL, NULL, TACWS_WS_TIMEOUT_MS, &a, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(a, "gate_update", 5000, NULL), 0);
+	    tacws_ws_connect(port, NULL, "r1", NULL, NULL, TACWS_WS_TIMEOUT_MS, &a, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(a, "reload_update", 5000, NULL), 0);
 
 	/* both feeds' next polls are held */
 	gate_close("gate-a");
@@ -128,22 +130,22 @@ static void test_replace_during_reload(void)
 	CU_ASSERT_EQUAL_FATAL(wait_held("gate-a"), 0);
 	CU_ASSERT_EQUAL_FATAL(wait_held("gate-b"), 0);
 
-	/* g1 goes: the reload waits for g1's snapshot (gateb.so has not changed yet) */
+	/* r1 goes: the reload waits for r1's snapshot (gateb.so has not changed yet) */
 	CU_ASSERT_EQUAL_FATAL(write_ini(false), 0);
 	int reloads = log_count("[reload] reloaded ");
 	int started = log_count("[reload] reloading ");
 	CU_ASSERT_EQUAL_FATAL(kill(tacws_server_fixture_pid(fx), SIGHUP), 0);
 	CU_ASSERT_EQUAL_FATAL(wait_log_count("[reload] reloading ", started + 1), 0);
 	/* The reload decides what to wait for right after that line (it reads one small
-	 * file first); then it waits on g1, held at its gate. The margin puts the
+	 * file first); then it waits on r1, held at its gate. The margin puts the
 	 * replacement after the decision. */
 	sleep_ms(300);
 	CU_ASSERT_EQUAL(log_count("[reload] reloaded "), reloads); /* still waiting */
-	CU_ASSERT_EQUAL_FATAL(edge_install_file(TEST_PLUGIN_DIR "/gatefeed_v2.so", plugins, "gateb.so"),
+	CU_ASSERT_EQUAL_FATAL(edge_install_file(TEST_PLUGIN_DIR "/reloadfeed_v2.so", plugins, "gateb.so"),
 	                      0);
 	CU_ASSERT_EQUAL(gate_open("gate-a"), 0);
 	int rc = wait_log_count("[reload] reloaded ", reloads + 1);
-	sleep_ms(200); /* g2's snapshot, if its code was unloaded, crashes within 10 ms */
+	sleep_ms(200); /* r2's snapshot, if its code was unloaded, crashes within 10 ms */
 	CU_ASSERT_EQUAL(gate_open("gate-b"), 0);
 	sleep_ms(200);
 	int exited = tacws_server_fixture_wait_exit(fx, 300);
@@ -158,14 +160,14 @@ static void test_replace_during_reload(void)
 	}
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_EQUAL(tacws_wsclient_get_state(b), TACWS_WSCLIENT_OPEN);
-	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(a, 3000), 0); /* g1 was removed */
+	CU_ASSERT_EQUAL(tacws_wsclient_wait_closed(a, 3000), 0); /* r1 was removed */
 
-	/* Whether this reload took the new gateb (after g2's snapshot ended) or left it
+	/* Whether this reload took the new gateb (after r2's snapshot ended) or left it
 	 * for the next one, one more SIGHUP serves the new code: v2 data, seq + 1. */
 	reloads = log_count("[reload] reloaded ");
 	CU_ASSERT_EQUAL_FATAL(kill(tacws_server_fixture_pid(fx), SIGHUP), 0);
 	CU_ASSERT_EQUAL(wait_log_count("[reload] reloaded ", reloads + 1), 0);
-	CU_ASSERT_EQUAL_FATAL(tacws_ws_wait_type(b, "gate_update", 5000, &m), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_wait_type(b, "reload_update", 5000, &m), 0);
 	CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
 	CU_ASSERT_STRING_EQUAL(
 	    json_object_to_json_string_ext(tacws_ws_data(m), JSON_C_TO_STRING_PLAIN),
@@ -183,16 +185,16 @@ static int setup(void)
 	snprintf(dir, sizeof dir, "%s", tacws_server_fixture_dir(fx));
 	snprintf(plugins, sizeof plugins, "%s/plugins", dir);
 	if (tacws_test_mkdirs(dir, "plugins") ||
-	    edge_install_file(TEST_PLUGIN_DIR "/gatefeed_v1.so", plugins, "gatea.so") ||
-	    edge_install_file(TEST_PLUGIN_DIR "/gatefeed_v1.so", plugins, "gateb.so") ||
+	    edge_install_file(TEST_PLUGIN_DIR "/reloadfeed_v1.so", plugins, "gatea.so") ||
+	    edge_install_file(TEST_PLUGIN_DIR "/reloadfeed_v1.so", plugins, "gateb.so") ||
 	    tacws_test_write_file(dir, "a.json", "{\"a\":1}") ||
 	    tacws_test_write_file(dir, "b.json", "{\"b\":1}") || gate_open("gate-a") ||
 	    gate_open("gate-b"))
 		return 1;
 	char ini[4400];
 	snprintf(ini, sizeof ini,
-	         "[feed.g1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n"
-	         "[feed.g2]\nplugin = gateb\nfile = %s/b.json\ngate = %s/gate-b\n",
+	         "[feed.r1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n"
+	         "[feed.r2]\nplugin = gateb\nfile = %s/b.json\ngate = %s/gate-b\n",
 	         dir, dir, dir, dir);
 	tacws_server_config cfg = {.ini = ini, .plugin_dir = plugins, .log_level = "info"};
 	if (tacws_server_fixture_start(fx, &cfg))
