@@ -21,11 +21,24 @@
 #include "testutil.h"
 #include "ws_fixture.h"
 
-/* New configuration keys the fixes add: named once, here. */
-#define KEY_MAX_TOPICS "max_topics"                 /* [server]: live topics per feed */
-#define KEY_TOPIC_RATE "topic_creations_per_s"      /* [server]: new topics per connection */
-#define KEY_HTTP_DEADLINE "http_request_timeout_s"  /* [server]: headers + body, total */
-#define KEY_STATUS_TOKEN "status_token"             /* [auth]: /metrics and /api/v1/feeds */
+/*
+ * New configuration keys the fixes add: named once, here; each limit's
+ * tacws_limit_hits_total{limit=...} label is its key.
+ * - [server] max_topics: live topics each feed may hold (one value for every
+ *   feed); a subscription to a new topic over it gets {"type":"error",
+ *   "feed":<topic>,"message":<holding TOPIC_CAP_WORDS>}, its own socket 4xx/5xx.
+ * - [server] topic_creations_per_s: new topics one connection may create per
+ *   second (a token bucket of one second, like client_messages_per_s).
+ * - [server] http_request_timeout_s: one deadline for a request's headers
+ *   and body together.
+ * - [auth] status_token: when set, /metrics and /api/v1/feeds need
+ *   "Authorization: Bearer <status_token>" (ws_token does not open them);
+ *   empty, they stay open as today. /healthz stays open (liveness probes).
+ */
+#define KEY_MAX_TOPICS "max_topics"
+#define KEY_TOPIC_RATE "topic_creations_per_s"
+#define KEY_HTTP_DEADLINE "http_request_timeout_s"
+#define KEY_STATUS_TOKEN "status_token"
 /* The words a refused topic's error message must hold. */
 #define TOPIC_CAP_WORDS "topics"
 
