@@ -688,7 +688,7 @@ static void test_redaction(void)
 	CU_ASSERT(count(all, "127.0.0.1:1") >= 2);
 	/* and whole in the log, for the operator */
 	char *log = tacws_server_fixture_log(fx);
-	CU_ASSERT_PTR_NOT_NULL(log && strstr(log, "priv4te-dir"));
+	CU_ASSERT(log && strstr(log, "priv4te-dir"));
 	free(log);
 	free(all);
 	tacws_wsclient_free(c);
