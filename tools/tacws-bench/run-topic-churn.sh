@@ -49,8 +49,19 @@ fi
 
 "$tacwsd" --config "$work/tacws.ini" >"$work/tacwsd.log" 2>&1 &
 pid=$!
+# Bounded: before issue 13's fix, closing sockets that hold many topics can take
+# minutes (each unsubscribe inserts an idle timer into a sorted list).
 stop() {
-	kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "run-topic-churn: tacwsd still stopping after 10 s; killed" >&2
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap stop EXIT
