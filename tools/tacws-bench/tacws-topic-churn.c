@@ -351,7 +351,7 @@ int main(int argc, char **argv)
 				        now_s() - t_fill);
 		}
 		t_fill = now_s() - t_fill;
-		double wall[100], cpu = 0, loop = 0;
+		double wall[100] = {0}, cpu = 0, loop = 0;
 		long total = 0;
 		for (int r = 0; r < o.rounds; r++) {
 			struct timespec pause = {1, 200000000}; /* last round's topics idle out (1 s) */
