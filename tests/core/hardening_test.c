@@ -377,7 +377,9 @@ static void test_webhook_disabled_before_body(void)
 	int st = post_headers_only("/api/v1/webhooks/github", "X-GitHub-Event: push\r\n", "1000",
 	                           &closed);
 	observed("webhook disabled, 1000-byte body not sent: %d%s", st, closed ? ", closed" : "");
-	CU_ASSERT_EQUAL(st, 403);
+	/* 403 where the endpoint exists without a secret; 404 where webhooks are
+	 * configured sections and none is */
+	CU_ASSERT(st == 403 || st == 404);
 	CU_ASSERT(closed);
 }
 
@@ -754,7 +756,7 @@ int main(int argc, char **argv)
 	    {"F2 an over-long Authorization is refused, not ignored", test_long_authorization},
 	    {"F2 an over-long Host is refused", test_long_host},
 	    {"F3 a wrong publish token: 401 before the body", test_wrong_token_before_body},
-	    {"F3 webhook disabled: 403 before the body", test_webhook_disabled_before_body},
+	    {"F3 webhook disabled: 403/404 before the body", test_webhook_disabled_before_body},
 	    {"F3 a slow POST is cut by the request deadline", test_request_deadline},
 	    {"F3 HTTP connections count toward max_connections", test_http_connections_counted},
 	    {"F4 Content-Length with chunked: 400 and close", test_content_length_and_chunked},
