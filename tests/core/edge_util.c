@@ -162,8 +162,7 @@ int edge_ws_frame(int fd, int timeout_ms, unsigned char *first, unsigned char **
 	return 0;
 }
 
-int edge_ws_send_frame(int fd, unsigned char first, const void *payload, size_t len,
-                       bool masked)
+int edge_ws_send_frame(int fd, unsigned char first, const void *payload, size_t len, bool masked)
 {
 	static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
 	unsigned char head[14];
@@ -211,7 +210,8 @@ int edge_ws_close_frame(int fd, int timeout_ms, char *reason, size_t len, int *s
 		if ((first & 0x0f) == 8) {
 			int code = n >= 2 ? body[0] << 8 | body[1] : 1005;
 			if (len)
-				snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0, (char *)body + 2);
+				snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0,
+				         (char *)body + 2);
 			free(body);
 			return code;
 		}

@@ -34,8 +34,7 @@ int edge_ws_frame(int fd, int timeout_ms, unsigned char *first, unsigned char **
 /* Sends one WebSocket frame: first is its first byte (FIN, opcode), the
  * payload is masked with a fixed key unless masked is false (a client must
  * mask, RFC 6455 5.1; an unmasked frame is what a test sends to see it refused). */
-int edge_ws_send_frame(int fd, unsigned char first, const void *payload, size_t len,
-                       bool masked);
+int edge_ws_send_frame(int fd, unsigned char first, const void *payload, size_t len, bool masked);
 
 /* Skips frames until the close frame (within timeout_ms): returns its code
  * (1005 when it has none) and its reason in reason (len bytes, may be 0), or

@@ -81,8 +81,10 @@ static tacws_server_fixture *start_own(const char *server_keys, const char *auth
 	         "[auth]\n%s\n[feed.alpha]\nplugin = testfeed\nfile = %s/alpha.json\n"
 	         "[feed.item]\nplugin = testfeed\nfile = %s/alpha.json\n",
 	         auth ? auth : "", dir, dir);
-	tacws_server_config cfg = {
-	    .server_keys = server_keys, .ini = ini, .plugin_dir = TEST_PLUGIN_DIR, .log_level = "info"};
+	tacws_server_config cfg = {.server_keys = server_keys,
+	                           .ini = ini,
+	                           .plugin_dir = TEST_PLUGIN_DIR,
+	                           .log_level = "info"};
 	if (tacws_test_write_file(dir, "alpha.json", "{\"v\":1}") ||
 	    tacws_server_fixture_start(fx, &cfg)) {
 		observed("tacwsd did not start with [server] %s [auth] %s (see its log above)",
@@ -123,8 +125,8 @@ static int raw_ws(const char *path)
 
 /* The status of the first answer on a new connection after sending request,
  * and whether the server then closed the connection with nothing more. */
-static int request_once(int on_port, const char *request, size_t len, int timeout_ms,
-                        int *answers, bool *closed)
+static int request_once(int on_port, const char *request, size_t len, int timeout_ms, int *answers,
+                        bool *closed)
 {
 	int fd = edge_connect(NULL, on_port);
 	if (fd < 0)
@@ -167,7 +169,8 @@ static void until_pong(tacws_wsclient *c, long long ts, int *updates, int *error
 		}
 		const char *type = tacws_ws_type(m);
 		json_object *t;
-		if (type && !strcmp(type, "pong") && json_object_object_get_ex(m, "timestamp", &t) &&
+		if (type && !strcmp(type, "pong") &&
+		    json_object_object_get_ex(m, "timestamp", &t) &&
 		    json_object_get_int64(t) == ts) {
 			json_object_put(m);
 			return;
@@ -205,7 +208,8 @@ static long feed_topics(int on_port, const char *feed)
 		                   : 0;
 		for (size_t i = 0; i < count; i++) {
 			json_object *f = json_object_array_get_idx(feeds, i);
-			if (!strcmp(field(f, "endpoint"), feed) && json_object_object_get_ex(f, "topics", &v))
+			if (!strcmp(field(f, "endpoint"), feed) &&
+			    json_object_object_get_ex(f, "topics", &v))
 				n = (long)json_object_get_int64(v);
 		}
 		json_object_put(all);
@@ -232,13 +236,13 @@ static void test_topic_cap(void)
 	int updates, errors;
 	json_object *err = NULL;
 	/* the sixth topic of the feed is refused, and the client is told */
-	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/t5\"]}"), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/t5\"]}"),
+	                0);
 	until_pong(c, 2, &updates, &errors, &err);
 	updates += tacws_ws_expect_silence(c, 500, NULL) != 0; /* nor a snapshot later */
 	observed("6th topic with %s = 5: %d update(s), %d error(s) %s; %s = %lld (was %lld)",
-	         KEY_MAX_TOPICS, updates, errors,
-	         err ? json_object_to_json_string(err) : "", sample,
-	         tacws_server_metric(fx, sample), before);
+	         KEY_MAX_TOPICS, updates, errors, err ? json_object_to_json_string(err) : "",
+	         sample, tacws_server_metric(fx, sample), before);
 	CU_ASSERT_EQUAL(updates, 0);
 	CU_ASSERT_EQUAL(errors, 1);
 	CU_ASSERT_EQUAL(feed_topics(p, "item/{id}"), 5);
@@ -267,9 +271,11 @@ static void test_topic_creation_rate(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (int i = 0; i < 30; i++) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"feeds\":[\"item/churn%d\"]}", i);
+		snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"feeds\":[\"item/churn%d\"]}",
+		         i);
 		CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
-		snprintf(msg, sizeof msg, "{\"type\":\"unsubscribe\",\"feeds\":[\"item/churn%d\"]}", i);
+		snprintf(msg, sizeof msg, "{\"type\":\"unsubscribe\",\"feeds\":[\"item/churn%d\"]}",
+		         i);
 		CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
 	}
 	int updates, errors;
@@ -283,8 +289,8 @@ static void test_topic_creation_rate(void)
 	CU_ASSERT(hits >= 1);
 	/* a second later it may create again (the limit is a rate, not a ban) */
 	usleep(1100 * 1000);
-	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/later\"]}"),
-	                0);
+	CU_ASSERT_EQUAL(
+	    tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/later\"]}"), 0);
 	until_pong(c, 2, &updates, &errors, NULL);
 	CU_ASSERT_EQUAL(errors, 0);
 	CU_ASSERT(updates == 1 || tacws_ws_expect(c, "item_update", 3000, NULL) == 0);
@@ -305,8 +311,8 @@ static void test_long_origin(void)
 	observed("a %zu-byte Origin with allowed_origins set: %d", strlen(origin), st);
 	CU_ASSERT(st == 400 || st == 403 || st == 431);
 	/* the check itself works on short ones */
-	CU_ASSERT_EQUAL(upgrade_status(port, "/api/v1/ws/alpha?" Q, "Origin: http://evil.example\r\n"),
-	                403);
+	CU_ASSERT_EQUAL(
+	    upgrade_status(port, "/api/v1/ws/alpha?" Q, "Origin: http://evil.example\r\n"), 403);
 	CU_ASSERT_EQUAL(upgrade_status(port, "/api/v1/ws/alpha?" Q, "Origin: " GOOD_ORIGIN "\r\n"),
 	                101);
 }
@@ -330,11 +336,12 @@ static void test_long_host(void)
 	memset(host, 'h', 300);
 	strcpy(host + 300, ".example");
 	char req[1024];
-	int len = snprintf(req, sizeof req,
-	                   "GET /api/v1/ws/alpha?" Q " HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-	                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	                   "Sec-WebSocket-Version: 13\r\n\r\n",
-	                   host);
+	int len =
+	    snprintf(req, sizeof req,
+	             "GET /api/v1/ws/alpha?" Q " HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+	             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	             "Sec-WebSocket-Version: 13\r\n\r\n",
+	             host);
 	int answers;
 	bool closed;
 	int st = request_once(port, req, (size_t)len, 2000, &answers, &closed);
@@ -349,10 +356,11 @@ static int post_headers_only(const char *path, const char *extra, const char *co
                              bool *closed)
 {
 	char req[1024];
-	int len = snprintf(req, sizeof req,
-	                   "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                   "Content-Length: %s\r\n%s\r\n",
-	                   path, content_length, extra ? extra : "");
+	int len =
+	    snprintf(req, sizeof req,
+	             "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %s\r\n%s\r\n",
+	             path, content_length, extra ? extra : "");
 	int answers;
 	return request_once(port, req, (size_t)len, 2000, &answers, closed);
 }
@@ -397,9 +405,8 @@ static void test_body_over_limit_at_once(void)
 /* 1 byte a second: each byte used to restart lws's timeout. */
 static void test_request_deadline(void)
 {
-	tacws_server_fixture *fx =
-	    start_own(KEY_HTTP_DEADLINE " = 2\nhandshake_timeout_s = 10\n",
-	              "publish_token = " PUBLISH_TOKEN "\n");
+	tacws_server_fixture *fx = start_own(KEY_HTTP_DEADLINE " = 2\nhandshake_timeout_s = 10\n",
+	                                     "publish_token = " PUBLISH_TOKEN "\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fx);
 	int fd = edge_connect(NULL, tacws_server_fixture_port(fx));
 	CU_ASSERT_FATAL(fd >= 0);
@@ -436,11 +443,13 @@ static void test_http_connections_counted(void)
 	                                     "publish_token = " PUBLISH_TOKEN "\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fx);
 	int p = tacws_server_fixture_port(fx);
-	long long before = tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
+	long long before =
+	    tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
 	enum { N = 7 };
 	int fd[N], refused = 0;
-	const char *head = "POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	                   "Authorization: Bearer " PUBLISH_TOKEN "\r\nContent-Length: 100\r\n\r\n{";
+	const char *head =
+	    "POST /api/v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Bearer " PUBLISH_TOKEN "\r\nContent-Length: 100\r\n\r\n{";
 	for (int i = 0; i < N; i++) {
 		fd[i] = edge_connect(NULL, p);
 		CU_ASSERT_FATAL(fd[i] >= 0);
@@ -456,10 +465,12 @@ static void test_http_connections_counted(void)
 	for (int i = 0; i < N; i++)
 		close(fd[i]);
 	usleep(100 * 1000); /* let the closes in before /metrics needs a connection */
-	long long after = tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
-	observed("%d POSTs held in their body with max_connections = 4: %d refused; limit hits %lld "
-	         "(was %lld)",
-	         N, refused, after, before);
+	long long after =
+	    tacws_server_metric(fx, "tacws_limit_hits_total{limit=\"max_connections\"}");
+	observed(
+	    "%d POSTs held in their body with max_connections = 4: %d refused; limit hits %lld "
+	    "(was %lld)",
+	    N, refused, after, before);
 	CU_ASSERT_EQUAL(refused, N - 4);
 	CU_ASSERT(after >= before + N - 4);
 	CU_ASSERT_EQUAL(tacws_server_fixture_finish(fx), 0);
@@ -617,8 +628,8 @@ static void test_status_token(void)
 	for (int i = 0; i < 2; i++) {
 		long none = get_status(p, paths[i], NULL), ws = get_status(p, paths[i], WS_TOKEN),
 		     right = get_status(p, paths[i], "st4tus");
-		observed("%s: %ld without a token, %ld with ws_token, %ld with %s", paths[i], none, ws,
-		         right, KEY_STATUS_TOKEN);
+		observed("%s: %ld without a token, %ld with ws_token, %ld with %s", paths[i], none,
+		         ws, right, KEY_STATUS_TOKEN);
 		CU_ASSERT_EQUAL(none, 401);
 		CU_ASSERT_EQUAL(ws, 401);
 		CU_ASSERT_EQUAL(right, 200);
@@ -641,7 +652,8 @@ static void read_status_surfaces(int on_port, tacws_wsclient *c, char *buf, size
 	}
 	json_object *m;
 	while (len < cap && !tacws_ws_next(c, 300, &m)) {
-		len += (size_t)snprintf(buf + len, cap - len, "%s\n", json_object_to_json_string(m));
+		len +=
+		    (size_t)snprintf(buf + len, cap - len, "%s\n", json_object_to_json_string(m));
 		json_object_put(m);
 	}
 }
@@ -652,15 +664,16 @@ static void test_redaction(void)
 	CU_ASSERT_FATAL(tacws_server_fixture_new(&fx) == 0);
 	const char *dir = tacws_server_fixture_dir(fx);
 	char ini[2048];
-	snprintf(ini, sizeof ini,
-	         "[sources]\ndatabase = sqlite:%s/priv4te-dir/database.db\n"
-	         "webhook_status_url = http://user:s3cretpw@127.0.0.1:1/webhook-status?token=tok3nabc\n"
-	         "[feed.queue]\nplugin = queue\n"
-	         "[feed.webhook-status]\nplugin = webhook_status\ntimeout_ms = 500\n"
-	         "[feed.system-status]\nplugin = system_status\n"
-	         "[check.svc]\ntype = http\nname = Svc\n"
-	         "url = http://user:s3cretpw@127.0.0.1:1/x?token=tok3nabc\ntimeout_ms = 500\n",
-	         dir);
+	snprintf(
+	    ini, sizeof ini,
+	    "[sources]\ndatabase = sqlite:%s/priv4te-dir/database.db\n"
+	    "webhook_status_url = http://user:s3cretpw@127.0.0.1:1/webhook-status?token=tok3nabc\n"
+	    "[feed.queue]\nplugin = queue\n"
+	    "[feed.webhook-status]\nplugin = webhook_status\ntimeout_ms = 500\n"
+	    "[feed.system-status]\nplugin = system_status\n"
+	    "[check.svc]\ntype = http\nname = Svc\n"
+	    "url = http://user:s3cretpw@127.0.0.1:1/x?token=tok3nabc\ntimeout_ms = 500\n",
+	    dir);
 	tacws_server_config cfg = {.ini = ini, .log_level = "info"};
 	CU_ASSERT_FATAL(tacws_server_fixture_start(fx, &cfg) == 0);
 	int p = tacws_server_fixture_port(fx);

@@ -99,15 +99,17 @@ static int write_ini(bool with_r1)
 {
 	char r1[2400] = "", text[8192], from[1400], to[1400];
 	if (with_r1)
-		snprintf(r1, sizeof r1, "[feed.r1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n",
-		         dir, dir);
+		snprintf(r1, sizeof r1,
+		         "[feed.r1]\nplugin = gatea\nfile = %s/a.json\ngate = %s/gate-a\n", dir,
+		         dir);
 	snprintf(text, sizeof text,
 	         "[server]\nlisten = 127.0.0.1\nport = 0\nplugin_dir = %s\n"
 	         "%s[feed.r2]\nplugin = gateb\nfile = %s/b.json\ngate = %s/gate-b\n",
 	         plugins, r1, dir, dir);
 	if (tacws_test_write_file(dir, "tacws.ini.new", text))
 		return -1;
-	return rename(in_dir("tacws.ini.new", from, sizeof from), in_dir("tacws.ini", to, sizeof to));
+	return rename(in_dir("tacws.ini.new", from, sizeof from),
+	              in_dir("tacws.ini", to, sizeof to));
 }
 
 static void test_replace_during_reload(void)
@@ -141,15 +143,16 @@ static void test_replace_during_reload(void)
 	 * replacement after the decision. */
 	sleep_ms(300);
 	CU_ASSERT_EQUAL(log_count("[reload] reloaded "), reloads); /* still waiting */
-	CU_ASSERT_EQUAL_FATAL(edge_install_file(TEST_PLUGIN_DIR "/reloadfeed_v2.so", plugins, "gateb.so"),
-	                      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    edge_install_file(TEST_PLUGIN_DIR "/reloadfeed_v2.so", plugins, "gateb.so"), 0);
 	CU_ASSERT_EQUAL(gate_open("gate-a"), 0);
 	int rc = wait_log_count("[reload] reloaded ", reloads + 1);
 	sleep_ms(200); /* r2's snapshot, if its code was unloaded, crashes within 10 ms */
 	CU_ASSERT_EQUAL(gate_open("gate-b"), 0);
 	sleep_ms(200);
 	int exited = tacws_server_fixture_wait_exit(fx, 300);
-	fprintf(stderr, "\n    observed: reload %s; tacwsd %s\n", rc ? "did not finish" : "finished",
+	fprintf(stderr, "\n    observed: reload %s; tacwsd %s\n",
+	        rc ? "did not finish" : "finished",
 	        exited == -ETIMEDOUT ? "still running" : "exited (status below)");
 	if (exited != -ETIMEDOUT) {
 		fprintf(stderr, "    exit status %d\n", exited);
@@ -214,7 +217,8 @@ static int teardown(void)
 int main(void)
 {
 	static const tacws_test_case cases[] = {
-	    {"F9 a .so replaced during a reload, under a running snapshot", test_replace_during_reload},
+	    {"F9 a .so replaced during a reload, under a running snapshot",
+	     test_replace_during_reload},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("reload_race", setup, teardown, cases);

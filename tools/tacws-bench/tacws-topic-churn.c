@@ -44,10 +44,15 @@ static struct {
 	int n_levels;
 	const char *feed, *prefix;
 	double timeout_s;
-} o = {.batch = 64, .rounds = 5, .ops = 256, .per_socket = 10000, .feed = "adw-state",
-       .prefix = "/api/v1", .timeout_s = 600};
+} o = {.batch = 64,
+       .rounds = 5,
+       .ops = 256,
+       .per_socket = 10000,
+       .feed = "adw-state",
+       .prefix = "/api/v1",
+       .timeout_s = 600};
 
-static double deadline; /* monotonic seconds: every wait ends by it */
+static double deadline;  /* monotonic seconds: every wait ends by it */
 static unsigned run_tag; /* makes this run's ids new to the server */
 
 static double now_s(void)
@@ -200,8 +205,8 @@ static void change(struct ws *w, bool subscribe, unsigned long first, int count)
 	size_t n = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"%s\",\"feeds\":[",
 	                            subscribe ? "subscribe" : "unsubscribe");
 	for (int i = 0; i < count; i++)
-		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s\"%s/t%xx%lu\"", i ? "," : "", o.feed,
-		                      run_tag, first + (unsigned long)i);
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s\"%s/t%xx%lu\"", i ? "," : "",
+		                      o.feed, run_tag, first + (unsigned long)i);
 	snprintf(msg + n, sizeof msg - n, "]}");
 	ws_send(w, msg);
 }
@@ -223,7 +228,8 @@ static double server_cpu_s(void)
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')'); /* fields after the command's name; utime, stime: 14, 15 */
 	unsigned long long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -283,28 +289,47 @@ static void usage(void)
 static void parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"port", 1, 0, 'p'},   {"pid", 1, 0, 'P'},        {"levels", 1, 0, 'l'},
-	    {"ops", 1, 0, 'o'},    {"rounds", 1, 0, 'r'},     {"batch", 1, 0, 'b'},
-	    {"per-socket", 1, 0, 's'}, {"feed", 1, 0, 'f'},  {"prefix", 1, 0, 'x'},
-	    {"timeout", 1, 0, 't'}, {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+	    {"port", 1, 0, 'p'},       {"pid", 1, 0, 'P'},    {"levels", 1, 0, 'l'},
+	    {"ops", 1, 0, 'o'},        {"rounds", 1, 0, 'r'}, {"batch", 1, 0, 'b'},
+	    {"per-socket", 1, 0, 's'}, {"feed", 1, 0, 'f'},   {"prefix", 1, 0, 'x'},
+	    {"timeout", 1, 0, 't'},    {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.port = atoi(optarg); break;
-		case 'P': o.pid = atoi(optarg); break;
-		case 'o': o.ops = atol(optarg); break;
-		case 'r': o.rounds = atoi(optarg); break;
-		case 'b': o.batch = atoi(optarg); break;
-		case 's': o.per_socket = atol(optarg); break;
-		case 'f': o.feed = optarg; break;
-		case 'x': o.prefix = optarg; break;
-		case 't': o.timeout_s = atof(optarg); break;
+		case 'p':
+			o.port = atoi(optarg);
+			break;
+		case 'P':
+			o.pid = atoi(optarg);
+			break;
+		case 'o':
+			o.ops = atol(optarg);
+			break;
+		case 'r':
+			o.rounds = atoi(optarg);
+			break;
+		case 'b':
+			o.batch = atoi(optarg);
+			break;
+		case 's':
+			o.per_socket = atol(optarg);
+			break;
+		case 'f':
+			o.feed = optarg;
+			break;
+		case 'x':
+			o.prefix = optarg;
+			break;
+		case 't':
+			o.timeout_s = atof(optarg);
+			break;
 		case 'l':
 			o.n_levels = 0;
 			for (char *p = optarg; *p && o.n_levels < MAX_LEVELS; p += *p == ',')
 				o.levels[o.n_levels++] = strtol(p, &p, 10);
 			break;
-		default: usage();
+		default:
+			usage();
 		}
 	}
 	if (!o.n_levels) {
@@ -347,14 +372,15 @@ int main(int argc, char **argv)
 			h->subs += k;
 			live += k;
 			if (live % 10000 < k) /* progress: filling is what grows with n squared */
-				fprintf(stderr, "tacws-topic-churn: %ld live topics after %.1f s\n", live,
-				        now_s() - t_fill);
+				fprintf(stderr, "tacws-topic-churn: %ld live topics after %.1f s\n",
+				        live, now_s() - t_fill);
 		}
 		t_fill = now_s() - t_fill;
 		double wall[100] = {0}, cpu = 0, loop = 0;
 		long total = 0;
 		for (int r = 0; r < o.rounds; r++) {
-			struct timespec pause = {1, 200000000}; /* last round's topics idle out (1 s) */
+			struct timespec pause = {
+			    1, 200000000}; /* last round's topics idle out (1 s) */
 			nanosleep(&pause, NULL);
 			double c0 = server_cpu_s(), l0 = loop_cpu_s(), t0 = now_s();
 			for (long done = 0; done < o.ops; done += o.batch) {
