@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -169,6 +170,89 @@ int edge_ws_frame(int fd, int timeout_ms, unsigned char *first, unsigned char **
 	return 0;
 }
 
+int edge_ws_send_frame(int fd, unsigned char first, const void *payload, size_t len, bool masked)
+{
+	static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+	unsigned char head[14];
+	size_t h = 0;
+	head[h++] = first;
+	unsigned char mask_bit = masked ? 0x80 : 0;
+	if (len < 126) {
+		head[h++] = mask_bit | (unsigned char)len;
+	} else if (len <= 0xffff) {
+		head[h++] = mask_bit | 126;
+		head[h++] = (unsigned char)(len >> 8);
+		head[h++] = (unsigned char)len;
+	} else {
+		head[h++] = mask_bit | 127;
+		for (int i = 7; i >= 0; i--)
+			head[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+	}
+	if (masked) {
+		memcpy(head + h, key, 4);
+		h += 4;
+	}
+	unsigned char *frame = malloc(h + len);
+	if (!frame)
+		return -ENOMEM;
+	memcpy(frame, head, h);
+	for (size_t i = 0; i < len; i++)
+		frame[h + i] = ((const unsigned char *)payload)[i] ^ (masked ? key[i % 4] : 0);
+	int rc = write_all(fd, (const char *)frame, h + len);
+	free(frame);
+	return rc;
+}
+
+int edge_ws_close_frame(int fd, int timeout_ms, char *reason, size_t len, int *skipped)
+{
+	long long end = tacws_test_now_ms() + timeout_ms;
+	if (skipped)
+		*skipped = 0;
+	for (;;) {
+		unsigned char first, *body;
+		size_t n;
+		int left = (int)(end - tacws_test_now_ms());
+		int rc = left > 0 ? edge_ws_frame(fd, left, &first, &body, &n) : -ETIMEDOUT;
+		if (rc)
+			return rc;
+		if ((first & 0x0f) == 8) {
+			int code = n >= 2 ? body[0] << 8 | body[1] : 1005;
+			if (len)
+				snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0,
+				         (char *)body + 2);
+			free(body);
+			return code;
+		}
+		free(body);
+		if (skipped)
+			(*skipped)++;
+	}
+}
+
+size_t edge_read_until_close(int fd, int timeout_ms, char *buf, size_t cap, bool *closed)
+{
+	long long end = tacws_test_now_ms() + timeout_ms;
+	size_t got = 0;
+	*closed = false;
+	for (;;) {
+		int left = (int)(end - tacws_test_now_ms());
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			break;
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n <= 0) {
+			*closed = true;
+			break;
+		}
+		size_t keep = (size_t)n < cap - 1 - got ? (size_t)n : cap - 1 - got;
+		memcpy(buf + got, chunk, keep);
+		got += keep;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
 int edge_http(int fd, const char *method, const char *path, const char *extra_headers,
               const char *body, size_t body_len, int timeout_ms, char **out_body)
 {
@@ -205,6 +289,23 @@ int edge_http(int fd, const char *method, const char *path, const char *extra_he
 	if (out_body)
 		*out_body = strdup(buf + hdr_len);
 	return status;
+}
+
+int edge_install_file(const char *from, const char *dir, const char *name)
+{
+	char tmp[1400], to[1400], buf[65536];
+	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+	snprintf(to, sizeof to, "%s/%s", dir, name);
+	int in = open(from, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n = 0;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return in < 0 || out < 0 || n < 0 || rename(tmp, to) ? -1 : 0;
 }
 
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out)

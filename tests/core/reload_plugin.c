@@ -2,17 +2,42 @@
  * A plugin for the reload tests, built twice: reloadfeed_v1 serves the JSON
  * in its section's `file` as is; reloadfeed_v2 (RELOAD_V2) serves
  * {"v2": <the JSON>}, so a replaced .so shows in the data. Feeds r1, r2, r3.
+ *
+ * With a `gate` key, a snapshot waits while that file is missing (20 s at
+ * most) and shows it waits by creating <gate>.waiting: a test holds a snapshot
+ * running for as long as it needs, and knows when one is (reload_race_test).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <tacws/plugin.h>
+#include <time.h>
+#include <unistd.h>
 
 static const tacws_host_api *host;
 static tacws_plugin_ctx *ctx;
 
+static void wait_for_gate(const char *gate)
+{
+	if (!access(gate, F_OK))
+		return;
+	char waiting[1100];
+	snprintf(waiting, sizeof waiting, "%s.waiting", gate);
+	int fd = open(waiting, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 2000 && access(gate, F_OK); i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int snapshot(void *arg, const char *param, json_object **data, char *err, size_t errlen)
 {
 	(void)param;
+	const char *gate = host->config_get(ctx, arg, "gate");
+	if (gate)
+		wait_for_gate(gate);
 	const char *file = host->config_get(ctx, arg, "file");
 	json_object *content = file ? json_object_from_file(file) : NULL;
 	if (!content) {
@@ -28,7 +53,7 @@ static int snapshot(void *arg, const char *param, json_object **data, char *err,
 	return 0;
 }
 
-static const char *const keys[] = {"file", NULL};
+static const char *const keys[] = {"file", "gate", NULL};
 
 static int init(const tacws_host_api *h, tacws_plugin_ctx *c)
 {

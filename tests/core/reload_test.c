@@ -5,7 +5,6 @@
  * nothing, and its next change is seq + 1.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,22 +42,9 @@ static void write_json(const char *name, const char *text)
 	CU_ASSERT_EQUAL(put_json(name, text), 0);
 }
 
-/* Copies a file, then renames it into place: the loaded .so is never written. */
 static int install_plugin(const char *from, const char *name)
 {
-	char tmp[1400], to[1400], buf[65536];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", plugins, name);
-	snprintf(to, sizeof to, "%s/%s", plugins, name);
-	int in = open(from, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-	ssize_t n = 0;
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			n = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return in < 0 || out < 0 || n < 0 || rename(tmp, to) ? -1 : 0;
+	return edge_install_file(from, plugins, name);
 }
 
 /* The whole configuration; feeds are what the test varies ("@/" is the test folder). */
@@ -154,24 +140,6 @@ static int raw_ws_open(const char *path)
 	if (fd >= 0)
 		close(fd);
 	return -1;
-}
-
-/* Skips data frames until the close frame; its code, and its reason in buf. */
-static int raw_ws_close_frame(int fd, char *reason, size_t len)
-{
-	for (;;) {
-		unsigned char first, *body;
-		size_t n;
-		if (edge_ws_frame(fd, 5000, &first, &body, &n))
-			return -1;
-		if ((first & 0x0f) == 8) {
-			int code = n >= 2 ? body[0] << 8 | body[1] : 1005;
-			snprintf(reason, len, "%.*s", n >= 2 ? (int)n - 2 : 0, (char *)body + 2);
-			free(body);
-			return code;
-		}
-		free(body);
-	}
 }
 
 static void test_add_feed(void)
@@ -275,7 +243,7 @@ static void test_remove_feed(void)
 	CU_ASSERT_EQUAL(tacws_wsclient_close_code(c), 1001);
 	tacws_wsclient_free(c);
 	char reason[128] = "";
-	CU_ASSERT_EQUAL(raw_ws_close_frame(raw, reason, sizeof reason), 1001);
+	CU_ASSERT_EQUAL(edge_ws_close_frame(raw, 5000, reason, sizeof reason, NULL), 1001);
 	CU_ASSERT_STRING_EQUAL(reason, "feed removed");
 	if (raw >= 0)
 		close(raw);
