@@ -466,11 +466,13 @@ async function main() {
 		await step(`${mode}: a source change shows up without a reload`, async () => {
 			const before = (await readPage(page)).panels.workflows.seq;
 			// Tag a row node: updating in place must keep it, a re-render would replace it.
-			const probe = await page.evaluate(() => {
-				const tr = document.querySelector('#panel-workflows tbody tr');
-				tr.tacwsProbe = true;
-				return tr.dataset.key;
-			});
+			// Every row is tagged: the demo may drop a workflow meanwhile, which is no rebuild.
+			const probed = await page.evaluate(() =>
+				[...document.querySelectorAll('#panel-workflows tbody tr')].map((tr) => {
+					tr.tacwsProbe = true;
+					return tr.dataset.key;
+				}),
+			);
 			const dir = path.join(repo, `agents/${probeId}`);
 			fs.mkdirSync(dir, { recursive: true });
 			const state = {
@@ -496,17 +498,17 @@ async function main() {
 			const after = (await readPage(page)).panels.workflows.seq;
 			if (!(after > before))
 				throw new Error(`workflows seq ${before} → ${after}`);
-			const kept = await page.evaluate(
-				(key) =>
-					document.querySelector(
-						`#panel-workflows tr[data-key="${key}"]`,
-					)?.tacwsProbe === true,
-				probe,
+			const rows = await page.evaluate(
+				(keys) =>
+					[...document.querySelectorAll('#panel-workflows tbody tr')]
+						.filter((tr) => keys.includes(tr.dataset.key))
+						.map((tr) => [tr.dataset.key, tr.tacwsProbe === true]),
+				probed,
 			);
-			if (!kept)
-				throw new Error(
-					`row ${probe} was rebuilt instead of updated in place`,
-				);
+			if (rows.length === 0) throw new Error('no row from before the change is left');
+			const rebuilt = rows.filter(([, kept]) => !kept).map(([key]) => key);
+			if (rebuilt.length)
+				throw new Error(`rows ${rebuilt.join(', ')} were rebuilt instead of updated in place`);
 		});
 
 		await step(

@@ -40,6 +40,20 @@ static int read_open_line(int fd, int timeout_ms)
 	return -1;
 }
 
+/* What the script and tacwsd said since the open line, for a failure's report. */
+static void print_output(int fd)
+{
+	char buf[8192];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	fprintf(stderr, "run-demo.sh and tacwsd said after the open line:\n");
+	while (poll(&p, 1, 500) > 0) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		fwrite(buf, 1, (size_t)n, stderr);
+	}
+}
+
 static void test_script_runs_and_stops(void)
 {
 	/* Ports away from the defaults, so a demo someone runs is not in the way. */
@@ -70,7 +84,7 @@ static void test_script_runs_and_stops(void)
 
 	char *body = NULL;
 	long status = 0;
-	for (long long end = tacws_test_now_ms() + 10000;
+	for (long long end = tacws_test_now_ms() + 30000;
 	     http_port > 0 && status != 200 && tacws_test_now_ms() < end;) {
 		free(body);
 		status = tacws_http_get_text(http_port, "/healthz", &body);
@@ -78,6 +92,8 @@ static void test_script_runs_and_stops(void)
 			usleep(100000);
 	}
 	CU_ASSERT_EQUAL(status, 200);
+	if (status != 200)
+		print_output(fds[0]);
 	free(body);
 
 	CU_ASSERT_EQUAL(tacws_http_get_text(http_port, "/api/v1/feeds", &body), 200);
