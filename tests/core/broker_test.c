@@ -661,6 +661,63 @@ static void test_closed_cleanly(void)
 	CU_ASSERT_EQUAL(uv_loop_alive(&loop), 0);
 }
 
+/* Closing from inside a broker callback, with another request pending behind it. */
+typedef struct close_in_cb {
+	node *n;
+	answer first, second;
+} close_in_cb;
+
+static void close_on_answer(void *arg, int status, uint64_t seq, const char *epoch,
+			    const char *data, size_t len)
+{
+	close_in_cb *c = arg;
+	on_snapshot(&c->first, status, seq, epoch, data, len);
+	node_close(c->n);
+}
+
+static void second_answer(void *arg, int status, uint64_t seq, const char *epoch,
+			  const char *data, size_t len)
+{
+	on_snapshot(&((close_in_cb *)arg)->second, status, seq, epoch, data, len);
+}
+
+static void test_close_from_callback(void)
+{
+	node a;
+	node_open(&a, "node-a");
+	close_in_cb c = {.n = &a};
+	char topic[64];
+	topic_name(topic, sizeof topic, "close-in-cb");
+	CU_ASSERT_EQUAL(tacws_broker_snapshot(a.b, topic, close_on_answer, &c), 0);
+	CU_ASSERT_EQUAL(tacws_broker_snapshot(a.b, topic, second_answer, &c), 0);
+	CU_ASSERT(run_until(&c.second.done, 3000));
+	CU_ASSERT_EQUAL(c.first.status, TACWS_BROKER_EMPTY);
+	/* Answered by the server already, or cancelled by the close: either way exactly once. */
+	CU_ASSERT(c.second.status == TACWS_BROKER_EMPTY || c.second.status == -ECANCELED);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CU_ASSERT_EQUAL(uv_loop_alive(&loop), 0);
+}
+
+/* A refused AUTH keeps the link down (and retrying) without harm. */
+static void test_bad_password_stays_down(void)
+{
+	tacws_broker_config saved = cfg;
+	snprintf(cfg.shards[0].password, sizeof cfg.shards[0].password, "wrong");
+	node a;
+	memset(&a, 0, sizeof a);
+	tacws_broker_options opt = {.node_id = "node-a", .on_state = node_state, .arg = &a};
+	a.b = tacws_broker_redis_open(&loop, &cfg, &opt);
+	cfg = saved;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.b);
+	CU_ASSERT(!run_until(&a.ups, 1000));
+	CU_ASSERT(!tacws_broker_is_up(a.b, 0));
+	node_close(&a);
+	uv_run(&loop, UV_RUN_DEFAULT);
+
+	opt.node_id = "bad id with spaces";
+	CU_ASSERT_PTR_NULL(tacws_broker_redis_open(&loop, &cfg, &opt));
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -674,6 +731,8 @@ int main(void)
 		{"probe_detects_silent_subscription", test_probe_detects_silent_subscription},
 		{"redis_restart", test_redis_restart},
 		{"closed_cleanly", test_closed_cleanly},
+		{"close_from_callback", test_close_from_callback},
+		{"bad_password_stays_down", test_bad_password_stays_down},
 		{NULL, NULL},
 	};
 	return tacws_test_run("broker", suite_init, suite_cleanup, cases);
