@@ -112,6 +112,20 @@ static void topic_name(char *out, size_t size, const char *what)
 	snprintf(out, size, "%s/%s", what, run_id);
 }
 
+/* Two nodes, up, and a fresh topic named for the test. */
+static void open_pair(node *a, node *b, char *topic, size_t size, const char *what)
+{
+	topic_name(topic, size, what);
+	node_open(a, "node-a");
+	node_open(b, "node-b");
+}
+
+static void close_pair(node *a, node *b)
+{
+	node_close(a);
+	node_close(b);
+}
+
 /* ---- one answer of each kind ---- */
 
 typedef struct answer {
@@ -299,9 +313,7 @@ static void test_lease_exclusive(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "lease");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "lease");
 
 	answer la = acquire(&a, topic, 10000);
 	CU_ASSERT_EQUAL(la.status, 0);
@@ -330,8 +342,7 @@ static void test_lease_exclusive(void)
 	CU_ASSERT_EQUAL(tacws_broker_lease_acquire(a.b, "", 1000, on_lease, &none), -EINVAL);
 	CU_ASSERT_EQUAL(tacws_broker_lease_acquire(a.b, topic, 0, on_lease, &none), -EINVAL);
 	CU_ASSERT_EQUAL(none.done, 0);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 /* b retries every 50 ms until the lease a stopped renewing expires. */
@@ -365,9 +376,7 @@ static void test_lease_expiry_hands_over(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "expiry");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "expiry");
 	CU_ASSERT_EQUAL(acquire(&a, topic, 600).status, 0);
 	long long t0 = tacws_test_now_ms();
 
@@ -380,17 +389,14 @@ static void test_lease_expiry_hands_over(void)
 	CU_ASSERT(waited >= 500);  /* not before the TTL */
 	CU_ASSERT(waited < 1500); /* soon after it */
 	uv_close((uv_handle_t *)&k.retry, NULL);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 static void test_commit_refuses_stale_and_foreign(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "commit");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "commit");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
 	CU_ASSERT_EQUAL(snapshot(&b, topic).status, TACWS_BROKER_EMPTY);
 	answer lease = acquire(&a, topic, 10000);
@@ -457,17 +463,14 @@ static void test_commit_refuses_stale_and_foreign(void)
 	CU_ASSERT_EQUAL(commit(&b, topic, lb.token, 44, "{\"v\":4}").status, 0);
 	run_until(&settle, 300);
 	CU_ASSERT_EQUAL(b.n_seen, before);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 static void test_events_history(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "events");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "events");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(a.b, topic), 0);
 	int settle = 0;
 	run_until(&settle, 100);
@@ -504,8 +507,7 @@ static void test_events_history(void)
 		CU_ASSERT_EQUAL(a.seen[i].kind, TACWS_BROKER_EVENT);
 		CU_ASSERT_EQUAL(a.seen[i].seq, (uint64_t)i + 1);
 	}
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 static void test_history_trimmed(void)
@@ -556,9 +558,7 @@ static void test_redis_restart(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "restart");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "restart");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
 	check_delivery(&a, &b, topic);
 	answer before = snapshot(&a, topic);
@@ -582,17 +582,14 @@ static void test_redis_restart(void)
 	CU_ASSERT_EQUAL(snapshot(&a, topic).status, TACWS_BROKER_EMPTY);
 	check_delivery(&a, &b, topic);
 	CU_ASSERT_STRING_NOT_EQUAL(b.seen[b.n_seen - 1].epoch, before.epoch);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 static void test_killed_subscription(void)
 {
 	node a, b;
 	char topic[64];
-	topic_name(topic, sizeof topic, "killed");
-	node_open(&a, "node-a");
-	node_open(&b, "node-b");
+	open_pair(&a, &b, topic, sizeof topic, "killed");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
 	redisReply *r = admin("CLIENT KILL TYPE %s", "pubsub");
 	CU_ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 2);
@@ -603,8 +600,7 @@ static void test_killed_subscription(void)
 	CU_ASSERT(run_until(&a.ups, 5000));
 	CU_ASSERT(run_until(&b.ups, 5000));
 	check_delivery(&a, &b, topic);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 /* A subscription that goes silent while its socket stays open: only the probe sees it. */
@@ -625,8 +621,7 @@ static void test_probe_detects_silent_subscription(void)
 	b.ups = 0;
 	CU_ASSERT(run_until(&b.ups, 5000));
 	check_delivery(&a, &b, topic);
-	node_close(&a);
-	node_close(&b);
+	close_pair(&a, &b);
 }
 
 static int suite_init(void)

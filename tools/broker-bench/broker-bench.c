@@ -8,6 +8,7 @@
  * deadline. Exit 0 when every phase completed. */
 #include "broker.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,15 +56,6 @@ static int node_open(node *n, const char *id, unsigned history_max)
 	return n->up ? 0 : -1;
 }
 
-/* Runs the loop until *done or the phase deadline; 0 when done. */
-static int run_until(const int *done)
-{
-	uint64_t end = uv_now(&loop) + PHASE_DEADLINE_MS;
-	while (!*done && uv_now(&loop) < end)
-		uv_run(&loop, UV_RUN_ONCE);
-	return *done ? 0 : -1;
-}
-
 static double now_s(void)
 {
 	return (double)uv_hrtime() / 1e9;
@@ -88,36 +80,25 @@ static double redis_cpu(void)
 	return cpu;
 }
 
-/* ---- 1. commit + deliver ---- */
-
-typedef struct pub {
+/* N requests, WINDOW in flight: the server runs one connection's in order, so commit k
+ * can be sent before commit k-1 is answered. */
+typedef struct pipeline {
+	long total, sent, acked, failed;
+	int (*send)(struct pipeline *p, long i); /* starts request i; 0 or a negative errno */
 	node *n;
 	const char *topic;
-	char token[TACWS_BROKER_TOKEN_MAX];
 	const char *payload;
 	size_t len;
-	long total, sent, acked, failed;
-	int got_lease;
-} pub;
+	char token[TACWS_BROKER_TOKEN_MAX];
+	char (*tokens)[TACWS_BROKER_TOKEN_MAX]; /* leases: one per topic */
+	int renewing;
+	const char *run;
+} pipeline;
 
-static void pub_fill(pub *p);
-static void on_committed(void *arg, int status, uint64_t seq, const char *epoch)
-{
-	pub *p = arg;
-	(void)seq;
-	(void)epoch;
-	p->acked++;
-	if (status != 0)
-		p->failed++;
-	pub_fill(p);
-}
-
-/* Keeps WINDOW commits in flight: the server runs them in order, so base k, k+1, ... */
-static void pub_fill(pub *p)
+static void pipeline_fill(pipeline *p)
 {
 	while (p->sent < p->total && p->sent - p->acked < WINDOW) {
-		if (tacws_broker_commit(p->n->b, p->topic, p->token, (uint64_t)p->sent, p->payload,
-					p->len, on_committed, p) != 0) {
+		if (p->send(p, p->sent) != 0) {
 			p->failed++;
 			p->acked++;
 		}
@@ -125,12 +106,55 @@ static void pub_fill(pub *p)
 	}
 }
 
+static void pipeline_answer(pipeline *p, int status)
+{
+	if (status != 0)
+		p->failed++;
+	p->acked++;
+	pipeline_fill(p);
+}
+
+static void on_pipe_commit(void *arg, int status, uint64_t seq, const char *epoch)
+{
+	(void)seq;
+	(void)epoch;
+	pipeline_answer(arg, status);
+}
+
+/* Runs the pipeline (and the loop) until every request is answered and, when subs is
+ * given, each of n_subs nodes got total messages. Returns seconds taken, or -1. */
+static double pipeline_run(pipeline *p, node **subs, int n_subs)
+{
+	p->sent = p->acked = p->failed = 0;
+	double t0 = now_s();
+	pipeline_fill(p);
+	uint64_t end = uv_now(&loop) + PHASE_DEADLINE_MS;
+	for (;;) {
+		int done = p->acked == p->total;
+		for (int i = 0; i < n_subs; i++)
+			done = done && subs[i]->received >= p->total;
+		if (done)
+			return now_s() - t0;
+		if (uv_now(&loop) >= end)
+			return -1;
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+}
+
+/* ---- 1. commit + deliver ---- */
+
+static int send_commit(pipeline *p, long i)
+{
+	return tacws_broker_commit(p->n->b, p->topic, p->token, (uint64_t)i, p->payload, p->len,
+				   on_pipe_commit, p);
+}
+
 static void on_bench_lease(void *arg, int status, const char *token)
 {
-	pub *p = arg;
+	pipeline *p = arg;
 	if (status == 0)
 		snprintf(p->token, sizeof p->token, "%s", token);
-	p->got_lease = status == 0 ? 1 : -1;
+	p->acked = 1;
 }
 
 static int bench_commit(long n, const char *run)
@@ -145,22 +169,17 @@ static int bench_commit(long n, const char *run)
 	tacws_broker_subscribe(s2.b, topic);
 	char *payload = malloc(1024);
 	memset(payload, 'x', 1024);
-	pub p = {.n = &pubn, .topic = topic, .payload = payload, .len = 1024, .total = n};
+	pipeline p = {.total = 1, .send = send_commit, .n = &pubn, .topic = topic,
+		      .payload = payload, .len = 1024};
 	tacws_broker_lease_acquire(pubn.b, topic, 600000, on_bench_lease, &p);
-	run_until(&p.got_lease);
-	/* Let the SUBSCRIBEs land before the first commit. */
+	/* The lease, and time for the SUBSCRIBEs to land before the first commit. */
 	uint64_t settle = uv_now(&loop) + 200;
-	while (uv_now(&loop) < settle)
+	while (!p.acked || uv_now(&loop) < settle)
 		uv_run(&loop, UV_RUN_NOWAIT);
-	double cpu0 = redis_cpu(), t0 = now_s();
-	pub_fill(&p);
-	int all = 0;
-	uint64_t end = uv_now(&loop) + PHASE_DEADLINE_MS;
-	while (!all && uv_now(&loop) < end) {
-		uv_run(&loop, UV_RUN_ONCE);
-		all = p.acked == n && s1.received >= n && s2.received >= n;
-	}
-	double dt = now_s() - t0, cpu = redis_cpu() - cpu0;
+	p.total = n;
+	double cpu0 = redis_cpu();
+	double dt = pipeline_run(&p, (node *[]){&s1, &s2}, 2);
+	double cpu = redis_cpu() - cpu0;
 	printf("commit+deliver: %ld commits of 1 KiB, 2 subscriber nodes: %.2f s, %.0f commits/s, "
 	       "%.0f deliveries/s; refused %ld; redis CPU %.2f s (%.0f%%)\n",
 	       n, dt, n / dt, 2 * n / dt, p.failed, cpu, 100 * cpu / dt);
@@ -168,57 +187,40 @@ static int bench_commit(long n, const char *run)
 	tacws_broker_close(pubn.b);
 	tacws_broker_close(s1.b);
 	tacws_broker_close(s2.b);
-	return all && !p.failed ? 0 : -1;
+	return dt > 0 && !p.failed ? 0 : -1;
 }
 
 /* ---- 2. leases ---- */
 
-typedef struct leases {
-	node *n;
-	const char *run;
-	long total, sent, acked, failed;
-	int renewing;
-	char (*tokens)[TACWS_BROKER_TOKEN_MAX];
-} leases;
-
 typedef struct lease_req {
-	leases *l;
+	pipeline *p;
 	long i;
 } lease_req;
 
-static void leases_fill(leases *l);
-static void on_lease_done(void *arg, int status, const char *token)
+static void on_pipe_lease(void *arg, int status, const char *token)
 {
 	lease_req *q = arg;
-	leases *l = q->l;
-	if (status != 0)
-		l->failed++;
-	else if (token)
-		snprintf(l->tokens[q->i], TACWS_BROKER_TOKEN_MAX, "%s", token);
+	pipeline *p = q->p;
+	if (status == 0 && token)
+		snprintf(p->tokens[q->i], TACWS_BROKER_TOKEN_MAX, "%s", token);
 	free(q);
-	l->acked++;
-	leases_fill(l);
+	pipeline_answer(p, status);
 }
 
-static void leases_fill(leases *l)
+static int send_lease(pipeline *p, long i)
 {
-	while (l->sent < l->total && l->sent - l->acked < WINDOW) {
-		char topic[96];
-		snprintf(topic, sizeof topic, "bench/lease/%s/%ld", l->run, l->sent);
-		lease_req *q = malloc(sizeof *q);
-		q->l = l;
-		q->i = l->sent;
-		int rc = l->renewing ? tacws_broker_lease_renew(l->n->b, topic, l->tokens[l->sent],
-								 30000, on_lease_done, q)
-				     : tacws_broker_lease_acquire(l->n->b, topic, 30000,
-								   on_lease_done, q);
-		if (rc != 0) {
-			free(q);
-			l->failed++;
-			l->acked++;
-		}
-		l->sent++;
-	}
+	char topic[96];
+	snprintf(topic, sizeof topic, "bench/lease/%s/%ld", p->run, i);
+	lease_req *q = malloc(sizeof *q);
+	if (!q)
+		return -ENOMEM;
+	*q = (lease_req){.p = p, .i = i};
+	int rc = p->renewing ? tacws_broker_lease_renew(p->n->b, topic, p->tokens[i], 30000,
+							on_pipe_lease, q)
+			     : tacws_broker_lease_acquire(p->n->b, topic, 30000, on_pipe_lease, q);
+	if (rc)
+		free(q);
+	return rc;
 }
 
 static int bench_leases(long n, const char *run)
@@ -226,65 +228,31 @@ static int bench_leases(long n, const char *run)
 	node nd = {0};
 	if (node_open(&nd, "bench-lease", 0))
 		return -1;
-	leases l = {.n = &nd, .run = run, .total = n};
-	l.tokens = calloc((size_t)n, sizeof *l.tokens);
+	pipeline p = {.total = n, .send = send_lease, .n = &nd, .run = run};
+	p.tokens = calloc((size_t)n, sizeof *p.tokens);
 	int rc = 0;
-	for (int phase = 0; phase < 2; phase++) {
-		l.renewing = phase;
-		l.sent = l.acked = l.failed = 0;
-		double cpu0 = redis_cpu(), t0 = now_s();
-		leases_fill(&l);
-		int done = 0;
-		uint64_t end = uv_now(&loop) + PHASE_DEADLINE_MS;
-		while (!done && uv_now(&loop) < end) {
-			uv_run(&loop, UV_RUN_ONCE);
-			done = l.acked == n;
-		}
-		double dt = now_s() - t0, cpu = redis_cpu() - cpu0;
+	for (p.renewing = 0; p.renewing < 2; p.renewing++) {
+		double cpu0 = redis_cpu();
+		double dt = pipeline_run(&p, NULL, 0);
+		double cpu = redis_cpu() - cpu0;
 		printf("leases %s: %ld on distinct topics: %.2f s, %.0f/s; failed %ld; redis CPU "
 		       "%.2f s\n",
-		       phase ? "renew (script)" : "acquire (SET NX PX)", n, dt, n / dt, l.failed,
+		       p.renewing ? "renew (script)" : "acquire (SET NX PX)", n, dt, n / dt, p.failed,
 		       cpu);
-		if (!done || l.failed)
+		if (dt < 0 || p.failed)
 			rc = -1;
 	}
-	free(l.tokens);
+	free(p.tokens);
 	tacws_broker_close(nd.b);
 	return rc;
 }
 
 /* ---- 3. history memory ---- */
 
-typedef struct appender {
-	node *n;
-	const char *topic;
-	const char *payload;
-	size_t len;
-	long total, sent, acked, failed;
-} appender;
-
-static void append_fill(appender *a);
-static void on_appended(void *arg, int status, uint64_t seq, const char *epoch)
+static int send_event(pipeline *p, long i)
 {
-	appender *a = arg;
-	(void)seq;
-	(void)epoch;
-	if (status != 0)
-		a->failed++;
-	a->acked++;
-	append_fill(a);
-}
-
-static void append_fill(appender *a)
-{
-	while (a->sent < a->total && a->sent - a->acked < WINDOW) {
-		if (tacws_broker_event_append(a->n->b, a->topic, a->payload, a->len, on_appended,
-					      a) != 0) {
-			a->failed++;
-			a->acked++;
-		}
-		a->sent++;
-	}
+	(void)i;
+	return tacws_broker_event_append(p->n->b, p->topic, p->payload, p->len, on_pipe_commit, p);
 }
 
 static int bench_history(long n, size_t len, const char *run)
@@ -296,16 +264,9 @@ static int bench_history(long n, size_t len, const char *run)
 	snprintf(topic, sizeof topic, "bench/hist/%zu/%s", len, run);
 	char *payload = malloc(len);
 	memset(payload, 'y', len);
-	appender a = {.n = &nd, .topic = topic, .payload = payload, .len = len, .total = n};
-	double t0 = now_s();
-	append_fill(&a);
-	int done = 0;
-	uint64_t end = uv_now(&loop) + PHASE_DEADLINE_MS;
-	while (!done && uv_now(&loop) < end) {
-		uv_run(&loop, UV_RUN_ONCE);
-		done = a.acked == n;
-	}
-	double dt = now_s() - t0;
+	pipeline p = {.total = n, .send = send_event, .n = &nd, .topic = topic,
+		      .payload = payload, .len = len};
+	double dt = pipeline_run(&p, NULL, 0);
 	char key[160];
 	snprintf(key, sizeof key, "tacws:{%s}:hist", topic);
 	redisContext *c = redisConnect(cfg.shards[0].host, cfg.shards[0].port);
@@ -322,7 +283,7 @@ static int bench_history(long n, size_t len, const char *run)
 	redisFree(c);
 	free(payload);
 	tacws_broker_close(nd.b);
-	return done && !a.failed && mem > 0 ? 0 : -1;
+	return dt > 0 && !p.failed && mem > 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
