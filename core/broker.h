@@ -80,8 +80,12 @@ typedef struct tacws_broker_options {
 	/* A shard's link went up (1) or down (0). After up, messages sent while it was down
 	 * are lost to this node: re-read the snapshots (tacws_broker_snapshot) of its topics. */
 	void (*on_state)(void *arg, unsigned shard, int up);
-	/* A change or event on a topic this node subscribed to; each once per link. */
+	/* A change or event on a topic this node subscribed to; each once per link. Changes
+	 * of a topic come in seq order; a seq that skips means a lost message: re-read. */
 	void (*on_message)(void *arg, const tacws_broker_msg *msg);
+	/* topic's subscription is active (after tacws_broker_subscribe, and again after each
+	 * reconnect): from now on no change is missed, so read its snapshot now. May be NULL. */
+	void (*on_subscribed)(void *arg, const char *topic);
 	void *arg;
 } tacws_broker_options;
 
@@ -185,7 +189,8 @@ static inline int tacws_broker_history(tacws_broker *b, const char *topic, uint6
 }
 
 /* This node wants (or no longer wants) topic's changes and events through on_message.
- * Kept across reconnects. Returns 0, -EINVAL, or -ENOMEM. */
+ * Kept across reconnects; on_subscribed says when it is active. After unsubscribe, a
+ * message already on its way may still arrive. Returns 0, -EINVAL, or -ENOMEM. */
 static inline int tacws_broker_subscribe(tacws_broker *b, const char *topic)
 {
 	return b->ops->subscribe(b, topic);
@@ -195,7 +200,8 @@ static inline int tacws_broker_unsubscribe(tacws_broker *b, const char *topic)
 	return b->ops->unsubscribe(b, topic);
 }
 
-/* 1 when shard's link is up (both connections ready, the node's channel subscribed). */
+/* 1 when shard's link is up: both connections ready and every topic subscribed (so on
+ * on_state up, the topics' snapshots can be re-read without missing a change). */
 static inline int tacws_broker_is_up(const tacws_broker *b, unsigned shard)
 {
 	return b->ops->is_up(b, shard);

@@ -388,6 +388,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 }
 
 static void on_sub_message(redisAsyncContext *ac, void *r, void *privdata);
+static topic_sub **sub_find(redis_broker *rb, const char *topic);
 
 /* The subscriber's AUTH: its failure is the only answer that matters. */
 static void on_sub_auth(redisAsyncContext *ac, void *r, void *privdata)
@@ -473,7 +474,8 @@ static void shard_connect(shard *sh)
 				      (const char *[]){"SCRIPT", "LOAD", script_text[i]}, NULL);
 	if (send_auth(sh->sub, &sh->addr, on_sub_auth) < 0)
 		auth = -1;
-	subscribe_channel(sh, rb->node_channel);
+	/* The node's channel last: its confirmation (which makes the shard up) then comes
+	 * after every topic's, so up means subscribed. */
 	for (topic_sub *s = rb->subs; s; s = s->next) {
 		if (shard_for(rb, s->topic) == sh) {
 			char ch[sizeof CHANNEL_PREFIX + TACWS_BROKER_TOPIC_MAX];
@@ -481,6 +483,7 @@ static void shard_connect(shard *sh)
 			subscribe_channel(sh, ch);
 		}
 	}
+	subscribe_channel(sh, rb->node_channel);
 	if (auth < 0)
 		shard_lost(sh);
 }
@@ -527,6 +530,11 @@ static void on_sub_message(redisAsyncContext *ac, void *r, void *privdata)
 		if (is_node) {
 			sh->sub_ready = 1;
 			check_up(sh);
+		} else if (strncmp(channel, CHANNEL_PREFIX, sizeof CHANNEL_PREFIX - 1) == 0 &&
+			   sh->rb->opt.on_subscribed) {
+			const char *topic = channel + sizeof CHANNEL_PREFIX - 1;
+			if (*sub_find(sh->rb, topic)) /* not unsubscribed meanwhile */
+				sh->rb->opt.on_subscribed(sh->rb->opt.arg, topic);
 		}
 		return;
 	}

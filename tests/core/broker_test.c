@@ -53,6 +53,7 @@ typedef struct seen_msg {
 typedef struct node {
 	tacws_broker *b;
 	int ups, downs;
+	int subscribed; /* on_subscribed calls */
 	int n_seen;
 	seen_msg seen[MAX_SEEN];
 } node;
@@ -80,6 +81,12 @@ static void node_message(void *arg, const tacws_broker_msg *m)
 	snprintf(s->data, sizeof s->data, "%.*s", (int)(m->len < 63 ? m->len : 63), m->data);
 }
 
+static void node_subscribed(void *arg, const char *topic)
+{
+	(void)topic;
+	((node *)arg)->subscribed++;
+}
+
 static void node_open_with(node *n, const char *id, unsigned history_max, unsigned probe_ms)
 {
 	memset(n, 0, sizeof *n);
@@ -89,6 +96,7 @@ static void node_open_with(node *n, const char *id, unsigned history_max, unsign
 				    .backoff_max_ms = 400,
 				    .on_state = node_state,
 				    .on_message = node_message,
+				    .on_subscribed = node_subscribed,
 				    .arg = n};
 	n->b = tacws_broker_redis_open(&loop, &cfg, &opt);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n->b);
@@ -261,6 +269,26 @@ static redisReply *admin(const char *fmt, const char *arg)
 	return r;
 }
 
+/* Waits until the server has no subscriber left on topic's channel. */
+static int wait_no_subscriber(const char *topic, unsigned timeout_ms)
+{
+	char channel[96];
+	snprintf(channel, sizeof channel, "tacws:ch:%s", topic);
+	long long end = tacws_test_now_ms() + timeout_ms;
+	for (;;) {
+		redisReply *r = admin("PUBSUB NUMSUB %s", channel);
+		int gone = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+			   r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 0;
+		freeReplyObject(r);
+		if (gone)
+			return 1;
+		if (tacws_test_now_ms() >= end)
+			return 0;
+		int never = 0;
+		run_until(&never, 10);
+	}
+}
+
 /* ---- the tests ---- */
 
 static void test_config_parse(void)
@@ -398,6 +426,7 @@ static void test_commit_refuses_stale_and_foreign(void)
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "commit");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
 	CU_ASSERT_EQUAL(snapshot(&b, topic).status, TACWS_BROKER_EMPTY);
 	answer lease = acquire(&a, topic, 10000);
 	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
@@ -427,20 +456,6 @@ static void test_commit_refuses_stale_and_foreign(void)
 	CU_ASSERT_EQUAL(dup.seq, 43);
 	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 7, "{\"v\":0}").status, TACWS_BROKER_STALE);
 
-	/* b sees each accepted change once, in order, with the epoch. */
-	CU_ASSERT(wait_seen(&b, 2, 3000));
-	int none_more = 0;
-	run_until(&none_more, 200);
-	CU_ASSERT_EQUAL(b.n_seen, 2);
-	CU_ASSERT_EQUAL(b.seen[0].kind, TACWS_BROKER_CHANGE);
-	CU_ASSERT_EQUAL(b.seen[0].seq, 42);
-	CU_ASSERT_STRING_EQUAL(b.seen[0].data, "{\"v\":1}");
-	CU_ASSERT_STRING_EQUAL(b.seen[0].topic, topic);
-	CU_ASSERT_EQUAL(b.seen[1].seq, 43);
-	CU_ASSERT_STRING_EQUAL(b.seen[1].epoch, epoch);
-	CU_ASSERT_STRING_EQUAL(b.seen[1].data, "{\"v\":2}");
-	CU_ASSERT_EQUAL(a.n_seen, 0); /* a did not subscribe */
-
 	/* The cache, read from any node. */
 	answer s = snapshot(&b, topic);
 	CU_ASSERT_EQUAL(s.status, 0);
@@ -455,14 +470,35 @@ static void test_commit_refuses_stale_and_foreign(void)
 			TACWS_BROKER_NOT_HOLDER);
 	CU_ASSERT_EQUAL(commit(&b, topic, lb.token, 43, "{\"v\":3}").seq, 44);
 
-	/* Unsubscribed: no more deliveries. */
+	/* b sees each accepted change once, in order, with the epoch: the channel keeps
+	 * order, so the last one arriving means no duplicate of an earlier one is coming. */
+	CU_ASSERT(wait_seen(&b, 3, 3000));
+	CU_ASSERT_EQUAL(b.n_seen, 3);
+	CU_ASSERT_EQUAL(b.seen[2].seq, 44);
+	CU_ASSERT_EQUAL(b.seen[0].kind, TACWS_BROKER_CHANGE);
+	CU_ASSERT_EQUAL(b.seen[0].seq, 42);
+	CU_ASSERT_STRING_EQUAL(b.seen[0].data, "{\"v\":1}");
+	CU_ASSERT_STRING_EQUAL(b.seen[0].topic, topic);
+	CU_ASSERT_EQUAL(b.seen[1].seq, 43);
+	CU_ASSERT_STRING_EQUAL(b.seen[1].epoch, epoch);
+	CU_ASSERT_STRING_EQUAL(b.seen[1].data, "{\"v\":2}");
+	CU_ASSERT_EQUAL(a.n_seen, 0); /* a did not subscribe */
+
+	/* Unsubscribed: no more deliveries. Once the server has dropped the subscription, a
+	 * commit and then an event on a topic b still has: only the event arrives. */
+	char other[64];
+	topic_name(other, sizeof other, "commit-other");
+	b.subscribed = 0;
+	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, other), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
 	CU_ASSERT_EQUAL(tacws_broker_unsubscribe(b.b, topic), 0);
-	int settle = 0;
-	run_until(&settle, 100);
+	CU_ASSERT(wait_no_subscriber(topic, 3000));
 	int before = b.n_seen;
 	CU_ASSERT_EQUAL(commit(&b, topic, lb.token, 44, "{\"v\":4}").status, 0);
-	run_until(&settle, 300);
-	CU_ASSERT_EQUAL(b.n_seen, before);
+	CU_ASSERT_EQUAL(event(&a, other, "sentinel").status, 0);
+	CU_ASSERT(wait_seen(&b, before + 1, 3000));
+	CU_ASSERT_EQUAL(b.n_seen, before + 1);
+	CU_ASSERT_STRING_EQUAL(b.seen[before].topic, other);
 	close_pair(&a, &b);
 }
 
@@ -472,8 +508,7 @@ static void test_events_history(void)
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "events");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(a.b, topic), 0);
-	int settle = 0;
-	run_until(&settle, 100);
+	CU_ASSERT(run_until(&a.subscribed, 3000));
 	answer e = {0};
 	for (int i = 1; i <= 5; i++) {
 		char d[16];
@@ -560,6 +595,7 @@ static void test_redis_restart(void)
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "restart");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
 	check_delivery(&a, &b, topic);
 	answer before = snapshot(&a, topic);
 
@@ -569,13 +605,14 @@ static void test_redis_restart(void)
 	CU_ASSERT(!tacws_broker_is_up(a.b, 0));
 	answer none = {0};
 	CU_ASSERT_EQUAL(tacws_broker_snapshot(a.b, topic, on_snapshot, &none), -ENOTCONN);
-	/* Down for a while: the nodes keep retrying with backoff. */
+	/* An outage of some retries (backoff 100, 200, 400 ms): the nodes keep trying. */
 	int never = 0;
 	run_until(&never, 800);
 	a.ups = b.ups = 0;
 	redis_ctl("start");
 	CU_ASSERT(run_until(&a.ups, 5000));
 	CU_ASSERT(run_until(&b.ups, 5000));
+	CU_ASSERT_EQUAL(b.subscribed, 2); /* up comes after the topics are subscribed again */
 
 	/* The server lost everything (no persistence): the cache is gone and the next
 	 * commit starts a new epoch; b's subscription came back by itself. */
@@ -591,6 +628,7 @@ static void test_killed_subscription(void)
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "killed");
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
 	redisReply *r = admin("CLIENT KILL TYPE %s", "pubsub");
 	CU_ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 2);
 	freeReplyObject(r);
@@ -599,6 +637,7 @@ static void test_killed_subscription(void)
 	a.ups = b.ups = 0;
 	CU_ASSERT(run_until(&a.ups, 5000));
 	CU_ASSERT(run_until(&b.ups, 5000));
+	CU_ASSERT_EQUAL(b.subscribed, 2);
 	check_delivery(&a, &b, topic);
 	close_pair(&a, &b);
 }
@@ -612,6 +651,7 @@ static void test_probe_detects_silent_subscription(void)
 	node_open(&a, "node-a");
 	node_open_with(&b, "node-b", 0, 200);
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
 	redisReply *r = admin("CLIENT PAUSE 1500 %s", "ALL");
 	CU_ASSERT(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);
@@ -620,6 +660,7 @@ static void test_probe_detects_silent_subscription(void)
 	CU_ASSERT(tacws_test_now_ms() - t0 < 1000); /* by the probe, not by the pause's end */
 	b.ups = 0;
 	CU_ASSERT(run_until(&b.ups, 5000));
+	CU_ASSERT_EQUAL(b.subscribed, 2);
 	check_delivery(&a, &b, topic);
 	close_pair(&a, &b);
 }
