@@ -1,7 +1,8 @@
 /* broker-bench: what one Redis gives a tacws cluster, measured through core/broker.h.
  *   broker-bench --redis redis://127.0.0.1:PORT [--messages N] [--leases N] [--events N]
+ *                [--subscribers S]
  * 1. commit + deliver: one publisher node commits N changes of 1 KiB (up to 64 in flight),
- *    two subscriber nodes receive them; messages/s until both have all of them.
+ *    S subscriber nodes (2) receive them; messages/s until all have all of them.
  * 2. leases: N acquires (SET NX PX) on distinct topics, then N renews (script); ops/s.
  * 3. history: N events of 1 KiB and of 100 B on one topic; MEMORY USAGE of its stream.
  * Redis's own CPU (INFO cpu) is reported per phase. Loopback, bounded: every phase has a
@@ -157,16 +158,24 @@ static void on_bench_lease(void *arg, int status, const char *token)
 	p->acked = 1;
 }
 
-static int bench_commit(long n, const char *run)
+#define MAX_SUBSCRIBERS 32
+
+static int bench_commit(long n, int n_subs, const char *run)
 {
-	node pubn = {0}, s1 = {0}, s2 = {0};
+	node pubn = {0}, subs[MAX_SUBSCRIBERS] = {{0}};
+	node *sub_ptrs[MAX_SUBSCRIBERS];
 	char topic[64];
 	snprintf(topic, sizeof topic, "bench/commit/%s", run);
-	if (node_open(&pubn, "bench-pub", 0) || node_open(&s1, "bench-sub1", 0) ||
-	    node_open(&s2, "bench-sub2", 0))
+	if (node_open(&pubn, "bench-pub", 0))
 		return -1;
-	tacws_broker_subscribe(s1.b, topic);
-	tacws_broker_subscribe(s2.b, topic);
+	for (int i = 0; i < n_subs; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "bench-sub%d", i + 1);
+		if (node_open(&subs[i], id, 0))
+			return -1;
+		tacws_broker_subscribe(subs[i].b, topic);
+		sub_ptrs[i] = &subs[i];
+	}
 	char *payload = malloc(1024);
 	memset(payload, 'x', 1024);
 	pipeline p = {.total = 1, .send = send_commit, .n = &pubn, .topic = topic,
@@ -178,15 +187,15 @@ static int bench_commit(long n, const char *run)
 		uv_run(&loop, UV_RUN_NOWAIT);
 	p.total = n;
 	double cpu0 = redis_cpu();
-	double dt = pipeline_run(&p, (node *[]){&s1, &s2}, 2);
+	double dt = pipeline_run(&p, sub_ptrs, n_subs);
 	double cpu = redis_cpu() - cpu0;
-	printf("commit+deliver: %ld commits of 1 KiB, 2 subscriber nodes: %.2f s, %.0f commits/s, "
+	printf("commit+deliver: %ld commits of 1 KiB, %d subscriber nodes: %.2f s, %.0f commits/s, "
 	       "%.0f deliveries/s; refused %ld; redis CPU %.2f s (%.0f%%)\n",
-	       n, dt, n / dt, 2 * n / dt, p.failed, cpu, 100 * cpu / dt);
+	       n, n_subs, dt, n / dt, n_subs * n / dt, p.failed, cpu, 100 * cpu / dt);
 	free(payload);
 	tacws_broker_close(pubn.b);
-	tacws_broker_close(s1.b);
-	tacws_broker_close(s2.b);
+	for (int i = 0; i < n_subs; i++)
+		tacws_broker_close(subs[i].b);
 	return dt > 0 && !p.failed ? 0 : -1;
 }
 
@@ -289,7 +298,7 @@ static int bench_history(long n, size_t len, const char *run)
 int main(int argc, char **argv)
 {
 	const char *url = NULL;
-	long messages = 20000, n_leases = 20000, events = 1000;
+	long messages = 20000, n_leases = 20000, events = 1000, subscribers = 2;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--redis") && i + 1 < argc)
 			url = argv[++i];
@@ -299,9 +308,11 @@ int main(int argc, char **argv)
 			n_leases = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--events") && i + 1 < argc)
 			events = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--subscribers") && i + 1 < argc)
+			subscribers = atol(argv[++i]);
 		else {
 			fprintf(stderr, "usage: %s --redis redis://HOST:PORT [--messages N] "
-					"[--leases N] [--events N]\n",
+					"[--leases N] [--events N] [--subscribers 1..32]\n",
 				argv[0]);
 			return 2;
 		}
@@ -309,15 +320,15 @@ int main(int argc, char **argv)
 	char err[256];
 	if (!url || tacws_broker_config_parse(url, &cfg, err, sizeof err) != 0 ||
 	    messages < 1 || messages > 1000000 || n_leases < 1 || n_leases > 1000000 ||
-	    events < 1 || events > 1000000) {
-		fprintf(stderr, "%s: --redis URL and counts 1..1000000 needed\n", argv[0]);
+	    events < 1 || events > 1000000 || subscribers < 1 || subscribers > MAX_SUBSCRIBERS) {
+		fprintf(stderr, "%s: --redis URL, counts 1..1000000, subscribers 1..32\n", argv[0]);
 		return 2;
 	}
 	char run[32];
 	snprintf(run, sizeof run, "%d", (int)getpid());
 	uv_loop_init(&loop);
 	int rc = 0;
-	rc |= bench_commit(messages, run);
+	rc |= bench_commit(messages, (int)subscribers, run);
 	rc |= bench_leases(n_leases, run);
 	rc |= bench_history(events, 1024, run);
 	rc |= bench_history(events, 100, run);
