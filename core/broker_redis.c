@@ -683,6 +683,14 @@ static int request_send(redis_broker *rb, const char *topic, request *q, int scr
 	return 0;
 }
 
+/* Lengths of an EVALSHA's arguments: argv[1] is the digest (set later), argv[data_at] the
+ * payload (any bytes, data_len of them), the others strings. */
+static void arg_lengths(const char **argv, size_t *lens, int argc, int data_at, size_t data_len)
+{
+	for (int i = 0; i < argc; i++)
+		lens[i] = i == 1 ? 40 : i == data_at ? data_len : strlen(argv[i]);
+}
+
 static request *request_new(redis_broker *rb, const char *topic, req_kind kind, void *arg)
 {
 	if (!topic_ok(topic))
@@ -767,9 +775,7 @@ static int redis_commit(tacws_broker *b, const char *topic, const char *token, u
 	const char *argv[] = {"EVALSHA", NULL, "3", lease, snap, hist, token, base,
 			      data ? data : "", epoch, ch};
 	size_t lens[11];
-	for (int i = 0; i < 11; i++)
-		lens[i] = i == 1 ? 40 : strlen(argv[i] ? argv[i] : "");
-	lens[8] = len;
+	arg_lengths(argv, lens, 11, 8, len);
 	return request_send(rb, topic, q, SCRIPT_COMMIT, 11, argv, lens);
 }
 
@@ -804,9 +810,7 @@ static int redis_event_append(tacws_broker *b, const char *topic, const char *da
 	random_hex(epoch, TACWS_BROKER_EPOCH_LEN);
 	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, epoch, maxlen, data ? data : "", ch};
 	size_t lens[9];
-	for (int i = 0; i < 9; i++)
-		lens[i] = i == 1 ? 40 : strlen(argv[i] ? argv[i] : "");
-	lens[7] = len;
+	arg_lengths(argv, lens, 9, 7, len);
 	return request_send(rb, topic, q, SCRIPT_EVENT, 9, argv, lens);
 }
 
