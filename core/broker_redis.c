@@ -318,7 +318,7 @@ static void set_up(shard *sh, int up)
 
 static void check_up(shard *sh)
 {
-	if (sh->cmd_ready && sh->sub_ready && sh->cmd && sh->sub) {
+	if (sh->cmd_ready && sh->sub_ready && sh->cmd && sh->sub && !sh->lost) {
 		uv_timer_stop(&sh->retry); /* the connect watchdog */
 		sh->probe_sent = sh->probe_seen = 0;
 		set_up(sh, 1);

@@ -272,18 +272,18 @@ static redisReply *admin(const char *fmt, const char *arg)
 	return r;
 }
 
-/* Waits until the server has no subscriber left on topic's channel. */
-static int wait_no_subscriber(const char *topic, unsigned timeout_ms)
+/* Waits until the server counts want subscribers on topic's channel (0: none left). */
+static int wait_subscribers(const char *topic, long long want, unsigned timeout_ms)
 {
 	char channel[96];
 	snprintf(channel, sizeof channel, "tacws:ch:%s", topic);
 	long long end = tacws_test_now_ms() + timeout_ms;
 	for (;;) {
 		redisReply *r = admin("PUBSUB NUMSUB %s", channel);
-		int gone = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-			   r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 0;
+		int match = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+			   r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == want;
 		freeReplyObject(r);
-		if (gone)
+		if (match)
 			return 1;
 		if (tacws_test_now_ms() >= end)
 			return 0;
@@ -522,13 +522,24 @@ static void test_commit_refuses_stale_and_foreign(void)
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, other), 0);
 	CU_ASSERT(run_until(&b.subscribed, 3000));
 	CU_ASSERT_EQUAL(tacws_broker_unsubscribe(b.b, topic), 0);
-	CU_ASSERT(wait_no_subscriber(topic, 3000));
+	CU_ASSERT(wait_subscribers(topic, 0, 3000));
 	int before = b.n_seen;
 	CU_ASSERT_EQUAL(commit(&b, topic, lb.token, 44, "{\"v\":4}").status, 0);
 	CU_ASSERT_EQUAL(event(&a, other, "sentinel").status, 0);
 	CU_ASSERT(wait_seen(&b, before + 1, 3000));
 	CU_ASSERT_EQUAL(b.n_seen, before + 1);
 	CU_ASSERT_STRING_EQUAL(b.seen[before].topic, other);
+
+	/* Unsubscribed and subscribed again before the server answered the first: it works. */
+	b.subscribed = 0;
+	CU_ASSERT_EQUAL(tacws_broker_unsubscribe(b.b, other), 0);
+	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, other), 0);
+	CU_ASSERT(run_until(&b.subscribed, 3000));
+	CU_ASSERT(wait_subscribers(other, 1, 3000));
+	before = b.n_seen;
+	CU_ASSERT_EQUAL(event(&a, other, "again").status, 0);
+	CU_ASSERT(wait_seen(&b, before + 1, 3000));
+	CU_ASSERT_STRING_EQUAL(b.seen[before].data, "again");
 	close_pair(&a, &b);
 }
 
