@@ -418,7 +418,7 @@ static void test_lease_expiry_hands_over(void)
 	CU_ASSERT(run_until(&k.won, 5000));
 	long long waited = tacws_test_now_ms() - t0;
 	CU_ASSERT(waited >= 500);  /* not before the TTL */
-	CU_ASSERT(waited < 1500); /* soon after it */
+	CU_ASSERT(waited < 3000); /* soon after it (loose: CI machines are busy) */
 	uv_close((uv_handle_t *)&k.retry, NULL);
 	close_pair(&a, &b);
 }
@@ -689,18 +689,20 @@ static void test_probe_detects_silent_subscription(void)
 	node a, b;
 	char topic[64];
 	topic_name(topic, sizeof topic, "silent");
-	node_open(&a, "node-a");
+	node_open_with(&a, "node-a", 0, 200);
 	node_open_with(&b, "node-b", 0, 200);
 	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
 	CU_ASSERT(run_until(&b.subscribed, 3000));
-	redisReply *r = admin("CLIENT PAUSE 1500 %s", "ALL");
+	redisReply *r = admin("CLIENT PAUSE 4000 %s", "ALL");
 	CU_ASSERT(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);
 	long long t0 = tacws_test_now_ms();
 	CU_ASSERT(run_until(&b.downs, 3000));
-	CU_ASSERT(tacws_test_now_ms() - t0 < 1000); /* by the probe, not by the pause's end */
-	b.ups = 0;
-	CU_ASSERT(run_until(&b.ups, 5000));
+	CU_ASSERT(tacws_test_now_ms() - t0 < 3000); /* by the probe, before the pause ends */
+	CU_ASSERT(run_until(&a.downs, 3000));
+	a.ups = b.ups = 0;
+	CU_ASSERT(run_until(&b.ups, 8000));
+	CU_ASSERT(run_until(&a.ups, 8000));
 	CU_ASSERT_EQUAL(b.subscribed, 2);
 	check_delivery(&a, &b, topic);
 	close_pair(&a, &b);
