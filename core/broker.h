@@ -89,6 +89,15 @@ typedef struct tacws_broker_options {
 	void *arg;
 } tacws_broker_options;
 
+/* Counters for /metrics and /healthz, since the broker was opened. */
+typedef struct tacws_broker_stats {
+	unsigned shards, shards_up;
+	unsigned subscriptions;	 /* topics this node subscribes to now */
+	uint64_t links_lost;	 /* a shard's link went down (error, close, or the probe) */
+	uint64_t probe_failures; /* of those, found by the liveness probe */
+	uint64_t messages;	 /* handed to on_message */
+} tacws_broker_stats;
+
 typedef struct tacws_broker tacws_broker;
 struct uv_loop_s;
 
@@ -117,6 +126,7 @@ typedef struct tacws_broker_ops {
 	int (*subscribe)(tacws_broker *b, const char *topic);
 	int (*unsubscribe)(tacws_broker *b, const char *topic);
 	int (*is_up)(const tacws_broker *b, unsigned shard);
+	void (*stats)(const tacws_broker *b, tacws_broker_stats *out);
 	void (*close)(tacws_broker *b);
 } tacws_broker_ops;
 
@@ -205,6 +215,11 @@ static inline int tacws_broker_unsubscribe(tacws_broker *b, const char *topic)
 static inline int tacws_broker_is_up(const tacws_broker *b, unsigned shard)
 {
 	return b->ops->is_up(b, shard);
+}
+
+static inline void tacws_broker_get_stats(const tacws_broker *b, tacws_broker_stats *out)
+{
+	b->ops->stats(b, out);
 }
 
 /* Cancels what is pending (callbacks get -ECANCELED, during this call or, when called from

@@ -126,6 +126,7 @@ struct redis_broker {
 	char node_channel[sizeof NODE_CHANNEL_PREFIX + TACWS_BROKER_NODE_ID_MAX];
 	char sha[N_SCRIPTS][41];
 	topic_sub *subs;
+	tacws_broker_stats stats; /* counters only; the rest is filled on demand */
 	int closing;
 	unsigned alive; /* contexts and timer handles not yet released */
 	unsigned n_shards;
@@ -340,6 +341,8 @@ static void shard_lost(shard *sh)
 	if (rb->closing || sh->lost)
 		return;
 	sh->lost = 1;
+	if (sh->up)
+		rb->stats.links_lost++;
 	sh->cmd_ready = sh->sub_ready = 0;
 	set_up(sh, 0);
 	uv_timer_start(&sh->retry, on_retry, sh->backoff_ms, 0);
@@ -510,6 +513,7 @@ static void deliver(redis_broker *rb, const char *topic, const char *p, size_t l
 			      .epoch = end + 1,
 			      .data = nl + 1,
 			      .len = len - hlen - 1};
+	rb->stats.messages++;
 	if (rb->opt.on_message)
 		rb->opt.on_message(rb->opt.arg, &m);
 }
@@ -560,6 +564,7 @@ static void on_probe(uv_timer_t *t)
 	if (!sh->up)
 		return;
 	if (sh->probe_sent > sh->probe_seen) {
+		sh->rb->stats.probe_failures++;
 		context_drop(&sh->cmd);
 		context_drop(&sh->sub);
 		shard_lost(sh);
@@ -891,6 +896,17 @@ static int redis_is_up(const tacws_broker *b, unsigned shard_index)
 	return shard_index < rb->n_shards && rb->shards[shard_index].up;
 }
 
+static void redis_stats(const tacws_broker *b, tacws_broker_stats *out)
+{
+	const redis_broker *rb = (const redis_broker *)b;
+	*out = rb->stats;
+	out->shards = rb->n_shards;
+	for (unsigned i = 0; i < rb->n_shards; i++)
+		out->shards_up += rb->shards[i].up != 0;
+	for (const topic_sub *s = rb->subs; s; s = s->next)
+		out->subscriptions++;
+}
+
 static void redis_close(tacws_broker *b)
 {
 	redis_broker *rb = (redis_broker *)b;
@@ -919,6 +935,7 @@ static const tacws_broker_ops redis_ops = {
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.is_up = redis_is_up,
+	.stats = redis_stats,
 	.close = redis_close,
 };
 

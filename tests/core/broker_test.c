@@ -680,6 +680,14 @@ static void test_killed_subscription(void)
 	CU_ASSERT(run_until(&b.ups, 5000));
 	CU_ASSERT_EQUAL(b.subscribed, 2);
 	check_delivery(&a, &b, topic);
+	tacws_broker_stats st;
+	tacws_broker_get_stats(b.b, &st);
+	CU_ASSERT_EQUAL(st.shards, 1);
+	CU_ASSERT_EQUAL(st.shards_up, 1);
+	CU_ASSERT_EQUAL(st.subscriptions, 1);
+	CU_ASSERT_EQUAL(st.links_lost, 1);
+	CU_ASSERT_EQUAL(st.probe_failures, 0); /* a closed socket, seen as such */
+	CU_ASSERT_EQUAL(st.messages, (uint64_t)b.n_seen);
 	close_pair(&a, &b);
 }
 
@@ -703,6 +711,10 @@ static void test_probe_detects_silent_subscription(void)
 	a.ups = b.ups = 0;
 	CU_ASSERT(run_until(&b.ups, 8000));
 	CU_ASSERT(run_until(&a.ups, 8000));
+	tacws_broker_stats st;
+	tacws_broker_get_stats(b.b, &st);
+	CU_ASSERT(st.probe_failures >= 1);
+	CU_ASSERT_EQUAL(st.links_lost, st.probe_failures);
 	CU_ASSERT_EQUAL(b.subscribed, 2);
 	check_delivery(&a, &b, topic);
 	close_pair(&a, &b);
