@@ -25,18 +25,23 @@ static void on_deadline(uv_timer_t *t)
 	deadline_hit = 1;
 }
 
-/* Runs the loop until *flag is non-zero or timeout_ms pass. Returns 1 when flag was set. */
-static int run_until(const int *flag, unsigned timeout_ms)
+/* Runs the loop until *count reaches want or timeout_ms pass. Returns 1 when it did. */
+static int run_until_count(const int *count, int want, unsigned timeout_ms)
 {
 	uv_timer_t deadline;
 	uv_timer_init(&loop, &deadline);
 	deadline_hit = 0;
 	uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
-	while (!*flag && !deadline_hit)
+	while (*count < want && !deadline_hit)
 		uv_run(&loop, UV_RUN_ONCE);
 	uv_close((uv_handle_t *)&deadline, NULL);
 	uv_run(&loop, UV_RUN_NOWAIT);
-	return *flag != 0;
+	return *count >= want;
+}
+
+static int run_until(const int *flag, unsigned timeout_ms)
+{
+	return run_until_count(flag, 1, timeout_ms);
 }
 
 /* ---- a node: a broker and what it saw ---- */
@@ -100,7 +105,7 @@ static void node_open_with(node *n, const char *id, unsigned history_max, unsign
 				    .arg = n};
 	n->b = tacws_broker_redis_open(&loop, &cfg, &opt);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(n->b);
-	CU_ASSERT_FATAL(run_until(&n->ups, 5000));
+	CU_ASSERT_FATAL(run_until_count(&n->ups, (int)cfg.n_shards, 5000)); /* every shard */
 	CU_ASSERT(tacws_broker_is_up(n->b, 0));
 }
 
@@ -254,12 +259,7 @@ static answer history(node *n, const char *topic, uint64_t since, const char *ep
 /* Waits until node n has seen at least count messages. */
 static int wait_seen(node *n, int count, unsigned timeout_ms)
 {
-	long long end = tacws_test_now_ms() + timeout_ms;
-	while (n->n_seen < count && tacws_test_now_ms() < end) {
-		int never = 0;
-		run_until(&never, 20);
-	}
-	return n->n_seen >= count;
+	return run_until_count(&n->n_seen, count, timeout_ms);
 }
 
 /* A plain synchronous connection for what a test does to the server behind the nodes' back. */
@@ -809,6 +809,58 @@ static void test_bad_password_stays_down(void)
 	CU_ASSERT_PTR_NULL(tacws_broker_redis_open(&loop, &cfg, &opt));
 }
 
+/* Two shards (two databases of the one server, so two sets of connections): each topic's
+ * keys live on the shard tacws_broker_shard_of names, and both shards deliver. */
+static void test_two_shards(void)
+{
+	char url[256], err[256];
+	snprintf(url, sizeof url, "%s/1, %s/2", getenv("TACWS_TEST_REDIS_URL"),
+		 getenv("TACWS_TEST_REDIS_URL"));
+	tacws_broker_config saved = cfg;
+	CU_ASSERT_EQUAL_FATAL(tacws_broker_config_parse(url, &cfg, err, sizeof err), 0);
+	node a, b;
+	char topics[2][64];
+	int found[2] = {0};
+	for (int i = 0; !(found[0] && found[1]) && i < 64; i++) {
+		char t[64];
+		snprintf(t, sizeof t, "shard%d/%s", i, run_id);
+		unsigned s = tacws_broker_shard_of(t, 2);
+		if (!found[s]) {
+			snprintf(topics[s], sizeof topics[s], "%s", t);
+			found[s] = 1;
+		}
+	}
+	CU_ASSERT_FATAL(found[0] && found[1]);
+	node_open(&a, "node-a");
+	node_open(&b, "node-b");
+	CU_ASSERT_EQUAL(a.ups, 2); /* once per shard */
+	CU_ASSERT(tacws_broker_is_up(a.b, 1));
+	for (int s = 0; s < 2; s++) {
+		b.subscribed = 0;
+		CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topics[s]), 0);
+		CU_ASSERT(run_until(&b.subscribed, 3000));
+		check_delivery(&a, &b, topics[s]);
+		CU_ASSERT_STRING_EQUAL(b.seen[b.n_seen - 1].topic, topics[s]);
+	}
+	/* The keys are where the hash says: database 1 for shard 0, 2 for shard 1. */
+	redisContext *c = redisConnect(cfg.shards[0].host, cfg.shards[0].port);
+	CU_ASSERT_FATAL(c && !c->err);
+	for (int s = 0; s < 2; s++) {
+		for (int db = 1; db <= 2; db++) {
+			redisReply *r = redisCommand(c, "SELECT %d", db);
+			freeReplyObject(r);
+			r = redisCommand(c, "EXISTS tacws:{%s}:snap", topics[s]);
+			CU_ASSERT(r && r->type == REDIS_REPLY_INTEGER);
+			if (r)
+				CU_ASSERT_EQUAL(r->integer, db == s + 1);
+			freeReplyObject(r);
+		}
+	}
+	redisFree(c);
+	close_pair(&a, &b);
+	cfg = saved;
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -822,6 +874,7 @@ int main(void)
 		{"probe_detects_silent_subscription", test_probe_detects_silent_subscription},
 		{"redis_restart", test_redis_restart},
 		{"closed_cleanly", test_closed_cleanly},
+		{"two_shards", test_two_shards},
 		{"close_from_callback", test_close_from_callback},
 		{"bad_password_stays_down", test_bad_password_stays_down},
 		{NULL, NULL},
