@@ -262,6 +262,14 @@ static int wait_seen(node *n, int count, unsigned timeout_ms)
 	return run_until_count(&n->n_seen, count, timeout_ms);
 }
 
+/* Subscribes n to topic and waits until the subscription is active. */
+static void subscribe(node *n, const char *topic)
+{
+	int before = n->subscribed;
+	CU_ASSERT_EQUAL(tacws_broker_subscribe(n->b, topic), 0);
+	CU_ASSERT(run_until_count(&n->subscribed, before + 1, 3000));
+}
+
 /* A plain synchronous connection for what a test does to the server behind the nodes' back. */
 static redisReply *admin(const char *fmt, const char *arg)
 {
@@ -428,8 +436,7 @@ static void test_commit_refuses_stale_and_foreign(void)
 	node a, b;
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "commit");
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, topic);
 	CU_ASSERT_EQUAL(snapshot(&b, topic).status, TACWS_BROKER_EMPTY);
 	answer lease = acquire(&a, topic, 10000);
 	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
@@ -518,9 +525,7 @@ static void test_commit_refuses_stale_and_foreign(void)
 	 * commit and then an event on a topic b still has: only the event arrives. */
 	char other[64];
 	topic_name(other, sizeof other, "commit-other");
-	b.subscribed = 0;
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, other), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, other);
 	CU_ASSERT_EQUAL(tacws_broker_unsubscribe(b.b, topic), 0);
 	CU_ASSERT(wait_subscribers(topic, 0, 3000));
 	int before = b.n_seen;
@@ -531,10 +536,8 @@ static void test_commit_refuses_stale_and_foreign(void)
 	CU_ASSERT_STRING_EQUAL(b.seen[before].topic, other);
 
 	/* Unsubscribed and subscribed again before the server answered the first: it works. */
-	b.subscribed = 0;
 	CU_ASSERT_EQUAL(tacws_broker_unsubscribe(b.b, other), 0);
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, other), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, other);
 	CU_ASSERT(wait_subscribers(other, 1, 3000));
 	before = b.n_seen;
 	CU_ASSERT_EQUAL(event(&a, other, "again").status, 0);
@@ -548,8 +551,7 @@ static void test_events_history(void)
 	node a, b;
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "events");
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(a.b, topic), 0);
-	CU_ASSERT(run_until(&a.subscribed, 3000));
+	subscribe(&a, topic);
 	answer e = {0};
 	for (int i = 1; i <= 5; i++) {
 		char d[16];
@@ -635,8 +637,7 @@ static void test_redis_restart(void)
 	node a, b;
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "restart");
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, topic);
 	check_delivery(&a, &b, topic);
 	answer before = snapshot(&a, topic);
 
@@ -668,8 +669,7 @@ static void test_killed_subscription(void)
 	node a, b;
 	char topic[64];
 	open_pair(&a, &b, topic, sizeof topic, "killed");
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, topic);
 	redisReply *r = admin("CLIENT KILL TYPE %s", "pubsub");
 	CU_ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer >= 2);
 	freeReplyObject(r);
@@ -699,8 +699,7 @@ static void test_probe_detects_silent_subscription(void)
 	topic_name(topic, sizeof topic, "silent");
 	node_open_with(&a, "node-a", 0, 200);
 	node_open_with(&b, "node-b", 0, 200);
-	CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topic), 0);
-	CU_ASSERT(run_until(&b.subscribed, 3000));
+	subscribe(&b, topic);
 	redisReply *r = admin("CLIENT PAUSE 4000 %s", "ALL");
 	CU_ASSERT(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);
@@ -836,9 +835,7 @@ static void test_two_shards(void)
 	CU_ASSERT_EQUAL(a.ups, 2); /* once per shard */
 	CU_ASSERT(tacws_broker_is_up(a.b, 1));
 	for (int s = 0; s < 2; s++) {
-		b.subscribed = 0;
-		CU_ASSERT_EQUAL(tacws_broker_subscribe(b.b, topics[s]), 0);
-		CU_ASSERT(run_until(&b.subscribed, 3000));
+		subscribe(&b, topics[s]);
 		check_delivery(&a, &b, topics[s]);
 		CU_ASSERT_STRING_EQUAL(b.seen[b.n_seen - 1].topic, topics[s]);
 	}
