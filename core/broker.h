@@ -11,9 +11,11 @@
  *
  * One interface, one implementation per engine: broker_redis.c is the Redis engine
  * (tacws_broker_redis_open). Every function runs on the loop's thread, as do all callbacks.
- * Errors: 0 or a negative errno. A function that fails calls no callback; one that
- * succeeds calls its callback exactly once, with -ECONNRESET when the link drops before
- * the answer and -ECANCELED when the broker is closed first.
+ * Errors: 0 or a negative errno. A request fails at once with -EINVAL (bad argument) or
+ * -ENOTCONN (its shard's link is down: serve from the node's own cache meanwhile), and then
+ * calls no callback. One that starts calls its callback exactly once: with the outcome, or
+ * -ECONNRESET when the link drops before the answer, -ECANCELED when the broker is closed
+ * first, -EIO when Redis answers an error.
  * Ownership: every pointer passed in is copied or used only during the call; every
  * pointer passed to a callback is valid only during that callback. */
 #ifndef TACWS_BROKER_H
