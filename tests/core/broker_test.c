@@ -337,7 +337,7 @@ static void test_config_parse(void)
 	int hits[4] = {0};
 	for (int i = 0; i < 400; i++) {
 		char t[32];
-		snprintf(t, sizeof t, "adw-state/%08x", i * 2654435761u);
+		snprintf(t, sizeof t, "feed/%08x", i * 2654435761u);
 		unsigned s = tacws_broker_shard_of(t, 4);
 		CU_ASSERT(s < 4);
 		CU_ASSERT_EQUAL(s, tacws_broker_shard_of(t, 4));
