@@ -9,7 +9,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates curl \
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev zlib1g-dev libjson-c-dev libinih-dev libcunit1-dev libssl-dev \
   libsqlite3-dev libpq-dev libcurl4-openssl-dev \
-  sqlite3 postgresql postgresql-client \
+  sqlite3 postgresql postgresql-client redis-server libhiredis-dev \
   cppcheck clang libclang-rt-14-dev valgrind \
   chromium >/dev/null
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
