@@ -56,10 +56,12 @@ static void print_output(int fd)
 
 static void test_script_runs_and_stops(void)
 {
-	/* Ports away from the defaults, so a demo someone runs is not in the way. */
+	/* Ports away from the defaults, so a demo someone runs is not in the way, and below
+	 * the ephemeral range (32768 up), where a client socket could take one between the
+	 * script's check and tacwsd's bind. */
 	char port[16], demo_port[16];
-	snprintf(port, sizeof port, "%d", 20000 + (int)(getpid() % 20000));
-	snprintf(demo_port, sizeof demo_port, "%d", 20000 + (int)(getpid() % 20000) + 300);
+	snprintf(port, sizeof port, "%d", 10000 + (int)(getpid() % 20000));
+	snprintf(demo_port, sizeof demo_port, "%d", 10000 + (int)(getpid() % 20000) + 300);
 	int fds[2];
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	pid_t pid = fork();
