@@ -15,6 +15,7 @@ enum tacws_limit {
 	TACWS_LIMIT_MESSAGE_RATE,   /* client_messages_per_s: closed 1008 */
 	TACWS_LIMIT_BODY_BYTES,	    /* max_body_bytes: 413 */
 	TACWS_LIMIT_SUBSCRIPTIONS,  /* max_subscriptions: error message */
+	TACWS_LIMIT_HEADER_BYTES,   /* a header longer than tacws reads: 431 */
 	TACWS_LIMIT_COUNT
 };
 enum tacws_auth_failure {

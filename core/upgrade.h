@@ -7,6 +7,7 @@
 #define TACWS_UPGRADE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "input.h"
 
@@ -32,6 +33,11 @@ int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r);
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: routes and checks the request; a refusal
  * is answered (and counted) here. Returns 0 to upgrade, 1 when refused. */
 int tacws_upgrade_check(struct lws *wsi, tacws_server *srv);
+
+/* Header t copied whole into buf (cap bytes): its length, 0 when absent, or
+ * -1 when it does not fit. A header that cannot be read whole is refused
+ * (431), never taken as absent. */
+int tacws_header_copy(struct lws *wsi, int t, char *buf, size_t cap);
 
 /* An "Authorization: Bearer <token>" header carrying token (constant time). */
 bool tacws_bearer_ok(struct lws *wsi, const char *token);
