@@ -43,14 +43,9 @@ static int reply_count(int status, const char *key, long n, char **body)
 	return status;
 }
 
-static void header(struct lws *wsi, enum lws_token_indexes t, char *buf, size_t len)
-{
-	if (lws_hdr_copy(wsi, buf, (int)len, t) <= 0)
-		buf[0] = '\0';
-}
-
-/* A header by name ("X-Hub-Signature-256"), as lws keeps it: lower case, with ':'. */
-static void header_named(struct lws *wsi, const char *name, char *buf, size_t len)
+/* A header by name ("X-Hub-Signature-256"), as lws keeps it: lower case, with
+ * ':'. Its length, 0 when absent, -1 when it does not fit buf. */
+static int header_named(struct lws *wsi, const char *name, char *buf, size_t len)
 {
 	char key[72];
 	size_t n = 0;
@@ -58,8 +53,15 @@ static void header_named(struct lws *wsi, const char *name, char *buf, size_t le
 		key[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
 	key[n++] = ':';
 	key[n] = '\0';
-	if (!name[0] || lws_hdr_custom_copy(wsi, buf, (int)len, key, (int)n) <= 0)
+	buf[0] = '\0';
+	int have = name[0] ? lws_hdr_custom_length(wsi, key, (int)n) : 0;
+	if (have <= 0)
+		return 0;
+	if ((size_t)have >= len || lws_hdr_custom_copy(wsi, buf, (int)len, key, (int)n) != have) {
 		buf[0] = '\0';
+		return -1;
+	}
+	return have;
 }
 
 /* Which endpoint uri names; 0 or 404. */
@@ -255,6 +257,16 @@ int tacws_http_post_complete(tacws_server *srv, tacws_post **post, char **body)
 	return status;
 }
 
+/* The webhook's headers, each read whole or the request refused. */
+static void webhook_headers(struct lws *wsi, struct tacws_post *p)
+{
+	if (header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature) < 0 ||
+	    header_named(wsi, p->webhook->event_header, p->event, sizeof p->event) < 0 ||
+	    tacws_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type,
+			      sizeof p->content_type) < 0)
+		refuse(p, 431, "request header too long");
+}
+
 static int too_large(tacws_server *srv, tacws_post **post, bool *close_after, char **body)
 {
 	srv->metrics.limit_hits[TACWS_LIMIT_BODY_BYTES]++;
@@ -269,20 +281,26 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post,
 	*body = NULL;
 	tacws_http_post_free(post);
 	char cl[32], te[32];
-	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
-	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+	int cl_len = tacws_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+	int te_len = tacws_header_copy(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
 	/* Refused before its body is read: the body would be taken for the next request. */
-	*close_after = te[0] || (cl[0] && strcmp(cl, "0"));
+	*close_after = te_len || cl_len < 0 || (cl_len && strcmp(cl, "0"));
 	struct tacws_post route = {0};
 	if (route_post(srv, uri, &route))
 		return reply_error(404, "no such endpoint", body);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		return reply_error(405, "method not allowed", body);
-	if (!cl[0] && te[0])
+	/* RFC 9112 6.3: both framings, or one tacws cannot read, and sender and
+	 * server could disagree on where the body ends. */
+	if (cl_len && te_len)
+		return reply_error(400, "Content-Length with Transfer-Encoding", body);
+	if (cl_len < 0 || te_len < 0 || (cl_len && strspn(cl, "0123456789") != (size_t)cl_len))
+		return reply_error(400, "bad Content-Length", body);
+	if (!cl_len && te_len)
 		return reply_error(411, "Content-Length required", body);
 	char *end;
 	unsigned long long expected = strtoull(cl, &end, 10);
-	if (*end || cl[0] == '-')
+	if (*end)
 		return reply_error(400, "bad Content-Length", body);
 	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
 		return too_large(srv, post, close_after, body);
@@ -294,11 +312,8 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post,
 	p->expected = (size_t)expected;
 	*post = p;
 	check_auth(wsi, srv, p);
-	if (p->kind == POST_WEBHOOK) {
-		header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature);
-		header_named(wsi, p->webhook->event_header, p->event, sizeof p->event);
-		header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type, sizeof p->content_type);
-	}
+	if (p->kind == POST_WEBHOOK && !p->status)
+		webhook_headers(wsi, p);
 	if (!p->expected)
 		return tacws_http_post_complete(srv, post, body);
 	if (!p->status && !(p->body = malloc(p->expected + 1))) {
