@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,36 @@ static bool rate_ok(tacws_server *srv, tacws_conn *conn)
 	return true;
 }
 
+/* The names one subscribe or unsubscribe refused: answered with one error
+ * (a message listing 780 bad names is not worth 780 answers). */
+struct refusals {
+	const char *message, *first; /* the first refusal's reason and name */
+	size_t n;
+};
+
+static void refuse_name(struct refusals *r, const char *message, const char *name)
+{
+	if (!r->n++) {
+		r->message = message;
+		r->first = name;
+	}
+}
+
+static void send_refusals(tacws_conn *conn, const struct refusals *r)
+{
+	if (r->n == 1)
+		tacws_conn_send_error(conn, r->message, r->first);
+	if (r->n <= 1)
+		return;
+	char text[192];
+	snprintf(text, sizeof text, "%s (and %zu more names refused)", r->message, r->n - 1);
+	tacws_conn_send_error(conn, text, r->first);
+}
+
 static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, bool subscribe)
 {
 	size_t n = json_object_array_length(feeds);
+	struct refusals refused = {0};
 	for (size_t i = 0; i < n; i++) {
 		json_object *item = json_object_array_get_idx(feeds, i);
 		const char *name = json_object_is_type(item, json_type_string)
@@ -37,7 +65,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 		if (!name || tacws_route_topic(srv, name, strlen(name), &r)) {
 			srv->metrics.messages_ignored++;
 			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
-			tacws_conn_send_error(conn, "unknown feed or bad parameter", name);
+			refuse_name(&refused, "unknown feed or bad parameter", name);
 			continue;
 		}
 		tacws_sub *existing = tacws_conn_find_sub(conn, r.feed, r.param);
@@ -50,11 +78,12 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 			continue;
 		if ((long)tacws_conn_sub_count(conn) >= srv->cfg->max_subscriptions) {
 			srv->metrics.limit_hits[TACWS_LIMIT_SUBSCRIPTIONS]++;
-			tacws_conn_send_error(conn, "too many subscriptions", name);
+			refuse_name(&refused, "too many subscriptions", name);
 			continue;
 		}
 		tacws_subscribe(conn, r.feed, r.param);
 	}
+	send_refusals(conn, &refused);
 }
 
 static void on_client_message(tacws_server *srv, tacws_conn *conn, const char *text, size_t len)
