@@ -122,17 +122,34 @@ static void on_client_message(tacws_server *srv, tacws_conn *conn, const char *t
 	tacws_client_msg_clear(&m);
 }
 
+static int close_with(struct lws *wsi, enum lws_close_status code, const char *reason)
+{
+	lws_close_reason(wsi, code, (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+/* One more frame or message against client_messages_per_s: each fragment of
+ * a message counts, so a message cut in 1-byte frames costs what it is. */
+static bool frame_counted(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
+{
+	bool frame_end = !lws_remaining_packet_payload(wsi);
+	if (!frame_end || rate_ok(srv, conn))
+		return true;
+	srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
+	return false;
+}
+
 int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, const void *in,
 			 size_t len)
 {
 	long max = srv->cfg->max_inbound_bytes;
-	if ((long)(conn->rx.len + len) > max) {
+	conn->rx.msg_bytes += len; /* text or binary, fragments summed */
+	if ((long)conn->rx.msg_bytes > max) {
 		srv->metrics.oversized_closes++;
-		static const char reason[] = "message too big";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
 	}
+	if (!frame_counted(wsi, srv, conn))
+		return close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages");
 	if (!lws_frame_is_binary(wsi) || conn->rx.len) {
 		char *grown = realloc(conn->rx.buf, conn->rx.len + len + 1);
 		if (!grown)
@@ -143,25 +160,16 @@ int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, c
 	}
 	if (!lws_is_final_fragment(wsi))
 		return 0;
-	if (!rate_ok(srv, conn)) {
-		srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
-		static const char reason[] = "too many messages";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
-	}
 	if (!lws_frame_is_binary(wsi) && !tacws_utf8_valid(conn->rx.buf, conn->rx.len)) {
 		srv->metrics.bad_input[TACWS_INPUT_UTF8]++;
-		static const char reason[] = "invalid UTF-8";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
 	if (lws_frame_is_binary(wsi))
 		srv->metrics.messages_ignored++;
 	else if (conn->rx.buf)
 		on_client_message(srv, conn, conn->rx.buf, conn->rx.len);
 	conn->rx.len = 0;
+	conn->rx.msg_bytes = 0;
 	return 0;
 }
 

@@ -48,6 +48,7 @@ struct tacws_conn {
 	struct {
 		char *buf; /* partial inbound message */
 		size_t len;
+		size_t msg_bytes; /* of the message so far, binary too (max_inbound_bytes) */
 		double rate_tokens; /* client messages allowed now (client_messages_per_s) */
 		lws_usec_t rate_last; /* when rate_tokens was last refilled; 0 = never */
 	} rx;
