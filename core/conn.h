@@ -58,6 +58,9 @@ struct tacws_conn {
 		char *body;
 		size_t len, sent;
 		bool close; /* close the connection after this response */
+		bool counted; /* a request in progress (metrics.http_current) */
+		struct lws *wsi;
+		lws_sorted_usec_list_t deadline; /* http_request_timeout_s */
 	} http;
 	tacws_post *post; /* http_post.c: a POST whose body is being read */
 };

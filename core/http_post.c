@@ -26,7 +26,7 @@ struct tacws_post {
 	const tacws_webhook_config *webhook; /* of a configuration kept until shutdown */
 	char signature[256], event[80], content_type[128];
 	char *body;
-	size_t len, expected;
+	size_t len, cap, expected;
 };
 
 static int reply_error(int status, const char *message, char **body)
@@ -314,12 +314,29 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post,
 	check_auth(wsi, srv, p);
 	if (p->kind == POST_WEBHOOK && !p->status)
 		webhook_headers(wsi, p);
-	if (!p->expected)
+	/* Refused on its headers: answered now, the body never read. */
+	*close_after = p->status && p->expected;
+	if (!p->expected || p->status)
 		return tacws_http_post_complete(srv, post, body);
-	if (!p->status && !(p->body = malloc(p->expected + 1))) {
-		tacws_http_post_free(post);
-		return reply_error(500, "out of memory", body);
-	}
+	return 0;
+}
+
+/* The body buffer grows with what arrived, never to the claimed
+ * Content-Length before a byte of it is in. */
+static int body_grow(struct tacws_post *p, size_t need)
+{
+	if (need <= p->cap)
+		return 0;
+	size_t cap = p->cap ? p->cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	if (cap > p->expected + 1)
+		cap = p->expected + 1;
+	char *grown = realloc(p->body, cap);
+	if (!grown)
+		return -1;
+	p->body = grown;
+	p->cap = cap;
 	return 0;
 }
 
@@ -332,10 +349,13 @@ int tacws_http_post_body(tacws_server *srv, tacws_post **post, const void *in, s
 		return 0;
 	if (len > p->expected - p->len)
 		return too_large(srv, post, close_after, body); /* more than Content-Length said */
-	if (p->body) {
-		memcpy(p->body + p->len, in, len);
-		p->body[p->len + len] = '\0';
+	if (body_grow(p, p->len + len + 1)) {
+		tacws_http_post_free(post);
+		*close_after = true;
+		return reply_error(500, "out of memory", body);
 	}
+	memcpy(p->body + p->len, in, len);
 	p->len += len;
+	p->body[p->len] = '\0';
 	return 0;
 }

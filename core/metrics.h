@@ -38,6 +38,7 @@ struct tacws_metrics {
 	uint64_t connections_total, connections_rejected, messages_ignored, oversized_closes,
 		slow_consumer_drops, http_requests;
 	long connections_current;
+	long http_current; /* HTTP requests in progress, toward max_connections */
 	long connections_compressed; /* of those, permessage-deflate offered and taken */
 	uint64_t limit_hits[TACWS_LIMIT_COUNT];
 	uint64_t auth_failures[TACWS_AUTH_COUNT];

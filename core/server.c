@@ -46,7 +46,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return conn ? tacws_http_body_complete(wsi, conn, srv) : -1;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
+		return tacws_http_file_done(wsi, conn);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* a connection that dies before its headers are in has no session data */
 		if (conn)

@@ -147,7 +147,9 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 	} else if (!token_ok(wsi, srv->cfg->ws_token)) {
 		status = 401, why = "missing or wrong token";
 		srv->metrics.auth_failures[TACWS_AUTH_WS_TOKEN]++;
-	} else if (srv->metrics.connections_current >= srv->cfg->max_connections || srv->stopping) {
+	} else if (srv->metrics.connections_current + srv->metrics.http_current >=
+			   srv->cfg->max_connections ||
+		   srv->stopping) {
 		status = 503, why = "too many connections";
 		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS] += !srv->stopping;
 	} else if (!peer_ok(wsi, srv)) {
