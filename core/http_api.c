@@ -131,7 +131,7 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 	labelled(t, "tacws_limit_hits_total", "Times a [server] limit refused or closed a client.",
 		 "limit", limits, hits, TACWS_LIMIT_COUNT + 1);
 	static const char *const auth[TACWS_AUTH_COUNT] = {"ws_token", "origin", "publish_token",
-							   "webhook_signature"};
+							   "webhook_signature", "status_token"};
 	labelled(t, "tacws_auth_failures_total",
 		 "Requests refused for a missing or wrong token, origin or signature.", "reason",
 		 auth, m->auth_failures, TACWS_AUTH_COUNT);

@@ -10,6 +10,7 @@
 #include "http_post.h"
 #include "jsontext.h"
 #include "server.h"
+#include "upgrade.h"
 
 static int http_send(struct lws *wsi, tacws_conn *pss, int status, const char *type, char *body)
 {
@@ -140,6 +141,17 @@ static int serve_static(struct lws *wsi, tacws_conn *pss, tacws_server *srv, con
 	return 0;
 }
 
+/* status_token guards /metrics and the feeds list (they name feeds, topics
+ * and errors); /healthz stays open for liveness probes. */
+static bool status_token_ok(struct lws *wsi, tacws_server *srv)
+{
+	const char *token = srv->cfg->status_token;
+	if (!*token || tacws_bearer_ok(wsi, token))
+		return true;
+	srv->metrics.auth_failures[TACWS_AUTH_STATUS_TOKEN]++;
+	return false;
+}
+
 int tacws_http_request(struct lws *wsi, tacws_conn *pss, tacws_server *srv, const char *uri)
 {
 	srv->metrics.http_requests++;
@@ -155,6 +167,9 @@ int tacws_http_request(struct lws *wsi, tacws_conn *pss, tacws_server *srv, cons
 	int status = 0;
 	char feeds_path[128];
 	snprintf(feeds_path, sizeof feeds_path, "%s/feeds", srv->cfg->api_prefix);
+	bool status_page = get && (!strcmp(uri, "/metrics") || !strcmp(uri, feeds_path));
+	if (status_page && !status_token_ok(wsi, srv))
+		return http_error(wsi, pss, 401, "missing or wrong status token");
 	if (get && !strcmp(uri, "/healthz"))
 		status = tacws_http_healthz(srv, &body, &type);
 	else if (get && !strcmp(uri, "/metrics"))
