@@ -9,6 +9,7 @@
 #include "http_api.h"
 #include "http_post.h"
 #include "jsontext.h"
+#include "listen.h"
 #include "server.h"
 #include "upgrade.h"
 
@@ -155,6 +156,10 @@ static bool status_token_ok(struct lws *wsi, tacws_server *srv)
 int tacws_http_request(struct lws *wsi, tacws_conn *pss, tacws_server *srv, const char *uri)
 {
 	srv->metrics.http_requests++;
+	bool as_sent = !tacws_path_as_sent(wsi, uri);
+	tacws_handshake_done(srv, wsi);
+	if (!as_sent)
+		return http_error(wsi, pss, 400, "path not routable as sent");
 	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 	/* A GET is answered at once, so /healthz and /metrics still answer a full
 	 * server; a POST holds its connection while its body arrives. */

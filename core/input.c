@@ -116,6 +116,45 @@ int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out)
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+static bool dot_segment(const char *seg, size_t len)
+{
+	return (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.');
+}
+
+bool tacws_target_is_path(const char *target, const char *path)
+{
+	size_t end = strcspn(target, "?#"), at = 0, seg = 0;
+	if (!end || target[0] != '/')
+		return false;
+	for (size_t i = 0; i < end; i++, at++) {
+		char c = target[i];
+		if (c == '%') {
+			int hi = i + 2 < end ? hex_value(target[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_value(target[i + 2]) : -1;
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (path[at] != c)
+			return false;
+		if (c == '/') {
+			if (dot_segment(path + seg, at - seg))
+				return false;
+			seg = at + 1;
+		}
+	}
+	return path[at] == '\0' && !dot_segment(path + seg, at - seg);
+}
+
 int tacws_ws_path_parse(const char *prefix, const char *path, bool *mux, tacws_topic_name *out)
 {
 	*mux = false;

@@ -46,6 +46,11 @@ typedef struct tacws_topic_name {
 /* Splits and checks a topic name. Returns 0 or -EINVAL. */
 int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out);
 
+/* Whether target, a request line's target as the client sent it ("/a/b?q"),
+ * names exactly path, the path lws decoded and normalised: after
+ * percent-decoding, no "." or ".." segment and nothing lws merged or dropped. */
+bool tacws_target_is_path(const char *target, const char *path);
+
 /* A WebSocket request path: "<prefix>/ws" (the multiplexed socket, a trailing
  * '/' allowed) or "<prefix>/ws/<topic name>". Returns 0 with *mux set, or
  * when not mux the topic in *out; -ENOENT for a path that is not ours;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "feed.h"
+#include "listen.h"
 #include "log.h"
 #include "peers.h"
 #include "server.h"
@@ -117,6 +118,15 @@ static bool headers_fit(struct lws *wsi)
 	return true;
 }
 
+/* Routes are decided on the path the client sent: lws decodes and
+ * normalises it ("/ws/x/%2E%2E" becomes "/ws/"); a path that is not the
+ * same once decoded, or holds dot segments, is 400. */
+int tacws_path_as_sent(struct lws *wsi, const char *path)
+{
+	const char *target = tacws_request_target(wsi);
+	return target && !tacws_target_is_path(target, path) ? 400 : 0;
+}
+
 /* max_connections_per_ip: the peer's address may hold that many sockets. */
 static bool peer_ok(struct lws *wsi, tacws_server *srv)
 {
@@ -139,6 +149,8 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
 	} else if (tacws_header_copy(wsi, WSI_TOKEN_GET_URI, path, sizeof path) <= 0) {
 		status = 404, why = "no such feed";
+	} else if ((status = tacws_path_as_sent(wsi, path))) {
+		why = "path not routable as sent";
 	} else if ((status = tacws_route_path(srv, path, &r))) {
 		why = status == 404 ? "no such feed" : "bad parameter";
 	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {

@@ -30,6 +30,11 @@ int tacws_route_topic(tacws_server *srv, const char *name, size_t len, tacws_rou
  * Returns 0, 404 or 400. */
 int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r);
 
+/* 0 when path, as lws decoded and normalised it, is what the client sent on
+ * the request line (or that line is not known: a kept-alive connection's
+ * later request); else 400. Before tacws_handshake_done. */
+int tacws_path_as_sent(struct lws *wsi, const char *path);
+
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: routes and checks the request; a refusal
  * is answered (and counted) here. Returns 0 to upgrade, 1 when refused. */
 int tacws_upgrade_check(struct lws *wsi, tacws_server *srv);

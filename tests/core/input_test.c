@@ -221,6 +221,27 @@ static void test_webhook_payloads(void)
 	CU_ASSERT_FALSE(tacws_webhook_event_ok(NULL));
 }
 
+/* Issue 13, F6: the path a request is routed on is the one the client sent. */
+static void test_targets_as_sent(void)
+{
+	CU_ASSERT(tacws_target_is_path("/api/v1/ws/alpha?token=x", "/api/v1/ws/alpha"));
+	CU_ASSERT(tacws_target_is_path("/api/v1/ws/item/a%20b", "/api/v1/ws/item/a b"));
+	CU_ASSERT(tacws_target_is_path("/", "/"));
+	/* what lws makes of dot segments, encoded or not */
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/item/%2E%2E", "/api/v1/ws/"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/item/%2E%2E", "/api/v1/ws/item/.."));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/./alpha", "/api/v1/ws/alpha"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/./alpha", "/api/v1/ws/./alpha"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a/.", "/a/."));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a//b", "/a/b"));
+	/* bad escapes, a NUL, a target that is not a path */
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%2", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%zz", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%00", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("http://h/a", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("", "/"));
+}
+
 static void test_secret_equal(void)
 {
 	CU_ASSERT_TRUE(tacws_secret_equal("s3cret", "s3cret"));
@@ -243,6 +264,7 @@ int main(void)
 	    {"webhook signature (GitHub's example)", test_webhook_signature},
 	    {"webhook payloads", test_webhook_payloads},
 	    {"secrets compared in constant time", test_secret_equal},
+	    {"request targets as sent (F6)", test_targets_as_sent},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("input", NULL, NULL, cases);
