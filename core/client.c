@@ -10,20 +10,45 @@
 #include "server.h"
 #include "upgrade.h"
 
-/* client_messages_per_s as a token bucket holding one second's worth. */
+/* A token bucket holding one second's worth of rate: takes one if it can. */
+static bool bucket_take(double *tokens, lws_usec_t *last, long per_s)
+{
+	double rate = (double)per_s;
+	lws_usec_t now = lws_now_usecs();
+	if (*last)
+		*tokens += rate * (double)(now - *last) / LWS_US_PER_SEC;
+	if (!*last || *tokens > rate)
+		*tokens = rate;
+	*last = now;
+	if (*tokens < 1)
+		return false;
+	*tokens -= 1;
+	return true;
+}
+
+/* client_messages_per_s */
 static bool rate_ok(tacws_server *srv, tacws_conn *conn)
 {
-	double rate = (double)srv->cfg->client_messages_per_s;
-	lws_usec_t now = lws_now_usecs();
-	if (conn->rx.rate_last)
-		conn->rx.rate_tokens += rate * (double)(now - conn->rx.rate_last) / LWS_US_PER_SEC;
-	if (!conn->rx.rate_last || conn->rx.rate_tokens > rate)
-		conn->rx.rate_tokens = rate;
-	conn->rx.rate_last = now;
-	if (conn->rx.rate_tokens < 1)
-		return false;
-	conn->rx.rate_tokens -= 1;
-	return true;
+	return bucket_take(&conn->rx.rate_tokens, &conn->rx.rate_last,
+			   srv->cfg->client_messages_per_s);
+}
+
+/* Whether conn may subscribe to a topic of r: one that does not exist yet
+ * needs room in its feed (max_topics) and in the connection's rate of new
+ * topics (topic_creations_per_s). NULL, or why not. */
+static const char *topic_refusal(tacws_server *srv, tacws_conn *conn, const tacws_route *r)
+{
+	bool creates;
+	if (tacws_feed_topic_room(r->feed, r->param, &creates)) {
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPICS]++;
+		return "too many live topics for this feed (max_topics)";
+	}
+	if (creates && !bucket_take(&conn->rx.topic_tokens, &conn->rx.topic_last,
+				    srv->cfg->topic_creations_per_s)) {
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPIC_RATE]++;
+		return "new topics too fast (topic_creations_per_s)";
+	}
+	return NULL;
 }
 
 /* The names one subscribe or unsubscribe refused: answered with one error
@@ -79,6 +104,11 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 		if ((long)tacws_conn_sub_count(conn) >= srv->cfg->max_subscriptions) {
 			srv->metrics.limit_hits[TACWS_LIMIT_SUBSCRIPTIONS]++;
 			refuse_name(&refused, "too many subscriptions", name);
+			continue;
+		}
+		const char *why = topic_refusal(srv, conn, &r);
+		if (why) {
+			refuse_name(&refused, why, name);
 			continue;
 		}
 		tacws_subscribe(conn, r.feed, r.param);

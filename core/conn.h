@@ -51,6 +51,8 @@ struct tacws_conn {
 		size_t msg_bytes; /* of the message so far, binary too (max_inbound_bytes) */
 		double rate_tokens; /* client messages allowed now (client_messages_per_s) */
 		lws_usec_t rate_last; /* when rate_tokens was last refilled; 0 = never */
+		double topic_tokens;   /* new topics allowed now (topic_creations_per_s) */
+		lws_usec_t topic_last; /* when topic_tokens was last refilled; 0 = never */
 	} rx;
 
 	/* http_route.c: an HTTP response being written */

@@ -33,12 +33,16 @@ struct tacws_feed {
 	regex_t param_re;
 	char **config_keys; /* NULL-terminated, may be NULL */
 	lws_dll2_owner_t topics;
+	tacws_topic **index; /* topics by parameter: chained buckets (topic_find) */
+	size_t index_size;   /* a power of two, or 0 */
 	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
 };
 
 /* A feed plus its parameter: the unit that is polled, cached and versioned. */
 struct tacws_topic {
 	lws_dll2_t feed_link;
+	tacws_topic *index_next; /* in its feed's index bucket */
+	size_t hash;
 	tacws_feed *feed;
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
@@ -176,6 +180,7 @@ static void tacws_feed_destroy(tacws_feed *f)
 	free(f->param_name);
 	free(f->type);
 	free(f->type_json);
+	free(f->index);
 	free(f);
 }
 
@@ -195,20 +200,76 @@ bool tacws_feed_param_ok(const tacws_feed *feed, const char *param)
 	       !regexec(&feed->param_re, param, 0, NULL, 0);
 }
 
+/* The topic index: a client that creates topics by the thousand must not make
+ * each lookup walk them all (issue 13, F1). FNV-1a over the parameter. */
+static size_t param_hash(const char *param)
+{
+	size_t h = 1469598103934665603ULL & SIZE_MAX;
+	for (const char *p = param ? param : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * (size_t)1099511628211ULL;
+	return h;
+}
+
+static bool same_param(const tacws_topic *t, const char *param)
+{
+	return (!param && !t->param) || (param && t->param && !strcmp(param, t->param));
+}
+
+/* Doubles the buckets when the feed holds more topics than buckets. */
+static int index_grow(tacws_feed *feed)
+{
+	if (feed->topics.count < feed->index_size)
+		return 0;
+	size_t size = feed->index_size ? feed->index_size * 2 : 16;
+	tacws_topic **buckets = calloc(size, sizeof *buckets);
+	if (!buckets)
+		return -ENOMEM;
+	for (size_t i = 0; i < feed->index_size; i++)
+		for (tacws_topic *t = feed->index[i], *next; t; t = next) {
+			next = t->index_next;
+			t->index_next = buckets[t->hash & (size - 1)];
+			buckets[t->hash & (size - 1)] = t;
+		}
+	free(feed->index);
+	feed->index = buckets;
+	feed->index_size = size;
+	return 0;
+}
+
+static void index_remove(tacws_topic *t)
+{
+	tacws_feed *feed = t->feed;
+	if (!feed->index_size)
+		return;
+	for (tacws_topic **at = &feed->index[t->hash & (feed->index_size - 1)]; *at;
+	     at = &(*at)->index_next)
+		if (*at == t) {
+			*at = t->index_next;
+			return;
+		}
+}
+
 static tacws_topic *topic_find(tacws_feed *feed, const char *param)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
-		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		if ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)))
+	if (!feed->index_size)
+		return NULL;
+	size_t h = param_hash(param);
+	for (tacws_topic *t = feed->index[h & (feed->index_size - 1)]; t; t = t->index_next)
+		if (t->hash == h && same_param(t, param))
 			return t;
-	}
-	lws_end_foreach_dll(d);
 	return NULL;
+}
+
+int tacws_feed_topic_room(tacws_feed *feed, const char *param, bool *creates)
+{
+	*creates = !topic_find(feed, param);
+	return *creates && (long)feed->topics.count >= feed->srv->cfg->max_topics ? -ENOSPC : 0;
 }
 
 static void topic_free(tacws_topic *t)
 {
 	lws_sul_cancel(&t->timer);
+	index_remove(t);
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
 	free(t->last_data);
@@ -237,7 +298,7 @@ static void topic_schedule(tacws_topic *t, long delay_ms)
 
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 {
-	tacws_topic *t = calloc(1, sizeof *t);
+	tacws_topic *t = index_grow(feed) ? NULL : calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->feed = feed;
@@ -249,6 +310,9 @@ static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 		return NULL;
 	}
 	lws_dll2_add_tail(&t->feed_link, &feed->topics);
+	t->hash = param_hash(param);
+	t->index_next = feed->index[t->hash & (feed->index_size - 1)];
+	feed->index[t->hash & (feed->index_size - 1)] = t;
 	return t;
 }
 
@@ -502,9 +566,7 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 
 bool tacws_sub_is(const tacws_sub *sub, const tacws_feed *feed, const char *param)
 {
-	const tacws_topic *t = sub->topic;
-	return t->feed == feed &&
-	       ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)));
+	return sub->topic->feed == feed && same_param(sub->topic, param);
 }
 
 bool tacws_feed_quiesce(tacws_feed *feed)

@@ -124,7 +124,8 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 {
 	static const char *const limits[TACWS_LIMIT_COUNT + 1] = {
 		"max_connections", "max_connections_per_ip", "client_messages_per_s",
-		"max_body_bytes", "max_subscriptions", "header_bytes", "max_inbound_bytes"};
+		"max_body_bytes", "max_subscriptions", "header_bytes", "max_topics",
+		"topic_creations_per_s", "http_request_timeout_s", "max_inbound_bytes"};
 	uint64_t hits[TACWS_LIMIT_COUNT + 1];
 	memcpy(hits, m->limit_hits, sizeof m->limit_hits);
 	hits[TACWS_LIMIT_COUNT] = m->oversized_closes;

@@ -53,6 +53,8 @@ static void request_end(tacws_conn *pss)
 static void on_request_deadline(lws_sorted_usec_list_t *sul)
 {
 	tacws_conn *pss = lws_container_of(sul, tacws_conn, http.deadline);
+	tacws_server *srv = lws_context_user(lws_get_context(pss->http.wsi));
+	srv->metrics.limit_hits[TACWS_LIMIT_REQUEST_TIME]++;
 	lws_set_timeout(pss->http.wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
 }
 

@@ -144,6 +144,7 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 	int status = 0;
 	const char *why = "";
 	tacws_route r;
+	bool creates;
 	if (!headers_fit(wsi)) {
 		status = 431, why = "request header too long";
 		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
@@ -153,6 +154,9 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 		why = "path not routable as sent";
 	} else if ((status = tacws_route_path(srv, path, &r))) {
 		why = status == 404 ? "no such feed" : "bad parameter";
+	} else if (!r.mux && tacws_feed_topic_room(r.feed, r.param, &creates)) {
+		status = 503, why = "too many live topics for this feed (max_topics)";
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPICS]++;
 	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {
 		status = 403, why = "origin not allowed";
 		srv->metrics.auth_failures[TACWS_AUTH_ORIGIN]++;
