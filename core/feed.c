@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "feed.h"
+#include "input.h"
 #include "log.h"
 #include "msg.h"
 #include "now.h"
@@ -421,8 +422,11 @@ static void finish_poll(tacws_topic *t)
 		}
 	if (tj->rc) {
 		feed->stats.poll_errors++;
-		bool same = !strcmp(feed->stats.last_error, tj->err);
-		snprintf(feed->stats.last_error, sizeof feed->stats.last_error, "%s", tj->err);
+		/* status pages show it without credentials, queries or local paths */
+		char shown[sizeof feed->stats.last_error];
+		tacws_redact(tj->err, shown, sizeof shown);
+		bool same = !strcmp(feed->stats.last_error, shown);
+		snprintf(feed->stats.last_error, sizeof feed->stats.last_error, "%s", shown);
 		tacws_now_iso(feed->stats.last_error_at, sizeof feed->stats.last_error_at);
 		long base = feed->interval_ms > 1000 ? feed->interval_ms : 1000;
 		long cap = feed->interval_ms > BACKOFF_CAP_MS ? feed->interval_ms : BACKOFF_CAP_MS;

@@ -433,3 +433,80 @@ int tacws_webhook_payload_parse(const char *content_type, const char *body, size
 	*payload = root;
 	return 0;
 }
+
+/* Where a URL or path inside free text ends. */
+static bool text_delim(char c)
+{
+	return !c || c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == ')' ||
+	       c == '>' || c == ',' || c == ';';
+}
+
+struct redacted {
+	char *out;
+	size_t cap, len;
+};
+
+static void emit(struct redacted *r, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && r->len + 1 < r->cap; i++)
+		r->out[r->len++] = s[i];
+	r->out[r->len] = '\0';
+}
+
+/* From just after "://": host (no userinfo), path, no query. Returns the end. */
+static const char *redact_url(struct redacted *r, const char *p)
+{
+	size_t auth = strcspn(p, "/?# \t\n\"'),;>");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth; i++)
+		if (p[i] == '@')
+			at = p + i;
+	const char *host = at ? at + 1 : p;
+	emit(r, host, (size_t)(p + auth - host));
+	p += auth;
+	size_t path = strcspn(p, "?# \t\n\"'),;>");
+	emit(r, p, path);
+	p += path;
+	while (!text_delim(*p))
+		p++; /* the query and fragment */
+	return p;
+}
+
+/* From a '/' that starts a local path: its last segment only. */
+static const char *redact_path(struct redacted *r, const char *p)
+{
+	const char *end = p, *last = p;
+	while (!text_delim(*end) && *end != ':') {
+		if (*end == '/')
+			last = end + 1;
+		end++;
+	}
+	if (last == p + 1 && !memchr(p + 1, '/', (size_t)(end - p - 1))) {
+		emit(r, p, (size_t)(end - p)); /* "/x": nothing to hide */
+		return end;
+	}
+	emit(r, ".../", 4);
+	emit(r, last, (size_t)(end - last));
+	return end;
+}
+
+void tacws_redact(const char *text, char *out, size_t cap)
+{
+	struct redacted r = {out, cap, 0};
+	if (!cap)
+		return;
+	out[0] = '\0';
+	char prev = ' ';
+	for (const char *p = text; *p;) {
+		if (!strncmp(p, "://", 3)) {
+			emit(&r, p, 3);
+			p = redact_url(&r, p + 3);
+		} else if (*p == '/' && (text_delim(prev) || prev == ':' || prev == '=' || prev == '(')) {
+			p = redact_path(&r, p);
+		} else {
+			emit(&r, p, 1);
+			p++;
+		}
+		prev = p > text ? p[-1] : ' ';
+	}
+}

@@ -120,4 +120,10 @@ bool tacws_webhook_event_ok(const char *event);
 int tacws_webhook_payload_parse(const char *content_type, const char *body, size_t len,
                                 json_object **payload, char *err, size_t errlen);
 
+/* text as it may leave the process (status pages, messages): each URL without
+ * its userinfo ("user:pass@"), query and fragment, each absolute local path
+ * cut to ".../<last segment>". The log keeps the original. out holds cap
+ * bytes, NUL-terminated. */
+void tacws_redact(const char *text, char *out, size_t cap);
+
 #endif

@@ -242,6 +242,29 @@ static void test_targets_as_sent(void)
 	CU_ASSERT_FALSE(tacws_target_is_path("", "/"));
 }
 
+static void redacts(const char *text, const char *want)
+{
+	char out[256];
+	tacws_redact(text, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+/* Issue 13, F7: what leaves the process holds no credentials or local paths. */
+static void test_redaction(void)
+{
+	redacts("GET http://user:s3cret@127.0.0.1:1/x?token=abc failed: refused",
+		"GET http://127.0.0.1:1/x failed: refused");
+	redacts("cannot open sqlite:/tmp/priv/database.db: no such file",
+		"cannot open sqlite:.../database.db: no such file");
+	redacts("'/home/u/tac/agents' is not a folder", "'.../agents' is not a folder");
+	redacts("postgresql://tac:pw@db:5432/tac?sslmode=require", "postgresql://db:5432/tac");
+	redacts("HTTP 404 for /x", "HTTP 404 for /x");
+	redacts("no URL here", "no URL here");
+	char small[8];
+	tacws_redact("a long text that does not fit", small, sizeof small);
+	CU_ASSERT_STRING_EQUAL(small, "a long ");
+}
+
 static void test_secret_equal(void)
 {
 	CU_ASSERT_TRUE(tacws_secret_equal("s3cret", "s3cret"));
@@ -265,6 +288,7 @@ int main(void)
 	    {"webhook payloads", test_webhook_payloads},
 	    {"secrets compared in constant time", test_secret_equal},
 	    {"request targets as sent (F6)", test_targets_as_sent},
+	    {"redaction of what leaves the process (F7)", test_redaction},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("input", NULL, NULL, cases);
