@@ -290,26 +290,20 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post,
 		return reply_error(404, "no such endpoint", body);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		return reply_error(405, "method not allowed", body);
-	/* RFC 9112 6.3: both framings, or one tacws cannot read, and sender and
-	 * server could disagree on where the body ends. */
-	if (cl_len && te_len)
-		return reply_error(400, "Content-Length with Transfer-Encoding", body);
-	if (cl_len < 0 || te_len < 0 || (cl_len && strspn(cl, "0123456789") != (size_t)cl_len))
-		return reply_error(400, "bad Content-Length", body);
-	if (!cl_len && te_len)
-		return reply_error(411, "Content-Length required", body);
-	char *end;
-	unsigned long long expected = strtoull(cl, &end, 10);
-	if (*end)
-		return reply_error(400, "bad Content-Length", body);
-	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
+	size_t expected;
+	const char *why;
+	int status = tacws_post_framing(cl, cl_len, te_len, (size_t)srv->cfg->max_body_bytes,
+					&expected, &why);
+	if (status == 413)
 		return too_large(srv, post, close_after, body);
+	if (status)
+		return reply_error(status, why, body);
 	struct tacws_post *p = calloc(1, sizeof *p);
 	if (!p)
 		return reply_error(500, "out of memory", body);
 	*close_after = false; /* the body is read: the connection can be kept */
 	*p = route;
-	p->expected = (size_t)expected;
+	p->expected = expected;
 	*post = p;
 	check_auth(wsi, srv, p);
 	if (p->kind == POST_WEBHOOK && !p->status)

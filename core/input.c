@@ -510,3 +510,33 @@ void tacws_redact(const char *text, char *out, size_t cap)
 		prev = p > text ? p[-1] : ' ';
 	}
 }
+
+int tacws_post_framing(const char *cl, int cl_len, int te_len, size_t max_body, size_t *expected,
+		       const char **why)
+{
+	*expected = 0;
+	*why = "";
+	if (cl_len && te_len) {
+		*why = "Content-Length with Transfer-Encoding";
+		return 400;
+	}
+	if (cl_len < 0 || te_len < 0 || (cl_len && strspn(cl, "0123456789") != (size_t)cl_len) ||
+	    (size_t)cl_len != strlen(cl)) {
+		*why = "bad Content-Length";
+		return 400;
+	}
+	if (te_len) {
+		*why = "Content-Length required";
+		return 411;
+	}
+	size_t n = 0;
+	for (const char *p = cl; *p; p++) {
+		if (n > (max_body - (size_t)(*p - '0')) / 10) {
+			*why = "body over max_body_bytes";
+			return 413;
+		}
+		n = n * 10 + (size_t)(*p - '0');
+	}
+	*expected = n;
+	return 0;
+}

@@ -126,4 +126,13 @@ int tacws_webhook_payload_parse(const char *content_type, const char *body, size
  * bytes, NUL-terminated. */
 void tacws_redact(const char *text, char *out, size_t cap);
 
+/* A POST's framing from its headers as tacws read them: cl (NUL-terminated)
+ * and cl_len, te_len as tacws_header_copy returns them (0 absent, -1 too long
+ * to read). Returns 0 with *expected, the body's length, or the status that
+ * refuses it (*why): 400 for both framings or a Content-Length that is not a
+ * plain number tacws can read (RFC 9112 6.3: sender and server could disagree
+ * on where the body ends), 411 for a chunked body, 413 over max_body. */
+int tacws_post_framing(const char *cl, int cl_len, int te_len, size_t max_body, size_t *expected,
+		       const char **why);
+
 #endif
