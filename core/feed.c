@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 #include <time.h>
 
 #include "conn.h"
@@ -51,7 +52,8 @@ struct tacws_topic {
 	char *last_data;   /* serialized data of the last change */
 	tacws_msg *cached; /* the envelope of the last change, sent to newcomers */
 	lws_dll2_owner_t subs;
-	lws_sorted_usec_list_t timer; /* next poll, or idle expiry */
+	uv_timer_t timer; /* next poll, or idle expiry: libuv's heap, O(log n) per
+			     insert (lws's sorted list walked every topic) */
 	lws_usec_t last_poll_end;     /* 0 = never polled */
 	long backoff_ms;	      /* 0 while healthy */
 	bool in_flight, poll_again;
@@ -267,24 +269,29 @@ int tacws_feed_topic_room(tacws_feed *feed, const char *param, bool *creates)
 	return *creates && (long)feed->topics.count >= feed->srv->cfg->max_topics ? -ENOSPC : 0;
 }
 
+static void topic_closed(uv_handle_t *timer)
+{
+	free(timer->data);
+}
+
 static void topic_free(tacws_topic *t)
 {
-	lws_sul_cancel(&t->timer);
+	uv_timer_stop(&t->timer);
 	index_remove(t);
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
 	free(t->last_data);
 	free(t->param);
 	free(t->param_json);
-	free(t);
+	uv_close((uv_handle_t *)&t->timer, topic_closed); /* frees t */
 }
 
 static void run_poll(tacws_job *job);
 static void topic_start_poll(tacws_topic *t);
 
-static void on_timer(lws_sorted_usec_list_t *sul)
+static void on_timer(uv_timer_t *timer)
 {
-	tacws_topic *t = lws_container_of(sul, tacws_topic, timer);
+	tacws_topic *t = timer->data;
 	if (t->subs.count)
 		topic_start_poll(t);
 	else if (!t->in_flight)
@@ -293,8 +300,7 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 
 static void topic_schedule(tacws_topic *t, long delay_ms)
 {
-	lws_sul_schedule(t->feed->srv->lws, 0, &t->timer, on_timer,
-			 (lws_usec_t)delay_ms * LWS_US_PER_MS);
+	uv_timer_start(&t->timer, on_timer, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
 }
 
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
@@ -302,14 +308,16 @@ static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 	tacws_topic *t = index_grow(feed) ? NULL : calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	t->feed = feed;
-	t->job.topic = t;
-	t->job.job.run = run_poll;
 	if (param && (!(t->param = strdup(param)) || !(t->param_json = json_literal(param)))) {
 		free(t->param);
 		free(t);
 		return NULL;
 	}
+	uv_timer_init(feed->srv->loop, &t->timer);
+	t->timer.data = t;
+	t->feed = feed;
+	t->job.topic = t;
+	t->job.job.run = run_poll;
 	lws_dll2_add_tail(&t->feed_link, &feed->topics);
 	t->hash = param_hash(param);
 	t->index_next = feed->index[t->hash & (feed->index_size - 1)];
@@ -323,7 +331,7 @@ static void topic_start_poll(tacws_topic *t)
 		t->poll_again = true;
 		return;
 	}
-	lws_sul_cancel(&t->timer);
+	uv_timer_stop(&t->timer);
 	t->in_flight = true;
 	t->poll_again = false;
 	t->job.rc = 0;
