@@ -1,7 +1,8 @@
 /*
  * Issue 13, black box: each finding of the attack on a running tacwsd, as one
  * case asserting the behaviour the issue asks for. Most fail before the fixes
- * land; "hardening_test --holding" runs only the cases that already hold.
+ * land; "hardening_test --holding" runs only the cases that already hold,
+ * "hardening_test F5" only the cases of one finding.
  *
  * Cases share one server (base_setup) unless they need a key of their own;
  * those start their own tacwsd, so a key the server does not know yet fails
