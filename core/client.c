@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,25 +10,77 @@
 #include "server.h"
 #include "upgrade.h"
 
-/* client_messages_per_s as a token bucket holding one second's worth. */
+/* A token bucket holding one second's worth of rate: takes one if it can. */
+static bool bucket_take(double *tokens, lws_usec_t *last, long per_s)
+{
+	double rate = (double)per_s;
+	lws_usec_t now = lws_now_usecs();
+	if (*last)
+		*tokens += rate * (double)(now - *last) / LWS_US_PER_SEC;
+	if (!*last || *tokens > rate)
+		*tokens = rate;
+	*last = now;
+	if (*tokens < 1)
+		return false;
+	*tokens -= 1;
+	return true;
+}
+
+/* client_messages_per_s */
 static bool rate_ok(tacws_server *srv, tacws_conn *conn)
 {
-	double rate = (double)srv->cfg->client_messages_per_s;
-	lws_usec_t now = lws_now_usecs();
-	if (conn->rx.rate_last)
-		conn->rx.rate_tokens += rate * (double)(now - conn->rx.rate_last) / LWS_US_PER_SEC;
-	if (!conn->rx.rate_last || conn->rx.rate_tokens > rate)
-		conn->rx.rate_tokens = rate;
-	conn->rx.rate_last = now;
-	if (conn->rx.rate_tokens < 1)
-		return false;
-	conn->rx.rate_tokens -= 1;
-	return true;
+	return bucket_take(&conn->rx.rate_tokens, &conn->rx.rate_last,
+			   srv->cfg->client_messages_per_s);
+}
+
+/* Whether conn may subscribe to a topic of r: one that does not exist yet
+ * needs room in its feed (max_topics) and in the connection's rate of new
+ * topics (topic_creations_per_s). NULL, or why not. */
+static const char *topic_refusal(tacws_server *srv, tacws_conn *conn, const tacws_route *r)
+{
+	bool creates;
+	if (tacws_feed_topic_room(r->feed, r->param, &creates)) {
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPICS]++;
+		return "too many live topics for this feed (max_topics)";
+	}
+	if (creates && !bucket_take(&conn->rx.topic_tokens, &conn->rx.topic_last,
+				    srv->cfg->topic_creations_per_s)) {
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPIC_RATE]++;
+		return "new topics too fast (topic_creations_per_s)";
+	}
+	return NULL;
+}
+
+/* The names one subscribe or unsubscribe refused: answered with one error
+ * (a message listing 780 bad names is not worth 780 answers). */
+struct refusals {
+	const char *message, *first; /* the first refusal's reason and name */
+	size_t n;
+};
+
+static void refuse_name(struct refusals *r, const char *message, const char *name)
+{
+	if (!r->n++) {
+		r->message = message;
+		r->first = name;
+	}
+}
+
+static void send_refusals(tacws_conn *conn, const struct refusals *r)
+{
+	if (r->n == 1)
+		tacws_conn_send_error(conn, r->message, r->first);
+	if (r->n <= 1)
+		return;
+	char text[192];
+	snprintf(text, sizeof text, "%s (and %zu more names refused)", r->message, r->n - 1);
+	tacws_conn_send_error(conn, text, r->first);
 }
 
 static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, bool subscribe)
 {
 	size_t n = json_object_array_length(feeds);
+	struct refusals refused = {0};
 	for (size_t i = 0; i < n; i++) {
 		json_object *item = json_object_array_get_idx(feeds, i);
 		const char *name = json_object_is_type(item, json_type_string)
@@ -37,7 +90,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 		if (!name || tacws_route_topic(srv, name, strlen(name), &r)) {
 			srv->metrics.messages_ignored++;
 			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
-			tacws_conn_send_error(conn, "unknown feed or bad parameter", name);
+			refuse_name(&refused, "unknown feed or bad parameter", name);
 			continue;
 		}
 		tacws_sub *existing = tacws_conn_find_sub(conn, r.feed, r.param);
@@ -50,11 +103,17 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 			continue;
 		if ((long)tacws_conn_sub_count(conn) >= srv->cfg->max_subscriptions) {
 			srv->metrics.limit_hits[TACWS_LIMIT_SUBSCRIPTIONS]++;
-			tacws_conn_send_error(conn, "too many subscriptions", name);
+			refuse_name(&refused, "too many subscriptions", name);
+			continue;
+		}
+		const char *why = topic_refusal(srv, conn, &r);
+		if (why) {
+			refuse_name(&refused, why, name);
 			continue;
 		}
 		tacws_subscribe(conn, r.feed, r.param);
 	}
+	send_refusals(conn, &refused);
 }
 
 static void on_client_message(tacws_server *srv, tacws_conn *conn, const char *text, size_t len)
@@ -93,17 +152,34 @@ static void on_client_message(tacws_server *srv, tacws_conn *conn, const char *t
 	tacws_client_msg_clear(&m);
 }
 
+static int close_with(struct lws *wsi, enum lws_close_status code, const char *reason)
+{
+	lws_close_reason(wsi, code, (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+/* One more frame or message against client_messages_per_s: each fragment of
+ * a message counts, so a message cut in 1-byte frames costs what it is. */
+static bool frame_counted(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
+{
+	bool frame_end = !lws_remaining_packet_payload(wsi);
+	if (!frame_end || rate_ok(srv, conn))
+		return true;
+	srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
+	return false;
+}
+
 int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, const void *in,
 			 size_t len)
 {
 	long max = srv->cfg->max_inbound_bytes;
-	if ((long)(conn->rx.len + len) > max) {
+	conn->rx.msg_bytes += len; /* text or binary, fragments summed */
+	if ((long)conn->rx.msg_bytes > max) {
 		srv->metrics.oversized_closes++;
-		static const char reason[] = "message too big";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
 	}
+	if (!frame_counted(wsi, srv, conn))
+		return close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages");
 	if (!lws_frame_is_binary(wsi) || conn->rx.len) {
 		char *grown = realloc(conn->rx.buf, conn->rx.len + len + 1);
 		if (!grown)
@@ -114,25 +190,16 @@ int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, c
 	}
 	if (!lws_is_final_fragment(wsi))
 		return 0;
-	if (!rate_ok(srv, conn)) {
-		srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
-		static const char reason[] = "too many messages";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
-	}
 	if (!lws_frame_is_binary(wsi) && !tacws_utf8_valid(conn->rx.buf, conn->rx.len)) {
 		srv->metrics.bad_input[TACWS_INPUT_UTF8]++;
-		static const char reason[] = "invalid UTF-8";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, (unsigned char *)reason,
-				 sizeof reason - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
 	if (lws_frame_is_binary(wsi))
 		srv->metrics.messages_ignored++;
 	else if (conn->rx.buf)
 		on_client_message(srv, conn, conn->rx.buf, conn->rx.len);
 	conn->rx.len = 0;
+	conn->rx.msg_bytes = 0;
 	return 0;
 }
 

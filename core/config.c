@@ -39,17 +39,21 @@ static const struct key_spec specs[] = {
 	{"server", "max_inbound_bytes", K_LONG, OFF(max_inbound_bytes), "4096", 128, 1048576},
 	{"server", "ping_interval_s", K_LONG, OFF(ping_interval_s), "30", 1, 3600},
 	{"server", "handshake_timeout_s", K_LONG, OFF(handshake_timeout_s), "10", 1, 300},
+	{"server", "http_request_timeout_s", K_LONG, OFF(http_request_timeout_s), "30", 1, 3600},
 	{"server", "send_queue_bytes", K_LONG, OFF(send_queue_bytes), "1048576", 4096, 1L << 30},
 	{"server", "client_messages_per_s", K_LONG, OFF(client_messages_per_s), "20", 1, 100000},
 	{"server", "max_body_bytes", K_LONG, OFF(max_body_bytes), "1048576", 1024, 64L << 20},
 	{"server", "max_subscriptions", K_LONG, OFF(max_subscriptions), "64", 1, 10000},
 	{"server", "topic_idle_s", K_LONG, OFF(topic_idle_s), "60", 1, 86400},
+	{"server", "max_topics", K_LONG, OFF(max_topics), "10000", 1, 10000000},
+	{"server", "topic_creations_per_s", K_LONG, OFF(topic_creations_per_s), "20", 1, 100000},
 	{"server", "compression", K_LONG, OFF(compression), "0", 0, 1},
 	{"server", "log_level", K_LEVEL, OFF(log_level), "info", 0, 0},
 	{"auth", "ws_token", K_STRING, OFF(ws_token), "", 0, 0},
 	{"auth", "allowed_origins", K_STRING, OFF(allowed_origins), "", 0, 0},
 	{"auth", "publish_token", K_STRING, OFF(publish_token), "", 0, 0},
 	{"auth", "github_webhook_secret", K_STRING, OFF(github_webhook_secret), "", 0, 0},
+	{"auth", "status_token", K_STRING, OFF(status_token), "", 0, 0},
 };
 
 /* Set by tacwsd when it runs from an installed prefix other than the built one. */

@@ -63,16 +63,20 @@ typedef struct tacws_config {
 	long max_inbound_bytes;
 	long ping_interval_s;
 	long handshake_timeout_s;
+	long http_request_timeout_s; /* an HTTP request's body and answer, from its headers */
 	long send_queue_bytes;
 	long client_messages_per_s;
 	long max_body_bytes;
 	long max_subscriptions;
 	long topic_idle_s;
+	long max_topics;	   /* live topics per feed */
+	long topic_creations_per_s; /* new topics one connection may create */
 	long compression; /* 1: offer permessage-deflate */
 	char *log_level;
 
 	/* [auth] */
 	char *ws_token, *allowed_origins, *publish_token, *github_webhook_secret;
+	char *status_token; /* "": /metrics and /api/v1/feeds open */
 
 	/* every key of the file, for plugins (host config_get / config_foreach) */
 	tacws_config_entry *entries;

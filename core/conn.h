@@ -48,8 +48,11 @@ struct tacws_conn {
 	struct {
 		char *buf; /* partial inbound message */
 		size_t len;
+		size_t msg_bytes; /* of the message so far, binary too (max_inbound_bytes) */
 		double rate_tokens; /* client messages allowed now (client_messages_per_s) */
 		lws_usec_t rate_last; /* when rate_tokens was last refilled; 0 = never */
+		double topic_tokens;   /* new topics allowed now (topic_creations_per_s) */
+		lws_usec_t topic_last; /* when topic_tokens was last refilled; 0 = never */
 	} rx;
 
 	/* http_route.c: an HTTP response being written */
@@ -57,6 +60,9 @@ struct tacws_conn {
 		char *body;
 		size_t len, sent;
 		bool close; /* close the connection after this response */
+		bool counted; /* a request in progress (metrics.http_current) */
+		struct lws *wsi;
+		lws_sorted_usec_list_t deadline; /* http_request_timeout_s */
 	} http;
 	tacws_post *post; /* http_post.c: a POST whose body is being read */
 };

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 #include <time.h>
 
 #include "conn.h"
 #include "feed.h"
+#include "input.h"
 #include "log.h"
 #include "msg.h"
 #include "now.h"
@@ -33,12 +35,16 @@ struct tacws_feed {
 	regex_t param_re;
 	char **config_keys; /* NULL-terminated, may be NULL */
 	lws_dll2_owner_t topics;
+	tacws_topic **index; /* topics by parameter: chained buckets (topic_find) */
+	size_t index_size;   /* a power of two, or 0 */
 	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
 };
 
 /* A feed plus its parameter: the unit that is polled, cached and versioned. */
 struct tacws_topic {
 	lws_dll2_t feed_link;
+	tacws_topic *index_next; /* in its feed's index bucket */
+	size_t hash;
 	tacws_feed *feed;
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
@@ -46,7 +52,8 @@ struct tacws_topic {
 	char *last_data;   /* serialized data of the last change */
 	tacws_msg *cached; /* the envelope of the last change, sent to newcomers */
 	lws_dll2_owner_t subs;
-	lws_sorted_usec_list_t timer; /* next poll, or idle expiry */
+	uv_timer_t timer; /* next poll, or idle expiry: libuv's heap, O(log n) per
+			     insert (lws's sorted list walked every topic) */
 	lws_usec_t last_poll_end;     /* 0 = never polled */
 	long backoff_ms;	      /* 0 while healthy */
 	bool in_flight, poll_again;
@@ -176,6 +183,7 @@ static void tacws_feed_destroy(tacws_feed *f)
 	free(f->param_name);
 	free(f->type);
 	free(f->type_json);
+	free(f->index);
 	free(f);
 }
 
@@ -195,34 +203,95 @@ bool tacws_feed_param_ok(const tacws_feed *feed, const char *param)
 	       !regexec(&feed->param_re, param, 0, NULL, 0);
 }
 
+/* The topic index: a client that creates topics by the thousand must not make
+ * each lookup walk them all (issue 13, F1). FNV-1a over the parameter. */
+static size_t param_hash(const char *param)
+{
+	size_t h = 1469598103934665603ULL & SIZE_MAX;
+	for (const char *p = param ? param : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * (size_t)1099511628211ULL;
+	return h;
+}
+
+static bool same_param(const tacws_topic *t, const char *param)
+{
+	return (!param && !t->param) || (param && t->param && !strcmp(param, t->param));
+}
+
+/* Doubles the buckets when the feed holds more topics than buckets. */
+static int index_grow(tacws_feed *feed)
+{
+	if (feed->topics.count < feed->index_size)
+		return 0;
+	size_t size = feed->index_size ? feed->index_size * 2 : 16;
+	tacws_topic **buckets = calloc(size, sizeof *buckets);
+	if (!buckets)
+		return -ENOMEM;
+	for (size_t i = 0; i < feed->index_size; i++)
+		for (tacws_topic *t = feed->index[i], *next; t; t = next) {
+			next = t->index_next;
+			t->index_next = buckets[t->hash & (size - 1)];
+			buckets[t->hash & (size - 1)] = t;
+		}
+	free(feed->index);
+	feed->index = buckets;
+	feed->index_size = size;
+	return 0;
+}
+
+static void index_remove(tacws_topic *t)
+{
+	tacws_feed *feed = t->feed;
+	if (!feed->index_size)
+		return;
+	for (tacws_topic **at = &feed->index[t->hash & (feed->index_size - 1)]; *at;
+	     at = &(*at)->index_next)
+		if (*at == t) {
+			*at = t->index_next;
+			return;
+		}
+}
+
 static tacws_topic *topic_find(tacws_feed *feed, const char *param)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
-		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
-		if ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)))
+	if (!feed->index_size)
+		return NULL;
+	size_t h = param_hash(param);
+	for (tacws_topic *t = feed->index[h & (feed->index_size - 1)]; t; t = t->index_next)
+		if (t->hash == h && same_param(t, param))
 			return t;
-	}
-	lws_end_foreach_dll(d);
 	return NULL;
+}
+
+int tacws_feed_topic_room(tacws_feed *feed, const char *param, bool *creates)
+{
+	*creates = !topic_find(feed, param);
+	return *creates && (long)feed->topics.count >= feed->srv->cfg->max_topics ? -ENOSPC : 0;
+}
+
+static void topic_closed(uv_handle_t *timer)
+{
+	free(timer->data);
 }
 
 static void topic_free(tacws_topic *t)
 {
-	lws_sul_cancel(&t->timer);
+	uv_timer_stop(&t->timer);
+	index_remove(t);
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
 	free(t->last_data);
 	free(t->param);
 	free(t->param_json);
-	free(t);
+	uv_close((uv_handle_t *)&t->timer, topic_closed); /* frees t */
 }
 
 static void run_poll(tacws_job *job);
 static void topic_start_poll(tacws_topic *t);
 
-static void on_timer(lws_sorted_usec_list_t *sul)
+static void on_timer(uv_timer_t *timer)
 {
-	tacws_topic *t = lws_container_of(sul, tacws_topic, timer);
+	tacws_topic *t = timer->data;
 	if (t->subs.count)
 		topic_start_poll(t);
 	else if (!t->in_flight)
@@ -231,24 +300,28 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 
 static void topic_schedule(tacws_topic *t, long delay_ms)
 {
-	lws_sul_schedule(t->feed->srv->lws, 0, &t->timer, on_timer,
-			 (lws_usec_t)delay_ms * LWS_US_PER_MS);
+	uv_timer_start(&t->timer, on_timer, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
 }
 
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 {
-	tacws_topic *t = calloc(1, sizeof *t);
+	tacws_topic *t = index_grow(feed) ? NULL : calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	t->feed = feed;
-	t->job.topic = t;
-	t->job.job.run = run_poll;
 	if (param && (!(t->param = strdup(param)) || !(t->param_json = json_literal(param)))) {
 		free(t->param);
 		free(t);
 		return NULL;
 	}
+	uv_timer_init(feed->srv->loop, &t->timer);
+	t->timer.data = t;
+	t->feed = feed;
+	t->job.topic = t;
+	t->job.job.run = run_poll;
 	lws_dll2_add_tail(&t->feed_link, &feed->topics);
+	t->hash = param_hash(param);
+	t->index_next = feed->index[t->hash & (feed->index_size - 1)];
+	feed->index[t->hash & (feed->index_size - 1)] = t;
 	return t;
 }
 
@@ -258,7 +331,7 @@ static void topic_start_poll(tacws_topic *t)
 		t->poll_again = true;
 		return;
 	}
-	lws_sul_cancel(&t->timer);
+	uv_timer_stop(&t->timer);
 	t->in_flight = true;
 	t->poll_again = false;
 	t->job.rc = 0;
@@ -357,8 +430,11 @@ static void finish_poll(tacws_topic *t)
 		}
 	if (tj->rc) {
 		feed->stats.poll_errors++;
-		bool same = !strcmp(feed->stats.last_error, tj->err);
-		snprintf(feed->stats.last_error, sizeof feed->stats.last_error, "%s", tj->err);
+		/* status pages show it without credentials, queries or local paths */
+		char shown[sizeof feed->stats.last_error];
+		tacws_redact(tj->err, shown, sizeof shown);
+		bool same = !strcmp(feed->stats.last_error, shown);
+		snprintf(feed->stats.last_error, sizeof feed->stats.last_error, "%s", shown);
 		tacws_now_iso(feed->stats.last_error_at, sizeof feed->stats.last_error_at);
 		long base = feed->interval_ms > 1000 ? feed->interval_ms : 1000;
 		long cap = feed->interval_ms > BACKOFF_CAP_MS ? feed->interval_ms : BACKOFF_CAP_MS;
@@ -502,9 +578,7 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 
 bool tacws_sub_is(const tacws_sub *sub, const tacws_feed *feed, const char *param)
 {
-	const tacws_topic *t = sub->topic;
-	return t->feed == feed &&
-	       ((!param && !t->param) || (param && t->param && !strcmp(param, t->param)));
+	return sub->topic->feed == feed && same_param(sub->topic, param);
 }
 
 bool tacws_feed_quiesce(tacws_feed *feed)

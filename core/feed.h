@@ -105,6 +105,10 @@ void tacws_feed_get_stats(const tacws_feed *feed, tacws_feed_stats *stats);
 
 /* --- what happens to a feed --- */
 
+/* Whether subscribing to feed/param would create a topic (*creates), and
+ * whether the feed has room for it: 0, or -ENOSPC at max_topics. */
+int tacws_feed_topic_room(tacws_feed *feed, const char *param, bool *creates);
+
 /* Subscribes conn to feed/param: creates the topic if needed, queues the
  * cached snapshot or starts the first poll. Returns the sub or NULL. */
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param);

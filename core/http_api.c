@@ -124,14 +124,15 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 {
 	static const char *const limits[TACWS_LIMIT_COUNT + 1] = {
 		"max_connections", "max_connections_per_ip", "client_messages_per_s",
-		"max_body_bytes", "max_subscriptions", "max_inbound_bytes"};
+		"max_body_bytes", "max_subscriptions", "header_bytes", "max_topics",
+		"topic_creations_per_s", "http_request_timeout_s", "max_inbound_bytes"};
 	uint64_t hits[TACWS_LIMIT_COUNT + 1];
 	memcpy(hits, m->limit_hits, sizeof m->limit_hits);
 	hits[TACWS_LIMIT_COUNT] = m->oversized_closes;
 	labelled(t, "tacws_limit_hits_total", "Times a [server] limit refused or closed a client.",
 		 "limit", limits, hits, TACWS_LIMIT_COUNT + 1);
 	static const char *const auth[TACWS_AUTH_COUNT] = {"ws_token", "origin", "publish_token",
-							   "webhook_signature"};
+							   "webhook_signature", "status_token"};
 	labelled(t, "tacws_auth_failures_total",
 		 "Requests refused for a missing or wrong token, origin or signature.", "reason",
 		 auth, m->auth_failures, TACWS_AUTH_COUNT);

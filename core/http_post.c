@@ -26,7 +26,7 @@ struct tacws_post {
 	const tacws_webhook_config *webhook; /* of a configuration kept until shutdown */
 	char signature[256], event[80], content_type[128];
 	char *body;
-	size_t len, expected;
+	size_t len, cap, expected;
 };
 
 static int reply_error(int status, const char *message, char **body)
@@ -43,14 +43,9 @@ static int reply_count(int status, const char *key, long n, char **body)
 	return status;
 }
 
-static void header(struct lws *wsi, enum lws_token_indexes t, char *buf, size_t len)
-{
-	if (lws_hdr_copy(wsi, buf, (int)len, t) <= 0)
-		buf[0] = '\0';
-}
-
-/* A header by name ("X-Hub-Signature-256"), as lws keeps it: lower case, with ':'. */
-static void header_named(struct lws *wsi, const char *name, char *buf, size_t len)
+/* A header by name ("X-Hub-Signature-256"), as lws keeps it: lower case, with
+ * ':'. Its length, 0 when absent, -1 when it does not fit buf. */
+static int header_named(struct lws *wsi, const char *name, char *buf, size_t len)
 {
 	char key[72];
 	size_t n = 0;
@@ -58,8 +53,15 @@ static void header_named(struct lws *wsi, const char *name, char *buf, size_t le
 		key[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
 	key[n++] = ':';
 	key[n] = '\0';
-	if (!name[0] || lws_hdr_custom_copy(wsi, buf, (int)len, key, (int)n) <= 0)
+	buf[0] = '\0';
+	int have = name[0] ? lws_hdr_custom_length(wsi, key, (int)n) : 0;
+	if (have <= 0)
+		return 0;
+	if ((size_t)have >= len || lws_hdr_custom_copy(wsi, buf, (int)len, key, (int)n) != have) {
 		buf[0] = '\0';
+		return -1;
+	}
+	return have;
 }
 
 /* Which endpoint uri names; 0 or 404. */
@@ -255,6 +257,16 @@ int tacws_http_post_complete(tacws_server *srv, tacws_post **post, char **body)
 	return status;
 }
 
+/* The webhook's headers, each read whole or the request refused. */
+static void webhook_headers(struct lws *wsi, struct tacws_post *p)
+{
+	if (header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature) < 0 ||
+	    header_named(wsi, p->webhook->event_header, p->event, sizeof p->event) < 0 ||
+	    tacws_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type,
+			      sizeof p->content_type) < 0)
+		refuse(p, 431, "request header too long");
+}
+
 static int too_large(tacws_server *srv, tacws_post **post, bool *close_after, char **body)
 {
 	srv->metrics.limit_hits[TACWS_LIMIT_BODY_BYTES]++;
@@ -269,42 +281,56 @@ int tacws_http_post_begin(tacws_server *srv, struct lws *wsi, tacws_post **post,
 	*body = NULL;
 	tacws_http_post_free(post);
 	char cl[32], te[32];
-	header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
-	header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
+	int cl_len = tacws_header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
+	int te_len = tacws_header_copy(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, te, sizeof te);
 	/* Refused before its body is read: the body would be taken for the next request. */
-	*close_after = te[0] || (cl[0] && strcmp(cl, "0"));
+	*close_after = te_len || cl_len < 0 || (cl_len && strcmp(cl, "0"));
 	struct tacws_post route = {0};
 	if (route_post(srv, uri, &route))
 		return reply_error(404, "no such endpoint", body);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
 		return reply_error(405, "method not allowed", body);
-	if (!cl[0] && te[0])
-		return reply_error(411, "Content-Length required", body);
-	char *end;
-	unsigned long long expected = strtoull(cl, &end, 10);
-	if (*end || cl[0] == '-')
-		return reply_error(400, "bad Content-Length", body);
-	if (expected > (unsigned long long)srv->cfg->max_body_bytes)
+	size_t expected;
+	const char *why;
+	int status = tacws_post_framing(cl, cl_len, te_len, (size_t)srv->cfg->max_body_bytes,
+					&expected, &why);
+	if (status == 413)
 		return too_large(srv, post, close_after, body);
+	if (status)
+		return reply_error(status, why, body);
 	struct tacws_post *p = calloc(1, sizeof *p);
 	if (!p)
 		return reply_error(500, "out of memory", body);
 	*close_after = false; /* the body is read: the connection can be kept */
 	*p = route;
-	p->expected = (size_t)expected;
+	p->expected = expected;
 	*post = p;
 	check_auth(wsi, srv, p);
-	if (p->kind == POST_WEBHOOK) {
-		header_named(wsi, p->webhook->signature_header, p->signature, sizeof p->signature);
-		header_named(wsi, p->webhook->event_header, p->event, sizeof p->event);
-		header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, p->content_type, sizeof p->content_type);
-	}
-	if (!p->expected)
+	if (p->kind == POST_WEBHOOK && !p->status)
+		webhook_headers(wsi, p);
+	/* Refused on its headers: answered now, the body never read. */
+	*close_after = p->status && p->expected;
+	if (!p->expected || p->status)
 		return tacws_http_post_complete(srv, post, body);
-	if (!p->status && !(p->body = malloc(p->expected + 1))) {
-		tacws_http_post_free(post);
-		return reply_error(500, "out of memory", body);
-	}
+	return 0;
+}
+
+/* The body buffer grows with what arrived, never to the claimed
+ * Content-Length before a byte of it is in. */
+static int body_grow(struct tacws_post *p, size_t need)
+{
+	if (need <= p->cap)
+		return 0;
+	size_t cap = p->cap ? p->cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	if (cap > p->expected + 1)
+		cap = p->expected + 1;
+	char *grown = realloc(p->body, cap);
+	if (!grown)
+		return -1;
+	p->body = grown;
+	p->cap = cap;
 	return 0;
 }
 
@@ -317,10 +343,13 @@ int tacws_http_post_body(tacws_server *srv, tacws_post **post, const void *in, s
 		return 0;
 	if (len > p->expected - p->len)
 		return too_large(srv, post, close_after, body); /* more than Content-Length said */
-	if (p->body) {
-		memcpy(p->body + p->len, in, len);
-		p->body[p->len + len] = '\0';
+	if (body_grow(p, p->len + len + 1)) {
+		tacws_http_post_free(post);
+		*close_after = true;
+		return reply_error(500, "out of memory", body);
 	}
+	memcpy(p->body + p->len, in, len);
 	p->len += len;
+	p->body[p->len] = '\0';
 	return 0;
 }

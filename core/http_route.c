@@ -9,7 +9,9 @@
 #include "http_api.h"
 #include "http_post.h"
 #include "jsontext.h"
+#include "listen.h"
 #include "server.h"
+#include "upgrade.h"
 
 static int http_send(struct lws *wsi, tacws_conn *pss, int status, const char *type, char *body)
 {
@@ -35,6 +37,46 @@ static int http_error(struct lws *wsi, tacws_conn *pss, int status, const char *
 	return http_send(wsi, pss, status, "application/json", tacws_json_error(message));
 }
 
+/* The request in progress is over (answered, or its connection gone). */
+static void request_end(tacws_conn *pss)
+{
+	if (!pss->http.counted)
+		return;
+	pss->http.counted = false;
+	lws_sul_cancel(&pss->http.deadline);
+	tacws_server *srv = lws_context_user(lws_get_context(pss->http.wsi));
+	srv->metrics.http_current--;
+}
+
+/* http_request_timeout_s: lws restarts its own timeout on every piece of a
+ * body, so a body sent a byte at a time would hold the connection forever. */
+static void on_request_deadline(lws_sorted_usec_list_t *sul)
+{
+	tacws_conn *pss = lws_container_of(sul, tacws_conn, http.deadline);
+	tacws_server *srv = lws_context_user(lws_get_context(pss->http.wsi));
+	srv->metrics.limit_hits[TACWS_LIMIT_REQUEST_TIME]++;
+	lws_set_timeout(pss->http.wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
+/* A POST begins: it counts toward max_connections until it is answered,
+ * and must be done within http_request_timeout_s. 0, or 1 when refused. */
+static int request_begin(struct lws *wsi, tacws_conn *pss, tacws_server *srv)
+{
+	if (srv->metrics.connections_current + srv->metrics.http_current >=
+	    srv->cfg->max_connections) {
+		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS]++;
+		return 1;
+	}
+	if (pss->http.counted)
+		request_end(pss); /* the previous request on a kept-alive connection */
+	pss->http.counted = true;
+	pss->http.wsi = wsi;
+	srv->metrics.http_current++;
+	lws_sul_schedule(lws_get_context(wsi), 0, &pss->http.deadline, on_request_deadline,
+			 srv->cfg->http_request_timeout_s * LWS_US_PER_SEC);
+	return 0;
+}
+
 int tacws_http_writeable(struct lws *wsi, tacws_conn *pss)
 {
 	unsigned char buf[LWS_PRE + 8192];
@@ -53,6 +95,7 @@ int tacws_http_writeable(struct lws *wsi, tacws_conn *pss)
 	}
 	free(pss->http.body);
 	pss->http.body = NULL;
+	request_end(pss);
 	return pss->http.close || lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -101,15 +144,39 @@ static int serve_static(struct lws *wsi, tacws_conn *pss, tacws_server *srv, con
 	return 0;
 }
 
+/* status_token guards /metrics and the feeds list (they name feeds, topics
+ * and errors); /healthz stays open for liveness probes. */
+static bool status_token_ok(struct lws *wsi, tacws_server *srv)
+{
+	const char *token = srv->cfg->status_token;
+	if (!*token || tacws_bearer_ok(wsi, token))
+		return true;
+	srv->metrics.auth_failures[TACWS_AUTH_STATUS_TOKEN]++;
+	return false;
+}
+
 int tacws_http_request(struct lws *wsi, tacws_conn *pss, tacws_server *srv, const char *uri)
 {
 	srv->metrics.http_requests++;
+	bool as_sent = !tacws_path_as_sent(wsi, uri);
+	tacws_handshake_done(srv, wsi);
+	if (!as_sent)
+		return http_error(wsi, pss, 400, "path not routable as sent");
+	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+	/* A GET is answered at once, so /healthz and /metrics still answer a full
+	 * server; a POST holds its connection while its body arrives. */
+	if (!get && request_begin(wsi, pss, srv)) {
+		pss->http.close = true;
+		return http_error(wsi, pss, 503, "too many connections");
+	}
 	char *body = NULL;
 	const char *type = NULL;
 	int status = 0;
 	char feeds_path[128];
 	snprintf(feeds_path, sizeof feeds_path, "%s/feeds", srv->cfg->api_prefix);
-	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+	bool status_page = get && (!strcmp(uri, "/metrics") || !strcmp(uri, feeds_path));
+	if (status_page && !status_token_ok(wsi, srv))
+		return http_error(wsi, pss, 401, "missing or wrong status token");
 	if (get && !strcmp(uri, "/healthz"))
 		status = tacws_http_healthz(srv, &body, &type);
 	else if (get && !strcmp(uri, "/metrics"))
@@ -145,8 +212,16 @@ int tacws_http_body_complete(struct lws *wsi, tacws_conn *pss, tacws_server *srv
 	return http_post_reply(wsi, pss, tacws_http_post_complete(srv, &pss->post, &body), &body);
 }
 
+int tacws_http_file_done(struct lws *wsi, tacws_conn *pss)
+{
+	if (pss)
+		request_end(pss);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 void tacws_http_closed(tacws_conn *pss)
 {
+	request_end(pss);
 	free(pss->http.body);
 	pss->http.body = NULL;
 	tacws_http_post_free(&pss->post);

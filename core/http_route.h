@@ -19,6 +19,8 @@ int tacws_http_writeable(struct lws *wsi, tacws_conn *pss); /* writes more of th
 int tacws_http_body(struct lws *wsi, tacws_conn *pss, tacws_server *srv, const void *in,
 		    size_t len);
 int tacws_http_body_complete(struct lws *wsi, tacws_conn *pss, tacws_server *srv);
+/* A file of web_dir was sent (pss may be NULL). */
+int tacws_http_file_done(struct lws *wsi, tacws_conn *pss);
 void tacws_http_closed(tacws_conn *pss); /* frees the response and the POST state */
 
 #endif

@@ -116,6 +116,45 @@ int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out)
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+static bool dot_segment(const char *seg, size_t len)
+{
+	return (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.');
+}
+
+bool tacws_target_is_path(const char *target, const char *path)
+{
+	size_t end = strcspn(target, "?#"), at = 0, seg = 0;
+	if (!end || target[0] != '/')
+		return false;
+	for (size_t i = 0; i < end; i++, at++) {
+		char c = target[i];
+		if (c == '%') {
+			int hi = i + 2 < end ? hex_value(target[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_value(target[i + 2]) : -1;
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (path[at] != c)
+			return false;
+		if (c == '/') {
+			if (dot_segment(path + seg, at - seg))
+				return false;
+			seg = at + 1;
+		}
+	}
+	return path[at] == '\0' && !dot_segment(path + seg, at - seg);
+}
+
 int tacws_ws_path_parse(const char *prefix, const char *path, bool *mux, tacws_topic_name *out)
 {
 	*mux = false;
@@ -392,5 +431,112 @@ int tacws_webhook_payload_parse(const char *content_type, const char *body, size
 		return fail(err, errlen, "payload is not a JSON object");
 	}
 	*payload = root;
+	return 0;
+}
+
+/* Where a URL or path inside free text ends. */
+static bool text_delim(char c)
+{
+	return !c || c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == ')' ||
+	       c == '>' || c == ',' || c == ';';
+}
+
+struct redacted {
+	char *out;
+	size_t cap, len;
+};
+
+static void emit(struct redacted *r, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && r->len + 1 < r->cap; i++)
+		r->out[r->len++] = s[i];
+	r->out[r->len] = '\0';
+}
+
+/* From just after "://": host (no userinfo), path, no query. Returns the end. */
+static const char *redact_url(struct redacted *r, const char *p)
+{
+	size_t auth = strcspn(p, "/?# \t\n\"'),;>");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth; i++)
+		if (p[i] == '@')
+			at = p + i;
+	const char *host = at ? at + 1 : p;
+	emit(r, host, (size_t)(p + auth - host));
+	p += auth;
+	size_t path = strcspn(p, "?# \t\n\"'),;>");
+	emit(r, p, path);
+	p += path;
+	while (!text_delim(*p))
+		p++; /* the query and fragment */
+	return p;
+}
+
+/* From a '/' that starts a local path: its last segment only. */
+static const char *redact_path(struct redacted *r, const char *p)
+{
+	const char *end = p, *last = p;
+	while (!text_delim(*end) && *end != ':') {
+		if (*end == '/')
+			last = end + 1;
+		end++;
+	}
+	if (last == p + 1 && !memchr(p + 1, '/', (size_t)(end - p - 1))) {
+		emit(r, p, (size_t)(end - p)); /* "/x": nothing to hide */
+		return end;
+	}
+	emit(r, ".../", 4);
+	emit(r, last, (size_t)(end - last));
+	return end;
+}
+
+void tacws_redact(const char *text, char *out, size_t cap)
+{
+	struct redacted r = {out, cap, 0};
+	if (!cap)
+		return;
+	out[0] = '\0';
+	char prev = ' ';
+	for (const char *p = text; *p;) {
+		if (!strncmp(p, "://", 3)) {
+			emit(&r, p, 3);
+			p = redact_url(&r, p + 3);
+		} else if (*p == '/' && (text_delim(prev) || prev == ':' || prev == '=' || prev == '(')) {
+			p = redact_path(&r, p);
+		} else {
+			emit(&r, p, 1);
+			p++;
+		}
+		prev = p > text ? p[-1] : ' ';
+	}
+}
+
+int tacws_post_framing(const char *cl, int cl_len, int te_len, size_t max_body, size_t *expected,
+		       const char **why)
+{
+	*expected = 0;
+	*why = "";
+	if (cl_len && te_len) {
+		*why = "Content-Length with Transfer-Encoding";
+		return 400;
+	}
+	if (cl_len < 0 || te_len < 0 || (cl_len && strspn(cl, "0123456789") != (size_t)cl_len) ||
+	    (size_t)cl_len != strlen(cl)) {
+		*why = "bad Content-Length";
+		return 400;
+	}
+	if (te_len) {
+		*why = "Content-Length required";
+		return 411;
+	}
+	size_t n = 0;
+	for (const char *p = cl; *p; p++) {
+		if (n > (max_body - (size_t)(*p - '0')) / 10) {
+			*why = "body over max_body_bytes";
+			return 413;
+		}
+		n = n * 10 + (size_t)(*p - '0');
+	}
+	*expected = n;
 	return 0;
 }

@@ -46,6 +46,11 @@ typedef struct tacws_topic_name {
 /* Splits and checks a topic name. Returns 0 or -EINVAL. */
 int tacws_topic_name_parse(const char *s, size_t len, tacws_topic_name *out);
 
+/* Whether target, a request line's target as the client sent it ("/a/b?q"),
+ * names exactly path, the path lws decoded and normalised: after
+ * percent-decoding, no "." or ".." segment and nothing lws merged or dropped. */
+bool tacws_target_is_path(const char *target, const char *path);
+
 /* A WebSocket request path: "<prefix>/ws" (the multiplexed socket, a trailing
  * '/' allowed) or "<prefix>/ws/<topic name>". Returns 0 with *mux set, or
  * when not mux the topic in *out; -ENOENT for a path that is not ours;
@@ -114,5 +119,20 @@ bool tacws_webhook_event_ok(const char *event);
  * reason in err, or -ENOMEM. */
 int tacws_webhook_payload_parse(const char *content_type, const char *body, size_t len,
                                 json_object **payload, char *err, size_t errlen);
+
+/* text as it may leave the process (status pages, messages): each URL without
+ * its userinfo ("user:pass@"), query and fragment, each absolute local path
+ * cut to ".../<last segment>". The log keeps the original. out holds cap
+ * bytes, NUL-terminated. */
+void tacws_redact(const char *text, char *out, size_t cap);
+
+/* A POST's framing from its headers as tacws read them: cl (NUL-terminated)
+ * and cl_len, te_len as tacws_header_copy returns them (0 absent, -1 too long
+ * to read). Returns 0 with *expected, the body's length, or the status that
+ * refuses it (*why): 400 for both framings or a Content-Length that is not a
+ * plain number tacws can read (RFC 9112 6.3: sender and server could disagree
+ * on where the body ends), 411 for a chunked body, 413 over max_body. */
+int tacws_post_framing(const char *cl, int cl_len, int te_len, size_t max_body, size_t *expected,
+		       const char **why);
 
 #endif

@@ -62,11 +62,23 @@ struct tacws_listeners {
 	uv_timer_t resume;
 };
 
-/* A connection whose request headers are not all in yet. */
+/* tacws peeks at the request line before lws reads the socket: lws
+ * normalises the path it parses ("/ws/x/%2E%2E" becomes "/ws/"), and routes
+ * must be decided on what the client asked for. A line longer than HEAD_MAX
+ * is left to lws (which refuses it). */
+#define HEAD_MAX 2048
+
+/* A connection whose request headers are not all in yet. Before adoption
+ * (wsi NULL) tacws waits, through poll, for its request line. */
 struct handshake {
 	lws_dll2_t link;
 	struct lws *wsi;
 	lws_usec_t deadline;
+	tacws_server *srv;
+	int fd;
+	uv_poll_t *poll; /* until adopted; freed by its close callback */
+	char *target;	 /* the request line's target, as sent */
+	bool adopting, dropped; /* lws dropped it during its adoption */
 };
 
 static void on_deadline(uv_timer_t *t);
@@ -83,10 +95,29 @@ static void deadline_schedule(struct tacws_listeners *ls)
 	uv_timer_start(&ls->deadline, on_deadline, ms, 0);
 }
 
+static void free_poll(uv_handle_t *p)
+{
+	free(p);
+}
+
+/* Stops waiting for the request line (adopted, or dropped). libuv watches an
+ * fd through one handle: ours goes before lws's comes. */
+static void head_done(struct handshake *h)
+{
+	if (h->poll)
+		uv_close((uv_handle_t *)h->poll, free_poll);
+	h->poll = NULL;
+}
+
 static void handshake_forget(struct handshake *h)
 {
-	lws_set_opaque_user_data(h->wsi, NULL);
+	if (h->wsi)
+		lws_set_opaque_user_data(h->wsi, NULL);
+	if (h->fd >= 0)
+		close(h->fd); /* never handed to lws */
+	head_done(h);
 	lws_dll2_remove(&h->link);
+	free(h->target);
 	free(h);
 }
 
@@ -99,13 +130,17 @@ static void on_deadline(uv_timer_t *t)
 		if (h->deadline > now)
 			break;
 		/* lws closes it on its next pass; CLOSED_HTTP counts it as incomplete */
-		lws_set_timeout(h->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		if (h->wsi)
+			lws_set_timeout(h->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		else
+			h->srv->metrics.handshakes_incomplete++;
 		handshake_forget(h);
 	}
 	deadline_schedule(ls);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events);
+static void pending_drop(struct handshake *h);
 
 static void on_resume(uv_timer_t *t);
 
@@ -137,9 +172,17 @@ static void on_resume(uv_timer_t *t)
 void tacws_handshake_done(tacws_server *srv, struct lws *wsi)
 {
 	struct handshake *h = lws_get_opaque_user_data(wsi);
-	struct tacws_listeners *ls = srv ? srv->listeners : NULL;
-	if (!h || !ls)
-		return;
+	if (h && h->adopting)
+		h->dropped = true; /* hand_to_lws drops it */
+	else if (h && srv && srv->listeners)
+		pending_drop(h);
+}
+
+/* Drops h from the pending handshakes, and accepts more if that was the limit. */
+static void pending_drop(struct handshake *h)
+{
+	tacws_server *srv = h->srv;
+	struct tacws_listeners *ls = srv->listeners;
 	bool was_head = ls->pending.head == &h->link;
 	handshake_forget(h);
 	if (was_head)
@@ -150,32 +193,97 @@ void tacws_handshake_done(tacws_server *srv, struct lws *wsi)
 		set_paused(ls, false);
 }
 
+/* The target of a request line ("GET /x?y HTTP/1.1"), or NULL. */
+static char *line_target(const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	if (!sp)
+		return NULL;
+	const char *start = sp + 1, *end = memchr(start, ' ', len - (size_t)(start - line));
+	return end ? strndup(start, (size_t)(end - start)) : NULL;
+}
+
+/* The request line is in (or HEAD_MAX bytes without one): lws takes over. */
+static void hand_to_lws(struct handshake *h)
+{
+	head_done(h);
+	lws_adopt_desc_t info = {.vh = h->srv->vhost,
+				 .type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL,
+				 .fd.sockfd = h->fd,
+				 .opaque = h};
+	h->adopting = true;
+	struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&info); /* closes fd when it fails */
+	h->adopting = false;
+	h->fd = -1;
+	if (!wsi || h->dropped) {
+		pending_drop(h);
+		return;
+	}
+	/* lws's timeout for this handshake is replaced by the FIFO entry (see top) */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	h->wsi = wsi;
+}
+
+static void on_head_readable(uv_poll_t *p, int status, int events)
+{
+	struct handshake *h = p->data;
+	char head[HEAD_MAX];
+	(void)events;
+	ssize_t n = 0;
+	if (status >= 0) {
+		n = recv(h->fd, head, sizeof head, MSG_PEEK);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+	}
+	if (n <= 0) { /* gone before its request line */
+		h->srv->metrics.handshakes_incomplete++;
+		pending_drop(h);
+		return;
+	}
+	const char *eol = memchr(head, '\n', (size_t)n);
+	int lowat = 1;
+	if (!eol && n < HEAD_MAX) {
+		/* readable again only when more comes: no spinning on a slow peer */
+		lowat = (int)n + 1;
+		setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+		return;
+	}
+	setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+	if (eol)
+		h->target = line_target(head, (size_t)(eol - head));
+	hand_to_lws(h);
+}
+
 static void adopt(struct listener *l, int fd)
 {
 	tacws_server *srv = l->srv;
 	struct tacws_listeners *ls = srv->listeners;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* frames are whole */
-	struct handshake *h = malloc(sizeof *h);
-	if (!h) {
+	struct handshake *h = calloc(1, sizeof *h);
+	uv_poll_t *poll = malloc(sizeof *poll);
+	if (!h || !poll || uv_poll_init(srv->loop, poll, fd)) {
+		free(h);
+		free(poll);
 		close(fd);
 		return;
 	}
-	struct lws *wsi = lws_adopt_socket_vhost(srv->vhost, fd); /* closes fd when it fails */
-	if (!wsi) {
-		free(h);
-		return;
-	}
-	/* lws's timeout for this handshake is replaced by the FIFO entry (see top) */
-	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-	memset(h, 0, sizeof *h);
-	h->wsi = wsi;
+	h->srv = srv;
+	h->fd = fd;
+	h->poll = poll;
+	poll->data = h;
+	uv_poll_start(poll, UV_READABLE, on_head_readable);
 	h->deadline = lws_now_usecs() + srv->cfg->handshake_timeout_s * LWS_US_PER_SEC;
-	lws_set_opaque_user_data(wsi, h);
 	bool was_empty = !ls->pending.head;
 	lws_dll2_add_tail(&h->link, &ls->pending);
 	if (was_empty)
 		deadline_schedule(ls);
+}
+
+const char *tacws_request_target(struct lws *wsi)
+{
+	struct handshake *h = lws_get_opaque_user_data(wsi);
+	return h ? h->target : NULL;
 }
 
 static void on_retry(uv_timer_t *t)
@@ -363,6 +471,15 @@ void tacws_listen_stop(tacws_server *srv)
 		uv_close((uv_handle_t *)&l->retry, on_closed);
 		close(l->fd);
 	}
+	/* sockets whose request line never came are not lws's: close them here,
+	 * or their poll handles would keep the loop running */
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&ls->pending)) {
+		struct handshake *h = lws_container_of(d, struct handshake, link);
+		if (!h->wsi)
+			handshake_forget(h);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	deadline_schedule(ls);
 }
 
 void tacws_listen_free(tacws_server *srv)
@@ -374,8 +491,8 @@ void tacws_listen_free(tacws_server *srv)
 	 * here belong to no wsi */
 	while (ls->pending.head) {
 		struct handshake *h = lws_container_of(ls->pending.head, struct handshake, link);
-		lws_dll2_remove(&h->link);
-		free(h);
+		h->wsi = NULL;
+		handshake_forget(h);
 	}
 	uv_close((uv_handle_t *)&ls->deadline, on_closed);
 	uv_close((uv_handle_t *)&ls->resume, on_closed);

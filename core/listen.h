@@ -14,6 +14,9 @@ typedef struct tacws_server tacws_server;
 int tacws_listen_start(tacws_server *srv);
 /* The request headers of wsi are in (or it is going): its deadline is off. */
 void tacws_handshake_done(tacws_server *srv, struct lws *wsi);
+/* The target of wsi's request line as the client sent it (before lws
+ * decoded and normalised it), while its handshake is pending; else NULL. */
+const char *tacws_request_target(struct lws *wsi);
 /* Connections accepted whose request headers are not in yet. */
 unsigned tacws_handshakes_pending(const tacws_server *srv);
 /* Stops accepting (shutdown). */

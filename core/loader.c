@@ -34,6 +34,7 @@ struct tacws_plugin_ctx {
 	char check_err[512];
 	bool registering; /* feed_register is allowed (during init) */
 	bool reloaded;	  /* restarted by the reload under way */
+	bool restart;	  /* the reload under way restarts it: decided once, before its polls are waited for */
 	int n_feeds;
 };
 
@@ -473,9 +474,15 @@ static bool plugin_gains_feed(tacws_server *srv, const tacws_config *cfg,
 	return false;
 }
 
-bool tacws_plugin_restarts(tacws_server *srv, const tacws_plugin_ctx *lp, const tacws_config *cfg)
+void tacws_plugins_decide_restarts(tacws_server *srv, const tacws_config *cfg)
 {
-	return file_changed(lp, cfg) || plugin_gains_feed(srv, cfg, lp);
+	for (tacws_plugin_ctx *lp = srv->plugins; lp; lp = lp->next)
+		lp->restart = file_changed(lp, cfg) || plugin_gains_feed(srv, cfg, lp);
+}
+
+bool tacws_plugin_restarts(const tacws_plugin_ctx *lp)
+{
+	return lp->restart;
 }
 
 /* The [feed.*] keys of cfg against the feeds' config_keys; only_kept: only
@@ -584,7 +591,7 @@ void tacws_plugins_reload(tacws_server *srv, tacws_config *cfg, int *restarted, 
 	for (;;) {
 		tacws_plugin_ctx *old = NULL;
 		for (tacws_plugin_ctx *lp = srv->plugins; lp && !old; lp = lp->next)
-			if (!lp->reloaded && tacws_plugin_restarts(srv, lp, cfg))
+			if (!lp->reloaded && lp->restart)
 				old = lp;
 		if (!old)
 			break;
@@ -602,7 +609,7 @@ void tacws_plugins_reload(tacws_server *srv, tacws_config *cfg, int *restarted, 
 		(*restarted)++;
 	}
 	for (tacws_plugin_ctx *lp = srv->plugins; lp; lp = lp->next)
-		lp->reloaded = false;
+		lp->reloaded = lp->restart = false;
 	for (size_t i = 0; i < cfg->n_feeds; i++) {
 		const tacws_feed_config *fc = &cfg->feeds[i];
 		if (fc->enabled && !plugin_find(srv, fc->plugin) &&

@@ -36,12 +36,16 @@ void tacws_plugins_unload(tacws_server *srv);
  * Returns 0 or -EINVAL with "FILE:LINE: reason". */
 int tacws_plugins_precheck(tacws_server *srv, tacws_config *cfg, char *err, size_t errlen);
 
-/* Whether a reload to cfg restarts lp (its file changed, or it gains a feed
- * only its init can register): its feeds' polls must be over first. */
-bool tacws_plugin_restarts(tacws_server *srv, const tacws_plugin_ctx *lp, const tacws_config *cfg);
+/* Decides, once per reload, which plugins a reload to cfg restarts (its file
+ * changed, or it gains a feed only its init can register): their feeds'
+ * polls must be over first, and a file replaced after this decision waits
+ * for the next reload (issue 13, F9). */
+void tacws_plugins_decide_restarts(tacws_server *srv, const tacws_config *cfg);
+/* What tacws_plugins_decide_restarts decided for lp. */
+bool tacws_plugin_restarts(const tacws_plugin_ctx *lp);
 
 /* Reload: unloads the plugins cfg no longer names, points the others at cfg,
- * restarts those tacws_plugin_restarts names, loads the new ones. */
+ * restarts those tacws_plugins_decide_restarts chose, loads the new ones. */
 void tacws_plugins_reload(tacws_server *srv, tacws_config *cfg, int *restarted, int *added);
 
 /* Loads one plugin file (tests). */

@@ -15,6 +15,10 @@ enum tacws_limit {
 	TACWS_LIMIT_MESSAGE_RATE,   /* client_messages_per_s: closed 1008 */
 	TACWS_LIMIT_BODY_BYTES,	    /* max_body_bytes: 413 */
 	TACWS_LIMIT_SUBSCRIPTIONS,  /* max_subscriptions: error message */
+	TACWS_LIMIT_HEADER_BYTES,   /* a header longer than tacws reads: 431 */
+	TACWS_LIMIT_TOPICS,	    /* max_topics: error message, or 503 on a feed's own socket */
+	TACWS_LIMIT_TOPIC_RATE,	    /* topic_creations_per_s: error message */
+	TACWS_LIMIT_REQUEST_TIME,   /* http_request_timeout_s: the POST is cut */
 	TACWS_LIMIT_COUNT
 };
 enum tacws_auth_failure {
@@ -22,6 +26,7 @@ enum tacws_auth_failure {
 	TACWS_AUTH_ORIGIN,
 	TACWS_AUTH_PUBLISH_TOKEN,
 	TACWS_AUTH_WEBHOOK_SIGNATURE,
+	TACWS_AUTH_STATUS_TOKEN,
 	TACWS_AUTH_COUNT
 };
 enum tacws_bad_input {
@@ -37,6 +42,7 @@ struct tacws_metrics {
 	uint64_t connections_total, connections_rejected, messages_ignored, oversized_closes,
 		slow_consumer_drops, http_requests;
 	long connections_current;
+	long http_current; /* HTTP requests in progress, toward max_connections */
 	long connections_compressed; /* of those, permessage-deflate offered and taken */
 	uint64_t limit_hits[TACWS_LIMIT_COUNT];
 	uint64_t auth_failures[TACWS_AUTH_COUNT];

@@ -100,12 +100,13 @@ static int retire_feeds(tacws_server *srv, const tacws_config *cfg)
 		free(removed);
 		return -ENOMEM;
 	}
+	tacws_plugins_decide_restarts(srv, cfg);
 	for (size_t i = 0; i < n; i++) {
 		tacws_feed *f = srv->feeds[i];
 		tacws_plugin_ctx *plugin = tacws_feed_plugin(f);
 		const tacws_feed_config *fc = enabled_feed(cfg, tacws_feed_base(f));
 		removed[i] = !fc || strcmp(fc->plugin, tacws_plugin_name(plugin));
-		busy[i] = removed[i] || tacws_plugin_restarts(srv, plugin, cfg);
+		busy[i] = removed[i] || tacws_plugin_restarts(plugin);
 	}
 	int rc = wait_idle(srv, busy);
 	for (size_t i = n; !rc && i-- > 0;)

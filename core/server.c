@@ -36,8 +36,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 			tacws_commands_run(srv);
 		}
 		return 0;
-	case LWS_CALLBACK_HTTP:
-		tacws_handshake_done(srv, wsi);
+	case LWS_CALLBACK_HTTP: /* tacws_handshake_done once it read the request as sent */
 		return conn ? tacws_http_request(wsi, conn, srv, in) : -1;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return conn && conn->http.body ? tacws_http_writeable(wsi, conn) : 0;
@@ -46,7 +45,7 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return conn ? tacws_http_body_complete(wsi, conn, srv) : -1;
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
+		return tacws_http_file_done(wsi, conn);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* a connection that dies before its headers are in has no session data */
 		if (conn)
@@ -54,9 +53,11 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 		else if (srv)
 			srv->metrics.handshakes_incomplete++; /* handshake_timeout_s, or a peer gone */
 		return 0;
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		int refused = tacws_upgrade_check(wsi, srv); /* reads the request as sent */
 		tacws_handshake_done(srv, wsi);
-		return tacws_upgrade_check(wsi, srv);
+		return refused;
+	}
 	case LWS_CALLBACK_WSI_DESTROY:
 		tacws_handshake_done(srv, wsi); /* gone before its headers were in */
 		return 0;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "feed.h"
+#include "listen.h"
 #include "log.h"
 #include "peers.h"
 #include "server.h"
@@ -40,10 +41,28 @@ int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r)
 	return route_name(srv, r);
 }
 
+/* What each header the checks read may hold: an origin or host is a DNS name
+ * (253 bytes) with a scheme and a port; a bearer token fits AUTH_MAX. */
+enum { NAME_MAX_BYTES = 280, AUTH_MAX = 512, URI_MAX = 512 };
+
+int tacws_header_copy(struct lws *wsi, int t, char *buf, size_t cap)
+{
+	int len = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
+	buf[0] = '\0';
+	if (len <= 0)
+		return 0;
+	if ((size_t)len >= cap ||
+	    lws_hdr_copy(wsi, buf, (int)cap, (enum lws_token_indexes)t) != len) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return len;
+}
+
 bool tacws_bearer_ok(struct lws *wsi, const char *token)
 {
-	char auth[512];
-	return lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	char auth[AUTH_MAX];
+	return tacws_header_copy(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth) > 0 &&
 	       !strncasecmp(auth, "Bearer ", 7) && tacws_secret_equal(auth + 7, token);
 }
 
@@ -62,10 +81,10 @@ static bool token_ok(struct lws *wsi, const char *token)
  * came to (the dashboard tacwsd serves) is never cross-site. */
 static bool origin_ok(struct lws *wsi, const char *allowed)
 {
-	char origin[256], host[256];
-	if (!*allowed || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
-		return true; /* not a browser, or no list */
-	if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0 &&
+	char origin[NAME_MAX_BYTES], host[NAME_MAX_BYTES];
+	if (!*allowed || tacws_header_copy(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin) <= 0)
+		return true; /* not a browser, or no list; headers_fit refused a long one */
+	if (tacws_header_copy(wsi, WSI_TOKEN_HOST, host, sizeof host) > 0 &&
 	    !strncasecmp(origin, "http://", 7) && !strcasecmp(origin + 7, host))
 		return true;
 	size_t olen = strlen(origin);
@@ -82,6 +101,32 @@ static bool origin_ok(struct lws *wsi, const char *allowed)
 	return false;
 }
 
+/* Every header the checks read fits its buffer: one that does not is
+ * refused, not skipped (a long Origin must not pass as no Origin). */
+static bool headers_fit(struct lws *wsi)
+{
+	static const struct {
+		enum lws_token_indexes t;
+		int max;
+	} checked[] = {{WSI_TOKEN_ORIGIN, NAME_MAX_BYTES},
+		       {WSI_TOKEN_HOST, NAME_MAX_BYTES},
+		       {WSI_TOKEN_HTTP_AUTHORIZATION, AUTH_MAX},
+		       {WSI_TOKEN_GET_URI, URI_MAX}};
+	for (size_t i = 0; i < sizeof checked / sizeof checked[0]; i++)
+		if (lws_hdr_total_length(wsi, checked[i].t) >= checked[i].max)
+			return false;
+	return true;
+}
+
+/* Routes are decided on the path the client sent: lws decodes and
+ * normalises it ("/ws/x/%2E%2E" becomes "/ws/"); a path that is not the
+ * same once decoded, or holds dot segments, is 400. */
+int tacws_path_as_sent(struct lws *wsi, const char *path)
+{
+	const char *target = tacws_request_target(wsi);
+	return target && !tacws_target_is_path(target, path) ? 400 : 0;
+}
+
 /* max_connections_per_ip: the peer's address may hold that many sockets. */
 static bool peer_ok(struct lws *wsi, tacws_server *srv)
 {
@@ -95,21 +140,32 @@ static bool peer_ok(struct lws *wsi, tacws_server *srv)
 
 int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 {
-	char path[512];
+	char path[URI_MAX];
 	int status = 0;
 	const char *why = "";
 	tacws_route r;
-	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0) {
+	bool creates;
+	if (!headers_fit(wsi)) {
+		status = 431, why = "request header too long";
+		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
+	} else if (tacws_header_copy(wsi, WSI_TOKEN_GET_URI, path, sizeof path) <= 0) {
 		status = 404, why = "no such feed";
+	} else if ((status = tacws_path_as_sent(wsi, path))) {
+		why = "path not routable as sent";
 	} else if ((status = tacws_route_path(srv, path, &r))) {
 		why = status == 404 ? "no such feed" : "bad parameter";
+	} else if (!r.mux && tacws_feed_topic_room(r.feed, r.param, &creates)) {
+		status = 503, why = "too many live topics for this feed (max_topics)";
+		srv->metrics.limit_hits[TACWS_LIMIT_TOPICS]++;
 	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {
 		status = 403, why = "origin not allowed";
 		srv->metrics.auth_failures[TACWS_AUTH_ORIGIN]++;
 	} else if (!token_ok(wsi, srv->cfg->ws_token)) {
 		status = 401, why = "missing or wrong token";
 		srv->metrics.auth_failures[TACWS_AUTH_WS_TOKEN]++;
-	} else if (srv->metrics.connections_current >= srv->cfg->max_connections || srv->stopping) {
+	} else if (srv->metrics.connections_current + srv->metrics.http_current >=
+			   srv->cfg->max_connections ||
+		   srv->stopping) {
 		status = 503, why = "too many connections";
 		srv->metrics.limit_hits[TACWS_LIMIT_CONNECTIONS] += !srv->stopping;
 	} else if (!peer_ok(wsi, srv)) {

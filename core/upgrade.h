@@ -7,6 +7,7 @@
 #define TACWS_UPGRADE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "input.h"
 
@@ -29,9 +30,19 @@ int tacws_route_topic(tacws_server *srv, const char *name, size_t len, tacws_rou
  * Returns 0, 404 or 400. */
 int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r);
 
+/* 0 when path, as lws decoded and normalised it, is what the client sent on
+ * the request line (or that line is not known: a kept-alive connection's
+ * later request); else 400. Before tacws_handshake_done. */
+int tacws_path_as_sent(struct lws *wsi, const char *path);
+
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: routes and checks the request; a refusal
  * is answered (and counted) here. Returns 0 to upgrade, 1 when refused. */
 int tacws_upgrade_check(struct lws *wsi, tacws_server *srv);
+
+/* Header t copied whole into buf (cap bytes): its length, 0 when absent, or
+ * -1 when it does not fit. A header that cannot be read whole is refused
+ * (431), never taken as absent. */
+int tacws_header_copy(struct lws *wsi, int t, char *buf, size_t cap);
 
 /* An "Authorization: Bearer <token>" header carrying token (constant time). */
 bool tacws_bearer_ok(struct lws *wsi, const char *token);

@@ -70,8 +70,8 @@ static char *origin_of(const char *url)
 	return out;
 }
 
-static int map_error(CURL *curl, CURLcode code, const struct sink *s, const char *url,
-                     long timeout_ms, char *err, size_t errlen)
+static int describe_error(CURL *curl, CURLcode code, const struct sink *s, const char *url,
+                          long timeout_ms, char *err, size_t errlen)
 {
 	long os_errno = 0;
 	switch (code) {
@@ -107,6 +107,18 @@ static int map_error(CURL *curl, CURLcode code, const struct sink *s, const char
 		snprintf(err, errlen, "GET %s: %s", url, curl_easy_strerror(code));
 		return -EIO;
 	}
+}
+
+/* The reason names the URL as clients may see it: its errors reach status
+ * pages and payloads (issue 13, F7). */
+static int map_error(CURL *curl, CURLcode code, const struct sink *s, const char *url,
+                     long timeout_ms, char *err, size_t errlen)
+{
+	char *shown = tacws_http_url_shown(url);
+	int rc = describe_error(curl, code, s, shown ? shown : "(URL hidden)", timeout_ms, err,
+	                        errlen);
+	free(shown);
+	return rc;
 }
 
 /* One request, no redirects followed. */
@@ -325,4 +337,21 @@ int tacws_http_feed_start(const tacws_host_api *host, tacws_plugin_ctx *ctx,
 void tacws_http_feed_stop(void)
 {
 	curl_global_cleanup();
+}
+
+char *tacws_http_url_shown(const char *url)
+{
+	CURLU *u = curl_url();
+	char *shown = NULL, *out = NULL;
+	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_set(u, CURLUPART_USER, NULL, 0) &&
+	    !curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) &&
+	    !curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) &&
+	    !curl_url_set(u, CURLUPART_QUERY, NULL, 0) &&
+	    !curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) &&
+	    !curl_url_get(u, CURLUPART_URL, &shown, 0))
+		out = strdup(shown);
+	curl_free(shown);
+	curl_url_cleanup(u);
+	return out;
 }

@@ -76,4 +76,9 @@ int tacws_http_feed_start(const tacws_host_api *host, tacws_plugin_ctx *ctx,
                           const tacws_feed_desc *desc, long default_ms, long *timeout_ms);
 void tacws_http_feed_stop(void);
 
+/* url as it may be shown to clients: no userinfo, query or fragment (a token
+ * or password in a configured URL stays in the configuration). A new string
+ * the caller frees, or NULL (out of memory, or not a URL curl parses). */
+char *tacws_http_url_shown(const char *url);
+
 #endif

@@ -133,7 +133,9 @@ static void check_http(const struct check *c, struct result *r)
 {
 	tacws_http_response resp;
 	char err[512];
-	json_object_object_add(r->details, "url", json_object_new_string(c->url));
+	char *shown = tacws_http_url_shown(c->url); /* no credentials to subscribers */
+	json_object_object_add(r->details, "url", json_object_new_string(shown ? shown : "(hidden)"));
+	free(shown);
 	int rc = tacws_http_get(c->url, c->timeout_ms, HTTP_MAX_BYTES, &resp, err, sizeof err);
 	if (rc) {
 		result_set(r, ST_ERROR, "%s", err);

@@ -1,7 +1,8 @@
 /*
  * Issue 13, black box: each finding of the attack on a running tacwsd, as one
  * case asserting the behaviour the issue asks for. Most fail before the fixes
- * land; "hardening_test --holding" runs only the cases that already hold.
+ * land; "hardening_test --holding" runs only the cases that already hold,
+ * "hardening_test F5" only the cases of one finding.
  *
  * Cases share one server (base_setup) unless they need a key of their own;
  * those start their own tacwsd, so a key the server does not know yet fails
@@ -758,40 +759,44 @@ int main(int argc, char **argv)
 	/* Cases that hold today; they run in CI now. */
 	static const tacws_test_case holding[] = {
 	    {"F3 Content-Length over max_body_bytes: 413 at once", test_body_over_limit_at_once},
-	    {NULL, NULL},
-	};
-	/* Cases that fail until the issue-13 fixes land. */
-	static const tacws_test_case fixed[] = {
-	    {"F1 max_topics: the topic over the cap gets an error, counted", test_topic_cap},
-	    {"F1 topic_creations_per_s: subscribe/unsubscribe churn is limited",
-	     test_topic_creation_rate},
 	    {"F2 a 261-byte Origin is refused", test_long_origin},
 	    {"F2 an over-long Authorization is refused, not ignored", test_long_authorization},
 	    {"F2 an over-long Host is refused", test_long_host},
+	    {"F4 Content-Length with chunked: 400 and close", test_content_length_and_chunked},
+	    {"F4 a Content-Length too long to read: 400 and close", test_content_length_too_long},
+	    {"F8 one error per client message", test_one_error_per_message},
+	    {"F5 a binary message over max_inbound_bytes: 1009", test_binary_over_limit},
+	    {"F5 fragments count toward client_messages_per_s", test_fragments_counted},
 	    {"F3 a wrong publish token: 401 before the body", test_wrong_token_before_body},
 	    {"F3 webhook disabled: 403/404 before the body", test_webhook_disabled_before_body},
 	    {"F3 a slow POST is cut by the request deadline", test_request_deadline},
 	    {"F3 HTTP connections count toward max_connections", test_http_connections_counted},
-	    {"F4 Content-Length with chunked: 400 and close", test_content_length_and_chunked},
-	    {"F4 a Content-Length too long to read: 400 and close", test_content_length_too_long},
-	    {"F5 an unmasked client frame: 1002", test_unmasked_frame},
-	    {"F5 a binary message over max_inbound_bytes: 1009", test_binary_over_limit},
-	    {"F5 pings count toward client_messages_per_s", test_control_frames_counted},
-	    {"F5 fragments count toward client_messages_per_s", test_fragments_counted},
-	    {"F6 dot segments and encoded dots are not routed", test_path_confusion},
 	    {"F7 status_token guards /metrics and /api/v1/feeds", test_status_token},
+	    {"F6 dot segments and encoded dots are not routed", test_path_confusion},
+	    {"F1 max_topics: the topic over the cap gets an error, counted", test_topic_cap},
+	    {"F1 topic_creations_per_s: subscribe/unsubscribe churn is limited",
+	     test_topic_creation_rate},
 	    {"F7 no credentials, queries or local paths leave the process", test_redaction},
-	    {"F8 one error per client message", test_one_error_per_message},
+	    {NULL, NULL},
+	};
+	/* Cases that fail until the issue-13 fixes land. */
+	static const tacws_test_case fixed[] = {
+	    {"F5 an unmasked client frame: 1002", test_unmasked_frame},
+	    {"F5 pings count toward client_messages_per_s", test_control_frames_counted},
 	    {NULL, NULL},
 	};
 	bool only_holding = argc > 1 && !strcmp(argv[1], "--holding");
+	/* "hardening_test F5": only the cases of one finding */
+	const char *only = argc > 1 && !only_holding ? argv[1] : "";
 	enum { MAX = sizeof fixed / sizeof fixed[0] + sizeof holding / sizeof holding[0] };
 	tacws_test_case cases[MAX];
 	size_t n = 0;
 	for (const tacws_test_case *c = holding; c->name; c++)
-		cases[n++] = *c;
+		if (!strncmp(c->name, only, strlen(only)))
+			cases[n++] = *c;
 	for (const tacws_test_case *c = fixed; c->name && !only_holding; c++)
-		cases[n++] = *c;
+		if (!strncmp(c->name, only, strlen(only)))
+			cases[n++] = *c;
 	cases[n] = (tacws_test_case){NULL, NULL};
 	return tacws_test_run("hardening", base_setup, base_teardown, cases);
 }

@@ -221,6 +221,50 @@ static void test_webhook_payloads(void)
 	CU_ASSERT_FALSE(tacws_webhook_event_ok(NULL));
 }
 
+/* Issue 13, F6: the path a request is routed on is the one the client sent. */
+static void test_targets_as_sent(void)
+{
+	CU_ASSERT(tacws_target_is_path("/api/v1/ws/alpha?token=x", "/api/v1/ws/alpha"));
+	CU_ASSERT(tacws_target_is_path("/api/v1/ws/item/a%20b", "/api/v1/ws/item/a b"));
+	CU_ASSERT(tacws_target_is_path("/", "/"));
+	/* what lws makes of dot segments, encoded or not */
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/item/%2E%2E", "/api/v1/ws/"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/item/%2E%2E", "/api/v1/ws/item/.."));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/./alpha", "/api/v1/ws/alpha"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/api/v1/ws/./alpha", "/api/v1/ws/./alpha"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a/.", "/a/."));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a//b", "/a/b"));
+	/* bad escapes, a NUL, a target that is not a path */
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%2", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%zz", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("/a%00", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("http://h/a", "/a"));
+	CU_ASSERT_FALSE(tacws_target_is_path("", "/"));
+}
+
+static void redacts(const char *text, const char *want)
+{
+	char out[256];
+	tacws_redact(text, out, sizeof out);
+	CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+/* Issue 13, F7: what leaves the process holds no credentials or local paths. */
+static void test_redaction(void)
+{
+	redacts("GET http://user:s3cret@127.0.0.1:1/x?token=abc failed: refused",
+		"GET http://127.0.0.1:1/x failed: refused");
+	redacts("cannot open sqlite:/tmp/priv/database.db: no such file",
+		"cannot open sqlite:.../database.db: no such file");
+	redacts("'/home/u/tac/agents' is not a folder", "'.../agents' is not a folder");
+	redacts("postgresql://tac:pw@db:5432/tac?sslmode=require", "postgresql://db:5432/tac");
+	redacts("HTTP 404 for /x", "HTTP 404 for /x");
+	redacts("no URL here", "no URL here");
+	char small[8];
+	tacws_redact("a long text that does not fit", small, sizeof small);
+	CU_ASSERT_STRING_EQUAL(small, "a long ");
+}
+
 static void test_secret_equal(void)
 {
 	CU_ASSERT_TRUE(tacws_secret_equal("s3cret", "s3cret"));
@@ -243,6 +287,8 @@ int main(void)
 	    {"webhook signature (GitHub's example)", test_webhook_signature},
 	    {"webhook payloads", test_webhook_payloads},
 	    {"secrets compared in constant time", test_secret_equal},
+	    {"request targets as sent (F6)", test_targets_as_sent},
+	    {"redaction of what leaves the process (F7)", test_redaction},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("input", NULL, NULL, cases);
