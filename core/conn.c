@@ -281,13 +281,16 @@ int tacws_conn_drain(tacws_conn *conn)
 }
 
 /* Whether lws's permessage-deflate is active on wsi (setting an option fails on a
- * connection without it; rx_buf_size 10 is its default) and the client's offer
- * takes the shared compressed frames. */
+ * connection without it; rx_buf_size 10 is its default), the client's offer
+ * takes the shared compressed frames and the client is not one known to break. */
 static bool deflate_negotiated(struct lws *wsi)
 {
-	char offer[TACWS_DEFLATE_OFFER_MAX + 1];
+	char offer[TACWS_DEFLATE_OFFER_MAX + 1], agent[512];
 	int n = lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_EXTENSIONS);
-	return n > 0 && tacws_deflate_offer_accepts(offer, (size_t)n) &&
+	if (n <= 0 || !tacws_deflate_offer_accepts(offer, (size_t)n))
+		return false;
+	int a = lws_hdr_copy(wsi, agent, sizeof agent, WSI_TOKEN_HTTP_USER_AGENT);
+	return tacws_deflate_user_agent_ok(a > 0 ? agent : NULL) &&
 	       lws_set_extension_option(wsi, "permessage-deflate", "rx_buf_size", "10") == 0;
 }
 

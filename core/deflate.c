@@ -145,6 +145,30 @@ bool tacws_deflate_offer_accepts(const char *offer, size_t len)
 	}
 }
 
+/* ---- clients known to break ---- */
+
+/* Whether s has prefix followed by a minor version 0..3 and no further digit
+ * (e.g. "Version/15.2", "OS 15_3"). */
+static bool has_safari_15_early(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (const char *p = strstr(s, prefix); p; p = strstr(p + 1, prefix))
+		if (p[n] >= '0' && p[n] <= '3' && !(p[n + 1] >= '0' && p[n + 1] <= '9'))
+			return true;
+	return false;
+}
+
+bool tacws_deflate_user_agent_ok(const char *user_agent)
+{
+	if (!user_agent || !strstr(user_agent, "AppleWebKit/"))
+		return true;
+	/* iOS 15.0-15.3: every browser there is WebKit ("iPhone OS 15_2", "CPU OS 15_1") */
+	if (has_safari_15_early(user_agent, "OS 15_"))
+		return false;
+	/* Safari 15.0-15.3 on macOS ("Version/15.2"); Chromium's UA has no Version/ */
+	return strstr(user_agent, "Chrome/") || !has_safari_15_early(user_agent, "Version/15.");
+}
+
 /* ---- the shared compressed frame ---- */
 
 /* One compressor for the loop thread, reset per message: deflateInit2 costs

@@ -25,6 +25,11 @@
  * false, as does any other extension (x-webkit-deflate-frame). */
 bool tacws_deflate_offer_accepts(const char *offer, size_t len);
 
+/* Whether a client with this User-Agent (NULL: none sent) may get compressed
+ * frames: not Safari 15.0-15.3 on macOS or iOS (its NSURLSession WebSocket
+ * fails on compressed messages; fixed in 15.4). */
+bool tacws_deflate_user_agent_ok(const char *user_agent);
+
 /* msg's frame for compressed subscribers: built at the first call (loop thread
  * only) and kept with msg. When compressing does not shrink the payload, or
  * fails, it is msg's plain frame (RSV1 clear is valid on a compressed

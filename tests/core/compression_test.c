@@ -5,8 +5,8 @@
  * the server compresses every message once, with no context from earlier
  * ones); Chromium's and Firefox's offers both work, and a compressed message
  * from the client is read; a client that offers no extension, one that asks
- * for a smaller window, or an old WebKit's x-webkit-deflate-frame gets plain
- * frames. A few hundred compressed connections stay within a few KB each.
+ * for a smaller window, an old WebKit's x-webkit-deflate-frame or Safari
+ * 15.0-15.3 gets plain frames. A few hundred compressed connections stay within a few KB each.
  */
 /* memmem, strcasestr: _GNU_SOURCE comes from the build */
 #include <stdio.h>
@@ -158,6 +158,14 @@ static void test_smaller_window_plain(void)
 static void test_webkit_deflate_frame_plain(void)
 {
 	check_offer_plain("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n", false);
+}
+
+static void test_safari_15_2_plain(void)
+{
+	/* Safari 15.0-15.3 fails on compressed messages: it gets plain ones */
+	check_offer_plain(FIREFOX_OFFER "User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 12_2) "
+			  "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.2 Safari/605.1.15\r\n",
+			  true);
 }
 
 /* A client message compressed by the client (as browsers do once the extension
@@ -332,6 +340,7 @@ int main(void)
 	    {"Firefox's bare offer: each message compressed on its own", test_firefox_offer},
 	    {"server_max_window_bits=10: plain frames", test_smaller_window_plain},
 	    {"x-webkit-deflate-frame: plain frames", test_webkit_deflate_frame_plain},
+	    {"Safari 15.2: plain frames", test_safari_15_2_plain},
 	    {"a compressed client message is read", test_client_compressed_message},
 	    {"memory per compressed connection stays bounded", test_memory_per_connection_bounded},
 	    {NULL, NULL},

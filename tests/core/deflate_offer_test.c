@@ -1,7 +1,7 @@
 /*
  * The permessage-deflate offer check (deflate.h): the offers browsers send take
  * the shared compressed frames; smaller windows, other extensions and
- * malformed offers do not.
+ * malformed offers do not, nor do the browsers known to break.
  */
 #include <string.h>
 
@@ -61,12 +61,40 @@ static void test_malformed(void)
 	CU_ASSERT(tacws_deflate_offer_accepts("permessage-deflate; garbage", 18));
 }
 
+static void test_user_agents(void)
+{
+	CU_ASSERT(tacws_deflate_user_agent_ok(NULL));
+	CU_ASSERT(tacws_deflate_user_agent_ok("curl/8.5.0"));
+	CU_ASSERT(tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+	    "Chrome/120.0.0.0 Safari/537.36"));
+	CU_ASSERT(tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+	    "Version/15.4 Safari/605.1.15"));
+	CU_ASSERT(tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+	    "Version/15.10 Safari/605.1.15"));
+	CU_ASSERT(tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 "
+	    "(KHTML, like Gecko) Version/16.1 Mobile/15E148 Safari/604.1"));
+	CU_ASSERT(!tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (Macintosh; Intel Mac OS X 12_2) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+	    "Version/15.2 Safari/605.1.15"));
+	CU_ASSERT(!tacws_deflate_user_agent_ok(
+	    "Mozilla/5.0 (iPhone; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605.1.15 "
+	    "(KHTML, like Gecko) Version/15.0 Mobile/15E148 Safari/604.1"));
+	CU_ASSERT(!tacws_deflate_user_agent_ok( /* Chrome on iOS is WebKit too */
+	    "Mozilla/5.0 (iPad; CPU OS 15_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+	    "CriOS/98.0.4758.97 Mobile/15E148 Safari/604.1"));
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
 	    {"the browsers' offers take the shared frames", test_browser_offers},
 	    {"smaller windows and other extensions do not", test_not_ours},
 	    {"malformed or overlong offers do not", test_malformed},
+	    {"Safari 15.0-15.3 gets plain frames", test_user_agents},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("deflate_offer", NULL, NULL, cases);
