@@ -294,17 +294,7 @@ static void test_offered_and_used(void)
 
 static void test_not_offered_plain(void)
 {
-	char answer[2048];
-	int fd = upgrade(NULL, answer, sizeof answer);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_PTR_NULL(strcasestr(answer, "permessage-deflate"));
-	unsigned char first, *payload = NULL;
-	size_t len = 0;
-	CU_ASSERT_EQUAL_FATAL(edge_ws_frame(fd, 5000, &first, &payload, &len), 0);
-	CU_ASSERT_EQUAL(first, 0x81); /* FIN, text, no RSV1 */
-	CU_ASSERT_PTR_NOT_NULL(strstr((char *)payload, "\"type\":\"test_update\""));
-	free(payload);
-	close(fd);
+	check_offer_plain(NULL, false);
 }
 
 static int setup(void)
