@@ -202,7 +202,9 @@ static tacws_msg *deflate_payload(tacws_msg *msg)
 	int rc = deflate(&compressor, Z_SYNC_FLUSH);
 	size_t out = cap - compressor.avail_out;
 	/* RFC 7692 7.2.1: the sync flush's empty block 00 00 ff ff is left off */
-	if (rc != Z_OK || compressor.avail_in || out < 4 || out - 4 >= msg->len) {
+	static const unsigned char sync_tail[4] = {0, 0, 0xff, 0xff};
+	if (rc != Z_OK || compressor.avail_in || out < 4 ||
+	    memcmp(tacws_msg_data(z) + out - 4, sync_tail, 4) || out - 4 >= msg->len) {
 		tacws_msg_unref(z);
 		return NULL;
 	}
