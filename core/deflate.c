@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 /* ---- the client's offer (RFC 7692 section 5, RFC 7230 list syntax) ---- */
