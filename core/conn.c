@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "deflate.h"
 #include "log.h"
 #include "peers.h"
 #include "server.h"
@@ -65,21 +66,28 @@ static void count_sent(tacws_feed *feed, const tacws_msg *msg)
 		tacws_feed_count_sent(feed, msg->len);
 }
 
+/* The prebuilt frame conn gets for msg: the shared compressed one when
+ * permessage-deflate is on for conn, else the plain one. */
+static unsigned char *frame_for(const tacws_conn *conn, tacws_msg *msg, size_t *len)
+{
+	return conn->deflate ? tacws_deflate_frame(msg, len) : tacws_msg_frame(msg, len);
+}
+
 /* Writes msg's prebuilt frame raw: lws's framing would touch its per-connection
  * WebSocket state for every delivery. */
 static int write_frame(tacws_conn *conn, tacws_msg *msg)
 {
 	size_t len;
-	unsigned char *frame = tacws_msg_frame(msg, &len);
+	unsigned char *frame = frame_for(conn, msg, &len);
 	return lws_write(conn->wsi, frame, len, LWS_WRITE_HTTP) < (int)len ? -1 : 0;
 }
 
-/* Nothing of ours queued, nothing of lws's pending, no compression: a frame written
- * now goes out in order, without a writable round trip (two epoll changes and a
- * pass of the loop). */
+/* Nothing of ours queued, nothing of lws's pending: a frame written now goes out
+ * in order, without a writable round trip (two epoll changes and a pass of the
+ * loop). */
 static bool can_write_now(tacws_conn *conn)
 {
-	return conn->head == conn->tail && !conn->deflate && !lws_partial_buffered(conn->wsi);
+	return conn->head == conn->tail && !lws_partial_buffered(conn->wsi);
 }
 
 bool tacws_conn_push(tacws_conn *conn, tacws_sub *sub, tacws_feed *feed, tacws_msg *msg)
@@ -141,7 +149,7 @@ static size_t batch_fill(tacws_conn *conn, size_t *used)
 	*used = 0;
 	for (uint64_t i = conn->head; i < conn->tail; i++, n++) {
 		size_t len;
-		const unsigned char *frame = tacws_msg_frame(conn->ring[i & (conn->ring_cap - 1)].msg, &len);
+		const unsigned char *frame = frame_for(conn, conn->ring[i & (conn->ring_cap - 1)].msg, &len);
 		if (*used + len > BATCH_BYTES)
 			break;
 		memcpy(batch + *used, frame, len);
@@ -177,8 +185,7 @@ static int write_ping(tacws_conn *conn)
 }
 
 /* Pings now when the connection is idle, as most are (no writable round trip);
- * else after what is queued (and always from the writable callback while lws
- * may be draining a compressed message). */
+ * else after what is queued. */
 static void send_ping(tacws_conn *conn)
 {
 	if (can_write_now(conn)) {
@@ -250,18 +257,6 @@ int tacws_conn_drain(tacws_conn *conn)
 			return 0;
 		}
 	}
-	if (conn->deflate && conn->head < conn->tail) {
-		/* lws compresses (when the client took the offer) and frames it; one message
-		 * per writable, since a compressed one may need several to drain */
-		tacws_msg *m = conn->ring[conn->head & (conn->ring_cap - 1)].msg;
-		if (lws_write(conn->wsi, (unsigned char *)tacws_msg_data(m), m->len, LWS_WRITE_TEXT) <
-		    (int)m->len)
-			return -1;
-		pop_sent(conn);
-		if (conn->head < conn->tail)
-			lws_callback_on_writable(conn->wsi);
-		return 0;
-	}
 	while (conn->head < conn->tail) {
 		/* Several queued messages go out in one write: a syscall costs more than the copy.
 		 * They are framed here and written raw; lws keeps any unsent rest ahead of its own
@@ -285,6 +280,20 @@ int tacws_conn_drain(tacws_conn *conn)
 	return 0;
 }
 
+/* Whether lws's permessage-deflate is active on wsi (setting an option fails on a
+ * connection without it; rx_buf_size 10 is its default), the client's offer
+ * takes the shared compressed frames and the client is not one known to break. */
+static bool deflate_negotiated(struct lws *wsi)
+{
+	char offer[TACWS_DEFLATE_OFFER_MAX + 1], agent[512];
+	int n = lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_EXTENSIONS);
+	if (n <= 0 || !tacws_deflate_offer_accepts(offer, (size_t)n))
+		return false;
+	int a = lws_hdr_copy(wsi, agent, sizeof agent, WSI_TOKEN_HTTP_USER_AGENT);
+	return tacws_deflate_user_agent_ok(a > 0 ? agent : NULL) &&
+	       lws_set_extension_option(wsi, "permessage-deflate", "rx_buf_size", "10") == 0;
+}
+
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
 		    tacws_feed *feed, const char *param)
 {
@@ -294,10 +303,7 @@ int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool m
 	lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer);
 	if (tacws_peers_add(srv, conn->peer))
 		return -1;
-	char ext[256];
-	conn->deflate = srv->cfg->compression &&
-			lws_hdr_copy(wsi, ext, sizeof ext, WSI_TOKEN_EXTENSIONS) > 0 &&
-			strstr(ext, "permessage-deflate");
+	conn->deflate = srv->cfg->compression && deflate_negotiated(wsi);
 	srv->metrics.connections_compressed += conn->deflate;
 	conn->established = true;
 	conn->last_rx = lws_now_usecs();

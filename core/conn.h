@@ -31,7 +31,7 @@ struct tacws_conn {
 	struct lws *wsi;
 	bool established;
 	bool mux;     /* the multiplexed socket: subscriptions come by message */
-	bool deflate; /* permessage-deflate may be on: lws frames (and compresses) each message */
+	bool deflate; /* permessage-deflate on: gets the shared compressed frames (deflate.h) */
 	lws_dll2_owner_t subs;
 	struct tacws_out_entry *ring;
 	uint32_t ring_cap;    /* power of two */

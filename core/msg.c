@@ -28,6 +28,8 @@ tacws_msg *tacws_msg_new(size_t len)
 	if (!m)
 		return NULL;
 	atomic_init(&m->refs, 1);
+	m->deflate_tried = false;
+	m->deflated = NULL;
 	m->len = len;
 	unsigned char h[10];
 	m->frame_len = (unsigned char)tacws_frame_header(h, len);
@@ -46,6 +48,8 @@ tacws_msg *tacws_msg_from(const char *text, size_t len)
 
 void tacws_msg_unref(tacws_msg *m)
 {
-	if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+	if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1) {
+		tacws_msg_unref(m->deflated);
 		free(m);
+	}
 }

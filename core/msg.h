@@ -9,11 +9,14 @@
 
 #include <libwebsockets.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct tacws_msg {
 	atomic_int refs;
 	unsigned char frame_len; /* the text frame's header, at the end of the headroom */
+	bool deflate_tried;	 /* deflate.c, loop thread: deflated was built (or not) */
+	struct tacws_msg *deflated; /* the compressed frame, or NULL: see deflate.h */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes, then NUL */
 } tacws_msg;

@@ -80,7 +80,10 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
-/* [server] compression = 1: lws's own permessage-deflate, offered to clients that ask. */
+/* [server] compression = 1: lws's permessage-deflate answers the offer and inflates
+ * what clients send (lws 4.1 closes on RSV1 frames without an active extension);
+ * tacws writes the shared compressed frames itself (deflate.h), so lws's per
+ * connection compressor is never set up. */
 static const struct lws_extension deflate_extension[] = {
 	{"permessage-deflate", lws_extension_callback_pm_deflate,
 	 "permessage-deflate; client_no_context_takeover; client_max_window_bits"},

@@ -4,7 +4,8 @@
 # server and run. Starts and stops only its own servers, by PID.
 #
 #   tools/tacws-bench/run-compare.sh SCENARIO [RUNS]      (from the repo root)
-#   SCENARIO: b | latency | memory | slow | slow-baseline | storm | deflate | deflate-baseline | smoke
+#   SCENARIO: b | latency | memory | slow | slow-baseline | storm | deflate | deflate-baseline |
+#             deflate-10k | deflate-baseline-10k | smoke
 #   env: BUILD (default build), PORT_TACWS (18003), PORT_NODE (18004),
 #        SERVERS ("tacws node")
 set -euo pipefail
@@ -30,6 +31,8 @@ slow-baseline) args=(-n 1000 -k 0 -m 40 -r 4 -s 65536) ;;
 storm) args=(-n 19000 -m 0 --storm --concurrency 1000) ;;
 deflate) args=(-n 1000 -m 100 -r 10 -s 2048 --deflate) ;;
 deflate-baseline) args=(-n 1000 -m 100 -r 10 -s 2048) ;;
+deflate-10k) args=(-n 10000 -m 100 -r 10 -s 2048 --concurrency 1000 --deflate) ;;
+deflate-baseline-10k) args=(-n 10000 -m 100 -r 10 -s 2048 --concurrency 1000) ;;
 smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
@@ -54,7 +57,7 @@ repo_root = $work/repo
 plugin = workflows
 interval_ms = 60000
 INI
-if [ "$scenario" = deflate ]; then
+if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
 	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
 	node_extra=(--deflate)
 else

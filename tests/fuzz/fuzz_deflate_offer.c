@@ -1,0 +1,30 @@
+/* The client's Sec-WebSocket-Extensions offer, checked as the server does
+ * (deflate.h): read only within its length, and accepted only when it names
+ * permessage-deflate. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "deflate.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *offer = malloc(size ? size : 1); /* exactly size bytes: a read past them is caught */
+	if (!offer)
+		return 0;
+	memcpy(offer, data, size);
+	if (tacws_deflate_offer_accepts(offer, size)) {
+		const char *name = "permessage-deflate";
+		size_t n = strlen(name);
+		int named = 0;
+		for (size_t i = 0; i + n <= size && !named; i++)
+			named = strncasecmp(offer + i, name, n) == 0;
+		if (!named || size > TACWS_DEFLATE_OFFER_MAX)
+			abort();
+	}
+	free(offer);
+	return 0;
+}
