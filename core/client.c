@@ -29,12 +29,18 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 {
 	size_t n = json_object_array_length(feeds);
 	for (size_t i = 0; i < n; i++) {
-		json_object *item = json_object_array_get_idx(feeds, i);
-		const char *name = json_object_is_type(item, json_type_string)
-					   ? json_object_get_string(item)
-					   : NULL;
+		tacws_sub_request req;
+		char err[128];
+		if (tacws_sub_request_parse(json_object_array_get_idx(feeds, i), &req, err, sizeof err)) {
+			srv->metrics.messages_ignored++;
+			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
+			tacws_conn_send_error(conn, err, NULL);
+			continue;
+		}
+		/* a name with a NUL inside is refused by the route as it is by the parser */
+		const char *name = req.topic;
 		tacws_route r;
-		if (!name || tacws_route_topic(srv, name, strlen(name), &r)) {
+		if (strlen(name) != req.topic_len || tacws_route_topic(srv, name, req.topic_len, &r)) {
 			srv->metrics.messages_ignored++;
 			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
 			tacws_conn_send_error(conn, "unknown feed or bad parameter", name);
@@ -53,7 +59,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 			tacws_conn_send_error(conn, "too many subscriptions", name);
 			continue;
 		}
-		tacws_subscribe(conn, r.feed, r.param);
+		tacws_subscribe_with(conn, r.feed, r.param, &req.opts);
 	}
 }
 
@@ -143,7 +149,10 @@ int tacws_client_open(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 ||
 	    tacws_route_path(srv, path, &r))
 		return -1; /* tacws_upgrade_check let it through, so this does not happen */
-	return tacws_conn_open(srv, conn, wsi, r.mux, r.feed, r.param);
+	tacws_sub_options opts;
+	if (tacws_route_options(wsi, &opts, NULL, 0))
+		return -1; /* refused by tacws_upgrade_check too */
+	return tacws_conn_open(srv, conn, wsi, r.mux, r.feed, r.param, &opts);
 }
 
 void tacws_client_closed(tacws_conn *conn)

@@ -286,7 +286,7 @@ int tacws_conn_drain(tacws_conn *conn)
 }
 
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
-		    tacws_feed *feed, const char *param)
+		    tacws_feed *feed, const char *param, const tacws_sub_options *opts)
 {
 	memset(conn, 0, sizeof *conn);
 	conn->srv = srv;
@@ -305,7 +305,7 @@ int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool m
 	srv->metrics.connections_total++;
 	srv->metrics.connections_current++;
 	conn->mux = mux;
-	if (!mux && !tacws_subscribe(conn, feed, param))
+	if (!mux && !tacws_subscribe_with(conn, feed, param, opts))
 		return -1;
 	return 0;
 }

@@ -409,6 +409,12 @@ void tacws_feed_collect(tacws_server *srv)
 
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param)
 {
+	return tacws_subscribe_with(conn, feed, param, NULL);
+}
+
+tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *param,
+				const tacws_sub_options *opts)
+{
 	tacws_topic *t = topic_find(feed, param);
 	if (!t && !(t = topic_create(feed, param)))
 		return NULL;
@@ -419,6 +425,8 @@ tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param
 		return NULL;
 	}
 	sub->topic = t;
+	if (opts)
+		sub->opts = *opts;
 	bool was_idle = t->subs.count == 0;
 	lws_dll2_add_tail(&sub->topic_link, &t->subs);
 	tacws_conn_attach(conn, sub);

@@ -40,6 +40,15 @@ int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r)
 	return route_name(srv, r);
 }
 
+int tacws_route_options(struct lws *wsi, tacws_sub_options *opts, char *err, size_t errlen)
+{
+	char delta[32], since[32], epoch[TACWS_EPOCH_MAX + 2];
+	const char *d = lws_get_urlarg_by_name(wsi, "delta=", delta, sizeof delta);
+	const char *s = lws_get_urlarg_by_name(wsi, "since=", since, sizeof since);
+	const char *e = lws_get_urlarg_by_name(wsi, "epoch=", epoch, sizeof epoch);
+	return tacws_sub_options_from_query(d, s, e, opts, err, errlen);
+}
+
 bool tacws_bearer_ok(struct lws *wsi, const char *token)
 {
 	char auth[512];
@@ -99,10 +108,13 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 	int status = 0;
 	const char *why = "";
 	tacws_route r;
+	tacws_sub_options opts;
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0) {
 		status = 404, why = "no such feed";
 	} else if ((status = tacws_route_path(srv, path, &r))) {
 		why = status == 404 ? "no such feed" : "bad parameter";
+	} else if (!r.mux && tacws_route_options(wsi, &opts, NULL, 0)) {
+		status = 400, why = "bad delta, since or epoch";
 	} else if (!origin_ok(wsi, srv->cfg->allowed_origins)) {
 		status = 403, why = "origin not allowed";
 		srv->metrics.auth_failures[TACWS_AUTH_ORIGIN]++;
