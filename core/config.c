@@ -44,6 +44,7 @@ static const struct key_spec specs[] = {
 	{"server", "max_body_bytes", K_LONG, OFF(max_body_bytes), "1048576", 1024, 64L << 20},
 	{"server", "max_subscriptions", K_LONG, OFF(max_subscriptions), "64", 1, 10000},
 	{"server", "topic_idle_s", K_LONG, OFF(topic_idle_s), "60", 1, 86400},
+	{"server", "delta_keys", K_STRING, OFF(delta_keys), "id", 0, 0},
 	{"server", "compression", K_LONG, OFF(compression), "0", 0, 1},
 	{"server", "log_level", K_LEVEL, OFF(log_level), "info", 0, 0},
 	{"auth", "ws_token", K_STRING, OFF(ws_token), "", 0, 0},

@@ -69,6 +69,7 @@ typedef struct tacws_config {
 	long max_subscriptions;
 	long topic_idle_s;
 	long compression; /* 1: offer permessage-deflate */
+	char *delta_keys; /* members that identify array rows in deltas: "id, queue_id" */
 	char *log_level;
 
 	/* [auth] */

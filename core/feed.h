@@ -50,6 +50,7 @@ typedef struct tacws_sub {
 	tacws_topic *topic;
 	uint64_t pending; /* queue position of an unsent snapshot + 1, or 0 */
 	tacws_sub_options opts; /* deltas, resume: as the client asked */
+	uint64_t last_seq;	/* seq of the last snapshot or delta handed to conn */
 } tacws_sub;
 
 /* --- life of a feed --- */
