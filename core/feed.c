@@ -38,6 +38,8 @@ struct tacws_feed {
 	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
 };
 
+#define TOPIC_EPOCH_LEN 16
+
 /* A feed plus its parameter: the unit that is polled, cached and versioned. */
 struct tacws_topic {
 	lws_dll2_t feed_link;
@@ -45,6 +47,7 @@ struct tacws_topic {
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
 	uint64_t seq;	   /* version: +1 per change */
+	char epoch[TOPIC_EPOCH_LEN + 1]; /* names this topic object's history of seqs (resume) */
 	char *last_data;   /* serialized data of the last change */
 	json_object *last_doc; /* the same parsed: the base of the next delta */
 	tacws_msg *cached; /* the envelope of the last change, sent to newcomers */
@@ -267,12 +270,31 @@ static void topic_schedule(tacws_topic *t, long delay_ms)
 			 (lws_usec_t)delay_ms * LWS_US_PER_MS);
 }
 
+/* A fresh epoch: a topic created again (after idle expiry, a restart) starts
+ * a history of seqs that a client's since cannot be measured against. */
+static void epoch_new(tacws_server *srv, char out[TOPIC_EPOCH_LEN + 1])
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char r[TOPIC_EPOCH_LEN];
+	if (lws_get_random(srv->lws, r, sizeof r) != sizeof r) {
+		/* no entropy source: still unlikely to repeat across restarts */
+		uint64_t x = (uint64_t)lws_now_usecs() ^ (uintptr_t)out;
+		for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+			r[i] = (unsigned char)(x >> 56);
+	}
+	for (size_t i = 0; i < TOPIC_EPOCH_LEN; i++)
+		out[i] = alphabet[r[i] & 63];
+	out[TOPIC_EPOCH_LEN] = '\0';
+}
+
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 {
 	tacws_topic *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
 	t->feed = feed;
+	epoch_new(feed->srv, t->epoch);
 	t->job.topic = t;
 	t->job.job.run = run_poll;
 	if (param && (!(t->param = strdup(param)) || !(t->param_json = json_literal(param)))) {
@@ -324,18 +346,20 @@ static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, cons
 	char param[MAX_PARAM_LEN + 48] = "";
 	if (feed->param_name && t->param_json)
 		snprintf(param, sizeof param, "\"%s\":%s,", feed->param_name, t->param_json);
-	char base[48] = "";
+	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 16] = "";
 	if (!strcmp(member, "delta"))
 		snprintf(base, sizeof base, "\"base_seq\":%llu,", (unsigned long long)base_seq);
-	const char *fmt = "{\"type\":%s,%s\"%s\":%s,%s\"timestamp\":\"%s\",\"seq\":%llu}";
+	else
+		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\"", t->epoch);
+	const char *fmt = "{\"type\":%s,%s\"%s\":%s,%s\"timestamp\":\"%s\",\"seq\":%llu%s}";
 	int len = snprintf(NULL, 0, fmt, type_json, param, member, value, base, ts,
-			   (unsigned long long)seq);
+			   (unsigned long long)seq, epoch);
 	if (len < 0)
 		return NULL;
 	tacws_msg *m = tacws_msg_new((size_t)len);
 	if (m)
 		snprintf(tacws_msg_data(m), (size_t)len + 1, fmt, type_json, param, member, value, base,
-			 ts, (unsigned long long)seq);
+			 ts, (unsigned long long)seq, epoch);
 	return m;
 }
 
@@ -518,6 +542,39 @@ void tacws_feed_collect(tacws_server *srv)
 	}
 }
 
+/* {"type":"resumed","topic","seq","epoch","recovered"}: what a resuming client holds. */
+static void send_resumed(tacws_conn *conn, const tacws_topic *t, bool recovered)
+{
+	char name[TACWS_BASE_MAX + TACWS_PARAM_MAX + 2];
+	snprintf(name, sizeof name, "%s%s%s", t->feed->base, t->param ? "/" : "",
+		 t->param ? t->param : "");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("resumed"));
+	json_object_object_add(o, "topic", json_object_new_string(name));
+	json_object_object_add(o, "seq", json_object_new_int64((int64_t)t->seq));
+	json_object_object_add(o, "epoch", json_object_new_string(t->epoch));
+	json_object_object_add(o, "recovered", json_object_new_boolean(recovered));
+	tacws_conn_send_json(conn, o);
+}
+
+/* What a new subscription gets now: the cached snapshot; on a resume from the
+ * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
+ * history cannot serve (another epoch, a seq it never had), "resumed" with
+ * "recovered": false before the snapshot. */
+static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+	bool holds_current = recovered && o->since == t->seq && t->cached;
+	if (o->resume && (!recovered || holds_current))
+		send_resumed(conn, t, recovered);
+	if (!t->cached)
+		return; /* the first poll brings the snapshot */
+	sub->last_seq = t->seq;
+	if (!holds_current)
+		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
+}
+
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param)
 {
 	return tacws_subscribe_with(conn, feed, param, NULL);
@@ -542,10 +599,7 @@ tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *
 	lws_dll2_add_tail(&sub->topic_link, &t->subs);
 	tacws_conn_attach(conn, sub);
 	feed->stats.subscribers++;
-	if (t->cached) {
-		sub->last_seq = t->seq;
-		tacws_conn_enqueue(conn, sub, feed, t->cached);
-	}
+	subscribe_deliver(conn, sub, t);
 	if (t->in_flight || !was_idle)
 		return sub; /* the poll under way or scheduled serves this one too */
 	lws_usec_t age = lws_now_usecs() - t->last_poll_end;

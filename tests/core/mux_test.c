@@ -147,12 +147,14 @@ static void test_subscription_objects(void)
 	                                      "{\"topic\":\"beta\",\"color\":1},"
 	                                      "{\"feed\":\"beta\"}]}"),
 	                0);
-	int snapshots = 0, errors = 0;
+	int snapshots = 0, errors = 0, resumed = 0;
 	json_object *m;
-	while (snapshots + errors < 6 && tacws_ws_next(c, 3000, &m) == 0) {
+	while (snapshots + errors + resumed < 7 && tacws_ws_next(c, 3000, &m) == 0) {
 		const char *type = tacws_ws_type(m);
 		if (type && !strcmp(type, "error"))
 			errors++;
+		else if (type && !strcmp(type, "resumed")) /* epoch "x" is not alpha's */
+			resumed++;
 		else if (type && (!strcmp(type, "item_update") || !strcmp(type, "test_update")))
 			snapshots++;
 		else
@@ -161,6 +163,7 @@ static void test_subscription_objects(void)
 	}
 	CU_ASSERT_EQUAL(snapshots, 2);
 	CU_ASSERT_EQUAL(errors, 4);
+	CU_ASSERT_EQUAL(resumed, 1);
 	/* an object unsubscribes as a name does */
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"unsubscribe\",\"feeds\":["
 	                                      "{\"topic\":\"item/a1\"},\"alpha\"]}"),
@@ -186,6 +189,7 @@ static void test_subscription_objects(void)
 	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, NULL, "alpha", "delta=json-patch&since=4&epoch=x",
 	                                       NULL, 3000, &s, NULL),
 	                      0);
+	CU_ASSERT_EQUAL(tacws_ws_expect(s, "resumed", 3000, NULL), 0);
 	CU_ASSERT_EQUAL(tacws_ws_expect(s, "test_update", 3000, NULL), 0);
 	tacws_wsclient_free(s);
 }
