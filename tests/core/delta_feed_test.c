@@ -190,11 +190,8 @@ static void test_coalesced_gets_snapshot(void)
 	int deltas = v.deltas;
 
 	/* the filler fills the socket; the subscriber reads nothing from here on */
-	char *filler = malloc(FILLER_BYTES + 16);
+	char *filler = edge_filler_json(FILLER_BYTES);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(filler);
-	strcpy(filler, "{\"fill\":\"");
-	memset(filler + 9, 'x', FILLER_BYTES);
-	strcpy(filler + 9 + FILLER_BYTES, "\"}");
 	change_to(filler);
 	free(filler);
 	static const char *const states[] = {"a", "b", "c", "d"};
