@@ -82,12 +82,18 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 	size_t n = json_object_array_length(feeds);
 	struct refusals refused = {0};
 	for (size_t i = 0; i < n; i++) {
-		json_object *item = json_object_array_get_idx(feeds, i);
-		const char *name = json_object_is_type(item, json_type_string)
-					   ? json_object_get_string(item)
-					   : NULL;
+		tacws_sub_request req;
+		char err[128];
+		if (tacws_sub_request_parse(json_object_array_get_idx(feeds, i), &req, err, sizeof err)) {
+			srv->metrics.messages_ignored++;
+			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
+			tacws_conn_send_error(conn, err, NULL);
+			continue;
+		}
+		/* a name with a NUL inside is refused by the route as it is by the parser */
+		const char *name = req.topic;
 		tacws_route r;
-		if (!name || tacws_route_topic(srv, name, strlen(name), &r)) {
+		if (strlen(name) != req.topic_len || tacws_route_topic(srv, name, req.topic_len, &r)) {
 			srv->metrics.messages_ignored++;
 			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
 			refuse_name(&refused, "unknown feed or bad parameter", name);
@@ -111,7 +117,7 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 			refuse_name(&refused, why, name);
 			continue;
 		}
-		tacws_subscribe(conn, r.feed, r.param);
+		tacws_subscribe_with(conn, r.feed, r.param, &req.opts);
 	}
 	send_refusals(conn, &refused);
 }
@@ -210,7 +216,10 @@ int tacws_client_open(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) <= 0 ||
 	    tacws_route_path(srv, path, &r))
 		return -1; /* tacws_upgrade_check let it through, so this does not happen */
-	return tacws_conn_open(srv, conn, wsi, r.mux, r.feed, r.param);
+	tacws_sub_options opts;
+	if (tacws_route_options(wsi, &opts, NULL, 0))
+		return -1; /* refused by tacws_upgrade_check too */
+	return tacws_conn_open(srv, conn, wsi, r.mux, r.feed, r.param, &opts);
 }
 
 void tacws_client_closed(tacws_conn *conn)

@@ -72,6 +72,7 @@ typedef struct tacws_config {
 	long max_topics;	   /* live topics per feed */
 	long topic_creations_per_s; /* new topics one connection may create */
 	long compression; /* 1: offer permessage-deflate */
+	char *delta_keys; /* members that identify array rows in deltas: "id, queue_id" */
 	char *log_level;
 
 	/* [auth] */

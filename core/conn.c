@@ -295,7 +295,7 @@ static bool deflate_negotiated(struct lws *wsi)
 }
 
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
-		    tacws_feed *feed, const char *param)
+		    tacws_feed *feed, const char *param, const tacws_sub_options *opts)
 {
 	memset(conn, 0, sizeof *conn);
 	conn->srv = srv;
@@ -311,7 +311,7 @@ int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool m
 	srv->metrics.connections_total++;
 	srv->metrics.connections_current++;
 	conn->mux = mux;
-	if (!mux && !tacws_subscribe(conn, feed, param))
+	if (!mux && !tacws_subscribe_with(conn, feed, param, opts))
 		return -1;
 	return 0;
 }

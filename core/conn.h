@@ -68,9 +68,9 @@ struct tacws_conn {
 };
 
 /* LWS_CALLBACK_ESTABLISHED: conn (zeroed here) serves wsi; a socket of one
- * topic is subscribed to feed/param. Returns 0, or -1 to close. */
+ * topic is subscribed to feed/param with opts. Returns 0, or -1 to close. */
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
-		    tacws_feed *feed, const char *param);
+		    tacws_feed *feed, const char *param, const tacws_sub_options *opts);
 
 /* LWS_CALLBACK_CLOSED: frees the queue and the subscriptions. */
 void tacws_conn_closed(tacws_server *srv, tacws_conn *conn);

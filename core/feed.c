@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "delta.h"
 #include "feed.h"
 #include "input.h"
 #include "log.h"
@@ -34,11 +35,14 @@ struct tacws_feed {
 	long default_interval_ms; /* the plugin's, for when interval_ms leaves the file */
 	regex_t param_re;
 	char **config_keys; /* NULL-terminated, may be NULL */
+	char **delta_keys;  /* [server] delta_keys at creation: rows' key members, NULL-terminated */
 	lws_dll2_owner_t topics;
 	tacws_topic **index; /* topics by parameter: chained buckets (topic_find) */
 	size_t index_size;   /* a power of two, or 0 */
 	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
 };
+
+#define TOPIC_EPOCH_LEN 16
 
 /* A feed plus its parameter: the unit that is polled, cached and versioned. */
 struct tacws_topic {
@@ -49,7 +53,9 @@ struct tacws_topic {
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
 	uint64_t seq;	   /* version: +1 per change */
+	char epoch[TOPIC_EPOCH_LEN + 1]; /* names this topic object's history of seqs (resume) */
 	char *last_data;   /* serialized data of the last change */
+	json_object *last_doc; /* the same parsed: the base of the next delta */
 	tacws_msg *cached; /* the envelope of the last change, sent to newcomers */
 	lws_dll2_owner_t subs;
 	uv_timer_t timer; /* next poll, or idle expiry: libuv's heap, O(log n) per
@@ -66,6 +72,9 @@ struct tacws_topic {
 		char err[256];
 		char *data;	/* serialized, when it changed */
 		tacws_msg *msg; /* envelope with seq + 1, when it changed */
+		json_object *doc;  /* the new data, when it changed */
+		tacws_msg *delta;  /* the delta from seq to seq + 1, when smaller than msg */
+		bool want_delta;   /* a subscriber asked for deltas */
 		double seconds;
 	} job;
 };
@@ -87,6 +96,27 @@ static char *json_literal(const char *s)
 	char *lit = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
 	json_object_put(o);
 	return lit;
+}
+
+#define DELTA_KEYS_MAX 16
+
+/* "id, queue_id" to a NULL-terminated list (empty for ""); NULL when out of memory. */
+static char **delta_keys_split(const char *list)
+{
+	char **keys = calloc(DELTA_KEYS_MAX + 1, sizeof *keys);
+	size_t n = 0;
+	for (const char *p = list ? list : ""; keys && *p && n < DELTA_KEYS_MAX;) {
+		p += strspn(p, " ,");
+		size_t len = strcspn(p, " ,");
+		if (len && !(keys[n++] = strndup(p, len))) {
+			for (size_t i = 0; i + 1 < n; i++)
+				free(keys[i]);
+			free(keys);
+			return NULL;
+		}
+		p += len;
+	}
+	return keys;
 }
 
 static void tacws_feed_destroy(tacws_feed *f);
@@ -147,8 +177,9 @@ int tacws_feed_create(tacws_server *srv, tacws_plugin_ctx *plugin,
 		for (size_t i = 0; f->config_keys && i < nkeys; i++)
 			f->config_keys[i] = strdup(desc->config_keys[i]);
 	}
+	f->delta_keys = delta_keys_split(srv->cfg->delta_keys);
 	if (!f->base || !f->endpoint || !f->type || !f->type_json || (pname_len && !f->param_name) ||
-	    (nkeys && !f->config_keys)) {
+	    (nkeys && !f->config_keys) || !f->delta_keys) {
 		tacws_feed_destroy(f);
 		return -ENOMEM;
 	}
@@ -178,6 +209,9 @@ static void tacws_feed_destroy(tacws_feed *f)
 	for (char **k = f->config_keys; k && *k; k++)
 		free(*k);
 	free(f->config_keys);
+	for (char **k = f->delta_keys; k && *k; k++)
+		free(*k);
+	free(f->delta_keys);
 	free(f->base);
 	free(f->endpoint);
 	free(f->param_name);
@@ -281,6 +315,7 @@ static void topic_free(tacws_topic *t)
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
 	free(t->last_data);
+	json_object_put(t->last_doc);
 	free(t->param);
 	free(t->param_json);
 	uv_close((uv_handle_t *)&t->timer, topic_closed); /* frees t */
@@ -303,11 +338,30 @@ static void topic_schedule(tacws_topic *t, long delay_ms)
 	uv_timer_start(&t->timer, on_timer, (uint64_t)(delay_ms > 0 ? delay_ms : 0), 0);
 }
 
+/* A fresh epoch: a topic created again (after idle expiry, a restart) starts
+ * a history of seqs that a client's since cannot be measured against. */
+static void epoch_new(tacws_server *srv, char out[TOPIC_EPOCH_LEN + 1])
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char r[TOPIC_EPOCH_LEN];
+	if (lws_get_random(srv->lws, r, sizeof r) != sizeof r) {
+		/* no entropy source: still unlikely to repeat across restarts */
+		uint64_t x = (uint64_t)lws_now_usecs() ^ (uintptr_t)out;
+		for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+			r[i] = (unsigned char)(x >> 56);
+	}
+	for (size_t i = 0; i < TOPIC_EPOCH_LEN; i++)
+		out[i] = alphabet[r[i] & 63];
+	out[TOPIC_EPOCH_LEN] = '\0';
+}
+
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 {
 	tacws_topic *t = index_grow(feed) ? NULL : calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
+	epoch_new(feed->srv, t->epoch);
 	if (param && (!(t->param = strdup(param)) || !(t->param_json = json_literal(param)))) {
 		free(t->param);
 		free(t);
@@ -325,6 +379,16 @@ static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 	return t;
 }
 
+static bool topic_wants_delta(tacws_topic *t)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
+		if (lws_container_of(d, tacws_sub, topic_link)->opts.delta)
+			return true;
+	}
+	lws_end_foreach_dll(d);
+	return false;
+}
+
 static void topic_start_poll(tacws_topic *t)
 {
 	if (t->in_flight) {
@@ -338,26 +402,64 @@ static void topic_start_poll(tacws_topic *t)
 	t->job.err[0] = '\0';
 	t->job.data = NULL;
 	t->job.msg = NULL;
+	t->job.doc = NULL;
+	t->job.delta = NULL;
+	t->job.want_delta = topic_wants_delta(t);
 	tacws_workers_submit(t->feed->srv->workers, &t->job.job);
 }
 
-/* The envelope, built once per change or event and shared by all subscribers. */
-static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
-				 const char *data, uint64_t seq)
+/* The envelope, built once per change or event and shared by all subscribers:
+ * {"type","<param name>","data","timestamp","seq"}; a delta's has
+ * "delta":<patch>,"base_seq":<seq - 1> in place of "data". */
+static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
+			      const char *member, const char *value, uint64_t base_seq, uint64_t seq)
 {
 	char ts[32];
 	tacws_now_iso(ts, sizeof ts);
 	char param[MAX_PARAM_LEN + 48] = "";
 	if (feed->param_name && t->param_json)
 		snprintf(param, sizeof param, "\"%s\":%s,", feed->param_name, t->param_json);
-	const char *fmt = "{\"type\":%s,%s\"data\":%s,\"timestamp\":\"%s\",\"seq\":%llu}";
-	int len = snprintf(NULL, 0, fmt, type_json, param, data, ts, (unsigned long long)seq);
+	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 16] = "";
+	if (!strcmp(member, "delta"))
+		snprintf(base, sizeof base, "\"base_seq\":%llu,", (unsigned long long)base_seq);
+	else
+		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\"", t->epoch);
+	const char *fmt = "{\"type\":%s,%s\"%s\":%s,%s\"timestamp\":\"%s\",\"seq\":%llu%s}";
+	int len = snprintf(NULL, 0, fmt, type_json, param, member, value, base, ts,
+			   (unsigned long long)seq, epoch);
 	if (len < 0)
 		return NULL;
 	tacws_msg *m = tacws_msg_new((size_t)len);
 	if (m)
-		snprintf(tacws_msg_data(m), (size_t)len + 1, fmt, type_json, param, data, ts,
-			 (unsigned long long)seq);
+		snprintf(tacws_msg_data(m), (size_t)len + 1, fmt, type_json, param, member, value, base,
+			 ts, (unsigned long long)seq, epoch);
+	return m;
+}
+
+static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
+				 const char *data, uint64_t seq)
+{
+	return build_frame(feed, t, type_json, "data", data, 0, seq);
+}
+
+/* On a worker: the delta frame from the topic's last document to doc, or NULL
+ * when there is no base, the patch cannot be made, or it is not smaller than
+ * the full message of full_len bytes. */
+static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json_object *doc,
+			      size_t full_len)
+{
+	json_object *patch = NULL;
+	if (!t->last_doc || !t->seq ||
+	    tacws_delta_diff(t->last_doc, doc, (const char *const *)feed->delta_keys, &patch))
+		return NULL;
+	const char *s = json_object_to_json_string_ext(
+		patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1) : NULL;
+	json_object_put(patch);
+	if (m && m->len >= full_len) {
+		tacws_msg_unref(m);
+		m = NULL;
+	}
 	return m;
 }
 
@@ -397,12 +499,25 @@ static void run_poll(tacws_job *job)
 			tj->data = NULL;
 			tj->rc = -ENOMEM;
 			snprintf(tj->err, sizeof tj->err, "out of memory building the message");
+		} else {
+			if (tj->want_delta)
+				tj->delta = build_delta(feed, t, data, tj->msg->len);
+			tj->doc = json_object_get(data);
 		}
 	}
 	json_object_put(data);
 }
 
-static void fan_out(tacws_topic *t, tacws_msg *msg, bool snapshot)
+/* A subscriber gets the delta only on the base it holds: the last snapshot
+ * handed to its connection is base_seq and none is waiting in its queue
+ * (a waiting one would be replaced by this one, skipping a seq). */
+static tacws_msg *msg_for(const tacws_sub *sub, tacws_msg *full, tacws_msg *delta, uint64_t base_seq)
+{
+	return delta && sub->opts.delta && !sub->pending && sub->last_seq == base_seq ? delta : full;
+}
+
+/* An event: to every subscriber, never coalesced. */
+static void fan_out(tacws_topic *t, tacws_msg *msg)
 {
 	/* Each delivery reads three cold objects: the sub, its connection, lws's wsi.
 	 * Fetching the next sub's connection while this one is written hides a miss. */
@@ -410,7 +525,22 @@ static void fan_out(tacws_topic *t, tacws_msg *msg, bool snapshot)
 		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
 		if (d->next)
 			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
-		tacws_conn_push(sub->conn, snapshot ? sub : NULL, t->feed, msg);
+		tacws_conn_push(sub->conn, NULL, t->feed, msg);
+	}
+	lws_end_foreach_dll(d);
+}
+
+/* A change: its snapshot, or its delta to those that can apply it. */
+static void fan_out_change(tacws_topic *t, tacws_msg *full, tacws_msg *delta)
+{
+	uint64_t base_seq = t->seq - 1;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
+		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
+		if (d->next)
+			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
+		tacws_msg *m = msg_for(sub, full, delta, base_seq);
+		sub->last_seq = t->seq;
+		tacws_conn_push(sub->conn, sub, t->feed, m);
 	}
 	lws_end_foreach_dll(d);
 }
@@ -456,12 +586,17 @@ static void finish_poll(tacws_topic *t)
 		t->last_data = tj->data;
 		tacws_msg_unref(t->cached);
 		t->cached = tj->msg;
+		json_object_put(t->last_doc);
+		t->last_doc = tj->doc;
 		feed->stats.changes++;
 		tacws_now_iso(feed->stats.last_change_at, sizeof feed->stats.last_change_at);
-		fan_out(t, t->cached, true);
+		fan_out_change(t, t->cached, tj->delta);
+		tacws_msg_unref(tj->delta);
 	}
 	tj->data = NULL;
 	tj->msg = NULL;
+	tj->doc = NULL;
+	tj->delta = NULL;
 	t->last_poll_end = lws_now_usecs();
 	if (srv->stopping)
 		return;
@@ -483,7 +618,46 @@ void tacws_feed_collect(tacws_server *srv)
 	}
 }
 
+/* {"type":"resumed","topic","seq","epoch","recovered"}: what a resuming client holds. */
+static void send_resumed(tacws_conn *conn, const tacws_topic *t, bool recovered)
+{
+	char name[TACWS_BASE_MAX + TACWS_PARAM_MAX + 2];
+	snprintf(name, sizeof name, "%s%s%s", t->feed->base, t->param ? "/" : "",
+		 t->param ? t->param : "");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("resumed"));
+	json_object_object_add(o, "topic", json_object_new_string(name));
+	json_object_object_add(o, "seq", json_object_new_int64((int64_t)t->seq));
+	json_object_object_add(o, "epoch", json_object_new_string(t->epoch));
+	json_object_object_add(o, "recovered", json_object_new_boolean(recovered));
+	tacws_conn_send_json(conn, o);
+}
+
+/* What a new subscription gets now: the cached snapshot; on a resume from the
+ * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
+ * history cannot serve (another epoch, a seq it never had), "resumed" with
+ * "recovered": false before the snapshot. */
+static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+	bool holds_current = recovered && o->since == t->seq && t->cached;
+	if (o->resume && (!recovered || holds_current))
+		send_resumed(conn, t, recovered);
+	if (!t->cached)
+		return; /* the first poll brings the snapshot */
+	sub->last_seq = t->seq;
+	if (!holds_current)
+		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
+}
+
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param)
+{
+	return tacws_subscribe_with(conn, feed, param, NULL);
+}
+
+tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *param,
+				const tacws_sub_options *opts)
 {
 	tacws_topic *t = topic_find(feed, param);
 	if (!t && !(t = topic_create(feed, param)))
@@ -495,12 +669,13 @@ tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param
 		return NULL;
 	}
 	sub->topic = t;
+	if (opts)
+		sub->opts = *opts;
 	bool was_idle = t->subs.count == 0;
 	lws_dll2_add_tail(&sub->topic_link, &t->subs);
 	tacws_conn_attach(conn, sub);
 	feed->stats.subscribers++;
-	if (t->cached)
-		tacws_conn_enqueue(conn, sub, feed, t->cached);
+	subscribe_deliver(conn, sub, t);
 	if (t->in_flight || !was_idle)
 		return sub; /* the poll under way or scheduled serves this one too */
 	lws_usec_t age = lws_now_usecs() - t->last_poll_end;
@@ -550,7 +725,7 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 		    (!param || (t->param && !strcmp(param, t->param)))) {
 			tacws_msg *m = build_envelope(feed, t, type_json, s, t->seq);
 			if (m) {
-				fan_out(t, m, false);
+				fan_out(t, m);
 				queued += (int)t->subs.count;
 				tacws_msg_unref(m);
 			}
@@ -570,6 +745,8 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 		while (t->subs.head)
 			tacws_unsubscribe(lws_container_of(t->subs.head, tacws_sub, topic_link));
 		tacws_msg_unref(t->job.msg);
+		tacws_msg_unref(t->job.delta);
+		json_object_put(t->job.doc);
 		free(t->job.data);
 		topic_free(t);
 	}

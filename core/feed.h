@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <tacws/plugin.h>
 
+#include "input.h"
+
 typedef struct tacws_server tacws_server;
 typedef struct tacws_feed tacws_feed;   /* private to feed.c */
 typedef struct tacws_topic tacws_topic; /* private to feed.c */
@@ -47,6 +49,8 @@ typedef struct tacws_sub {
 	tacws_conn *conn;
 	tacws_topic *topic;
 	uint64_t pending; /* queue position of an unsent snapshot + 1, or 0 */
+	tacws_sub_options opts; /* deltas, resume: as the client asked */
+	uint64_t last_seq;	/* seq of the last snapshot or delta handed to conn */
 } tacws_sub;
 
 /* --- life of a feed --- */
@@ -112,6 +116,9 @@ int tacws_feed_topic_room(tacws_feed *feed, const char *param, bool *creates);
 /* Subscribes conn to feed/param: creates the topic if needed, queues the
  * cached snapshot or starts the first poll. Returns the sub or NULL. */
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param);
+/* The same with the client's options (NULL: none). */
+tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *param,
+				const tacws_sub_options *opts);
 void tacws_unsubscribe(tacws_sub *sub);
 /* Whether sub is to feed/param. */
 bool tacws_sub_is(const tacws_sub *sub, const tacws_feed *feed, const char *param);

@@ -73,6 +73,12 @@ int tacws_json_parse(const char *text, size_t len, int depth, json_object **out)
 	return 0;
 }
 
+static bool name_char_or_dash(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
 bool tacws_base_ok(const char *s, size_t len)
 {
 	if (len == 0 || len > TACWS_BASE_MAX)
@@ -240,6 +246,115 @@ static int fail(char *err, size_t errlen, const char *why)
 	if (err && errlen)
 		snprintf(err, errlen, "%s", why);
 	return -EINVAL;
+}
+
+static bool epoch_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > TACWS_EPOCH_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!name_char_or_dash(s[i]))
+			return false;
+	return true;
+}
+
+static int delta_mode_parse(const char *s, tacws_delta_mode *mode)
+{
+	if (strcmp(s, "json-patch"))
+		return -EINVAL;
+	*mode = TACWS_DELTA_JSON_PATCH;
+	return 0;
+}
+
+/* A decimal seq without sign, leading zeros or spaces, at most TACWS_SINCE_MAX. */
+static int since_parse(const char *s, uint64_t *out)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 16 || strspn(s, "0123456789") != len || (s[0] == '0' && len > 1))
+		return -EINVAL;
+	uint64_t v = strtoull(s, NULL, 10);
+	if (v > TACWS_SINCE_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int resume_set(tacws_sub_options *o, uint64_t since, const char *epoch, size_t elen)
+{
+	if (!epoch_ok(epoch, elen))
+		return -EINVAL;
+	o->resume = true;
+	o->since = since;
+	memcpy(o->epoch, epoch, elen);
+	o->epoch[elen] = '\0';
+	return 0;
+}
+
+int tacws_sub_options_from_query(const char *delta, const char *since, const char *epoch,
+				 tacws_sub_options *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (delta && delta_mode_parse(delta, &out->delta))
+		return fail(err, errlen, "delta must be json-patch");
+	if (!since != !epoch)
+		return fail(err, errlen, "since and epoch go together");
+	uint64_t seq;
+	if (since && (since_parse(since, &seq) || resume_set(out, seq, epoch, strlen(epoch))))
+		return fail(err, errlen, "since must be a seq and epoch 1-32 of [A-Za-z0-9_-]");
+	return 0;
+}
+
+static int sub_object_parse(json_object *item, tacws_sub_request *out, char *err, size_t errlen)
+{
+	json_object *since = NULL, *epoch = NULL;
+	json_object_object_foreach(item, key, val)
+	{
+		if (!strcmp(key, "topic")) {
+			if (!json_object_is_type(val, json_type_string))
+				return fail(err, errlen, "\"topic\" must be a string");
+			out->topic = json_object_get_string(val);
+			out->topic_len = (size_t)json_object_get_string_len(val);
+		} else if (!strcmp(key, "delta")) {
+			if (!json_object_is_type(val, json_type_string) ||
+			    delta_mode_parse(json_object_get_string(val), &out->opts.delta))
+				return fail(err, errlen, "\"delta\" must be \"json-patch\"");
+		} else if (!strcmp(key, "since")) {
+			since = val;
+		} else if (!strcmp(key, "epoch")) {
+			epoch = val;
+		} else {
+			return fail(err, errlen, "unknown member in a subscription");
+		}
+	}
+	if (!out->topic)
+		return fail(err, errlen, "a subscription needs \"topic\"");
+	if (!since != !epoch)
+		return fail(err, errlen, "\"since\" and \"epoch\" go together");
+	if (!since)
+		return 0;
+	int64_t seq = json_object_get_int64(since);
+	if (!json_object_is_type(since, json_type_int) || seq < 0 ||
+	    (uint64_t)seq > TACWS_SINCE_MAX || !json_object_is_type(epoch, json_type_string) ||
+	    resume_set(&out->opts, (uint64_t)seq, json_object_get_string(epoch),
+		       (size_t)json_object_get_string_len(epoch)))
+		return fail(err, errlen, "\"since\" must be a seq and \"epoch\" 1-32 of [A-Za-z0-9_-]");
+	return 0;
+}
+
+int tacws_sub_request_parse(json_object *item, tacws_sub_request *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (json_object_is_type(item, json_type_string)) {
+		out->topic = json_object_get_string(item);
+		out->topic_len = (size_t)json_object_get_string_len(item);
+		return 0;
+	}
+	if (!json_object_is_type(item, json_type_object))
+		return fail(err, errlen, "a subscription is a topic name or an object");
+	int rc = sub_object_parse(item, out, err, errlen);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
 }
 
 int tacws_publish_parse(const char *body, size_t len, tacws_publish_req *out, char *err,

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TACWS_BASE_MAX 64   /* a feed's endpoint base: [a-z0-9_-], as feed.c requires */
 #define TACWS_PARAM_MAX 256 /* a topic parameter, before the feed's own pattern */
@@ -78,6 +79,40 @@ typedef struct tacws_client_msg {
  * returns 0, or -EINVAL when kind is TACWS_CLIENT_INVALID. */
 int tacws_client_msg_parse(const char *text, size_t len, tacws_client_msg *out);
 void tacws_client_msg_clear(tacws_client_msg *m);
+
+/* How a subscription wants its messages: deltas, and where to resume. */
+#define TACWS_EPOCH_MAX 32			 /* a topic epoch: 1..32 of [A-Za-z0-9_-] */
+#define TACWS_SINCE_MAX 9007199254740991ULL /* 2^53 - 1: exact in a JavaScript number */
+
+typedef enum tacws_delta_mode {
+	TACWS_DELTA_NONE,
+	TACWS_DELTA_JSON_PATCH, /* "json-patch": RFC 6902 operations */
+} tacws_delta_mode;
+
+typedef struct tacws_sub_options {
+	tacws_delta_mode delta;
+	bool resume; /* since and epoch were given (always together) */
+	uint64_t since;
+	char epoch[TACWS_EPOCH_MAX + 1];
+} tacws_sub_options;
+
+/* One item of a subscribe's "feeds": a topic name string, or
+ * {"topic":…[,"delta":"json-patch"][,"since":<seq>,"epoch":"…"]} with no
+ * other member. */
+typedef struct tacws_sub_request {
+	const char *topic; /* borrowed from the item; the name is not checked here */
+	size_t topic_len;
+	tacws_sub_options opts;
+} tacws_sub_request;
+
+/* Parses a subscribe item. Returns 0, or -EINVAL with the reason in err. */
+int tacws_sub_request_parse(json_object *item, tacws_sub_request *out, char *err, size_t errlen);
+
+/* A per-feed socket's query values (each NULL when absent): delta=json-patch,
+ * since=<decimal seq> with epoch=<epoch>. Returns 0, or -EINVAL with the
+ * reason in err. */
+int tacws_sub_options_from_query(const char *delta, const char *since, const char *epoch,
+				 tacws_sub_options *out, char *err, size_t errlen);
 
 /* POST /api/v1/publish: {"feed","type","data"[,"param"]}. */
 typedef struct tacws_publish_req {

@@ -35,6 +35,10 @@ int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r);
  * later request); else 400. Before tacws_handshake_done. */
 int tacws_path_as_sent(struct lws *wsi, const char *path);
 
+/* A per-feed socket's subscription options from its query (?delta=,
+ * ?since=&epoch=). Returns 0, or -EINVAL with the reason in err. */
+int tacws_route_options(struct lws *wsi, tacws_sub_options *opts, char *err, size_t errlen);
+
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: routes and checks the request; a refusal
  * is answered (and counted) here. Returns 0 to upgrade, 1 when refused. */
 int tacws_upgrade_check(struct lws *wsi, tacws_server *srv);

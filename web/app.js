@@ -33,6 +33,7 @@ const client = new TacwsClient({
 	apiPrefix: prefix,
 	token: params.get('token') || '',
 	multiplex: multiplex === null ? 'auto' : multiplex === 'true',
+	delta: true, // JSON Patch deltas: one row changing travels as one small operation
 	options,
 });
 

@@ -92,8 +92,10 @@ export const STATE = Object.freeze({
 // One WebSocket URL kept open: backoff, ping/pong, suspend/resume. Callbacks:
 // onOpen(), onMessage(msg) for every parsed non-pong message, onStatus(status).
 export class ReliableSocket {
+	// url: a string, or a function giving the URL for each attempt (a resume's since).
 	constructor(url, { env, options = {}, label = url, onOpen, onMessage, onStatus } = {}) {
-		this.url = url;
+		this.urlOf = typeof url === 'function' ? url : () => url;
+		this.url = this.urlOf();
 		this.label = label;
 		this.env = env || browserEnv();
 		this.opts = { ...DEFAULTS, ...options };
@@ -199,6 +201,7 @@ export class ReliableSocket {
 	_connect() {
 		let ws;
 		try {
+			this.url = this.urlOf();
 			ws = new this.env.WebSocket(this.url);
 		} catch (e) {
 			this.env.logger?.warn?.(`tacws: ${this.label}: ${e.message || e}`);
@@ -521,7 +524,8 @@ export class TacwsClient {
 		this.started = false;
 		this.ready = false; // sockets are open(ing): new topics need their own subscribe
 		this.gaps = 0;
-		this.deltaMisses = 0; // deltas not applied (wrong base or a broken patch)
+		this.deltaMisses = 0;
+		this.resumes = 0; // reconnects that kept the state held (the server said resumed) // deltas not applied (wrong base or a broken patch)
 		this.lifecycle = new LifecycleWatcher({
 			env: this.env,
 			graceMs: this.opts.hiddenGraceMs,
@@ -586,6 +590,7 @@ export class TacwsClient {
 			t = {
 				handlers: new Set(),
 				seq: null,
+				epoch: null, // the topic's epoch on the server: with seq, where to resume
 				data: undefined, // the state deltas apply to; undefined until a snapshot
 				awaitingSnapshot: true,
 				lastAt: null,
@@ -635,22 +640,38 @@ export class TacwsClient {
 		for (const s of this.sockets.values()) fn(s);
 	}
 
-	_wsUrl(path, perFeed) {
+	_wsUrl(path, perFeed, topic) {
 		const params = [];
 		if (this.token) params.push(`token=${encodeURIComponent(this.token)}`);
 		if (this.delta && perFeed) params.push('delta=json-patch');
+		const from = perFeed && this._resumeFrom(topic);
+		if (from) params.push(`since=${from.since}`, `epoch=${encodeURIComponent(from.epoch)}`);
 		const q = params.length ? `?${params.join('&')}` : '';
 		return `${this.url}${this.apiPrefix}/${path}${q}`;
 	}
 
-	// Subscription entries on the multiplexed socket: names, or objects asking for deltas.
-	_subscriptions(topics) {
-		return this.delta ? topics.map((topic) => ({ topic, delta: 'json-patch' })) : topics;
+	// Where a topic resumes after a reconnect: the seq and epoch of the state it holds,
+	// or null (nothing held yet, or deltas wait for a snapshot).
+	_resumeFrom(topic) {
+		const t = this.topics.get(topic);
+		if (!t || t.seq === null || !t.epoch || (this.delta && t.data === undefined)) return null;
+		return { since: t.seq, epoch: t.epoch };
+	}
+
+	// Subscription entries on the multiplexed socket: names, or objects asking for deltas
+	// or resuming (resume: send since and epoch of the state held).
+	_subscriptions(topics, resume = false) {
+		return topics.map((topic) => {
+			const from = resume && this._resumeFrom(topic);
+			if (!this.delta && !from) return topic;
+			return { topic, ...(this.delta ? { delta: 'json-patch' } : {}), ...(from || {}) };
+		});
 	}
 
 	_open(key) {
 		const multiplexed = key === '*';
-		const sock = new ReliableSocket(this._wsUrl(multiplexed ? 'ws' : `ws/${key}`, !multiplexed), {
+		const url = () => this._wsUrl(multiplexed ? 'ws' : `ws/${key}`, !multiplexed, key);
+		const sock = new ReliableSocket(url, {
 			env: this.env,
 			options: this.opts,
 			label: multiplexed ? 'multiplexed' : key,
@@ -661,7 +682,7 @@ export class TacwsClient {
 					if (this.topics.size)
 						sock.send({
 							type: 'subscribe',
-							feeds: this._subscriptions([...this.topics.keys()]),
+							feeds: this._subscriptions([...this.topics.keys()], true),
 						});
 				} else {
 					const t = this.topics.get(key);
@@ -680,11 +701,16 @@ export class TacwsClient {
 		if (topic === null) topic = this._topicOf(msg);
 		const t = topic && this.topics.get(topic);
 		if (!t) return;
+		if (msg.type === 'resumed') {
+			this._resumed(t, msg);
+			return;
+		}
 		if (Array.isArray(msg.delta)) {
 			msg = this._applyDelta(topic, t, msg);
 			if (!msg) return;
 		} else if (hasOwn(msg, 'data') && typeof msg.seq === 'number' && this._isState(topic, msg)) {
 			t.data = msg.data;
+			if (typeof msg.epoch === 'string') t.epoch = msg.epoch;
 		}
 		const meta = { topic, snapshot: t.awaitingSnapshot, gap: null };
 		if (typeof msg.seq === 'number') {
@@ -703,6 +729,16 @@ export class TacwsClient {
 		t.awaitingSnapshot = false;
 		t.lastAt = this.env.now();
 		for (const h of [...t.handlers]) h(msg, meta);
+	}
+
+	// {"type":"resumed"}: recovered, the state held is current and updates continue from
+	// it; not recovered, the snapshot that follows replaces it.
+	_resumed(t, msg) {
+		if (typeof msg.epoch === 'string') t.epoch = msg.epoch;
+		if (msg.recovered === true && msg.seq === t.seq) {
+			t.awaitingSnapshot = false;
+			this.resumes += 1;
+		}
 	}
 
 	// The message with the whole new state as data, or null when the delta cannot apply:

@@ -71,11 +71,8 @@ static void test_latest_snapshot_wins(void)
 	CU_ASSERT_FATAL(changes >= 1);
 
 	/* the filler fills the socket; the subscriber reads nothing from here on */
-	char *filler = malloc(FILLER_BYTES + 16);
+	char *filler = edge_filler_json(FILLER_BYTES);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(filler);
-	strcpy(filler, "{\"fill\":\"");
-	memset(filler + 9, 'x', FILLER_BYTES);
-	strcpy(filler + 9 + FILLER_BYTES, "\"}");
 	change_to(filler, ++changes);
 	free(filler);
 	enum { INTERMEDIATE = 5 };

@@ -335,3 +335,14 @@ int edge_start_alpha(tacws_server_fixture **fx, const char *ini_extra, int *port
 	*port = tacws_server_fixture_port(*fx);
 	return 0;
 }
+
+char *edge_filler_json(size_t bytes)
+{
+	char *filler = malloc(bytes + 16);
+	if (!filler)
+		return NULL;
+	strcpy(filler, "{\"fill\":\"");
+	memset(filler + 9, 'x', bytes);
+	strcpy(filler + 9 + bytes, "\"}");
+	return filler;
+}

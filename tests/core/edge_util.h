@@ -72,4 +72,8 @@ int edge_install_file(const char *from, const char *dir, const char *name);
 /* "sha256=<hex>" of HMAC-SHA256(secret, body) into out (at least 72 bytes). */
 void edge_github_signature(const char *secret, const char *body, size_t len, char *out);
 
+/* {"fill":"xxx…"} with bytes of x (malloc'd, the caller's): a snapshot big enough to
+ * fill the kernel's socket buffers on both sides. NULL when out of memory. */
+char *edge_filler_json(size_t bytes);
+
 #endif

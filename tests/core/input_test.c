@@ -117,6 +117,98 @@ static void test_client_messages(void)
 	tacws_client_msg_clear(&m);
 }
 
+/* A subscribe item parsed from JSON text; returns the parser's result. */
+static int sub_item(const char *json, tacws_sub_request *r, json_object **keep)
+{
+	char err[128];
+	*keep = json_tokener_parse(json);
+	CU_ASSERT_FATAL(*keep || !strcmp(json, "null"));
+	return tacws_sub_request_parse(*keep, r, err, sizeof err);
+}
+
+static void test_subscription_items(void)
+{
+	tacws_sub_request r;
+	json_object *o;
+	CU_ASSERT_EQUAL(sub_item("\"queue\"", &r, &o), 0);
+	CU_ASSERT_EQUAL(r.topic_len, 5);
+	CU_ASSERT_EQUAL(memcmp(r.topic, "queue", 5), 0);
+	CU_ASSERT_EQUAL(r.opts.delta, TACWS_DELTA_NONE);
+	CU_ASSERT_FALSE(r.opts.resume);
+	json_object_put(o);
+	CU_ASSERT_EQUAL(sub_item("{\"topic\":\"adw-state/77c90e61\",\"delta\":\"json-patch\","
+	                         "\"since\":42,\"epoch\":\"k3J_9-x\"}",
+	                         &r, &o),
+	                0);
+	CU_ASSERT_EQUAL(memcmp(r.topic, "adw-state/77c90e61", r.topic_len), 0);
+	CU_ASSERT_EQUAL(r.opts.delta, TACWS_DELTA_JSON_PATCH);
+	CU_ASSERT_TRUE(r.opts.resume);
+	CU_ASSERT_EQUAL(r.opts.since, 42);
+	CU_ASSERT_STRING_EQUAL(r.opts.epoch, "k3J_9-x");
+	json_object_put(o);
+	CU_ASSERT_EQUAL(sub_item("{\"topic\":\"queue\",\"since\":0,\"epoch\":\"e\"}", &r, &o), 0);
+	CU_ASSERT_TRUE(r.opts.resume);
+	json_object_put(o);
+	CU_ASSERT_EQUAL(sub_item("{\"topic\":\"q\",\"since\":9007199254740991,\"epoch\":\"e\"}", &r, &o),
+	                0);
+	json_object_put(o);
+	static const char *const bad[] = {
+	    "7",
+	    "null",
+	    "[\"queue\"]",
+	    "{}",
+	    "{\"topic\":7}",
+	    "{\"topic\":\"q\",\"delta\":\"merge-patch\"}",
+	    "{\"topic\":\"q\",\"delta\":true}",
+	    "{\"topic\":\"q\",\"since\":4}",
+	    "{\"topic\":\"q\",\"epoch\":\"e\"}",
+	    "{\"topic\":\"q\",\"since\":-1,\"epoch\":\"e\"}",
+	    "{\"topic\":\"q\",\"since\":1.5,\"epoch\":\"e\"}",
+	    "{\"topic\":\"q\",\"since\":\"4\",\"epoch\":\"e\"}",
+	    "{\"topic\":\"q\",\"since\":9007199254740992,\"epoch\":\"e\"}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"\"}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"a b\"}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":5}",
+	    "{\"topic\":\"q\",\"extra\":1}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		CU_ASSERT_EQUAL(sub_item(bad[i], &r, &o), -EINVAL);
+		CU_ASSERT_PTR_NULL(r.topic);
+		json_object_put(o);
+	}
+}
+
+static void test_subscription_query(void)
+{
+	tacws_sub_options o;
+	char err[128];
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, NULL, NULL, &o, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(o.delta, TACWS_DELTA_NONE);
+	CU_ASSERT_FALSE(o.resume);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query("json-patch", "42", "abc", &o, err, sizeof err),
+	                0);
+	CU_ASSERT_EQUAL(o.delta, TACWS_DELTA_JSON_PATCH);
+	CU_ASSERT_TRUE(o.resume);
+	CU_ASSERT_EQUAL(o.since, 42);
+	CU_ASSERT_STRING_EQUAL(o.epoch, "abc");
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "0", "e", &o, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "9007199254740991", "e", &o, err,
+	                                             sizeof err),
+	                0);
+	static const char *const bad[][3] = {
+	    {"", NULL, NULL},      {"JSON-PATCH", NULL, NULL}, {NULL, "4", NULL},
+	    {NULL, NULL, "e"},     {NULL, "", "e"},            {NULL, "-1", "e"},
+	    {NULL, "+4", "e"},     {NULL, "04", "e"},          {NULL, "4 ", "e"},
+	    {NULL, "0x4", "e"},    {NULL, "9007199254740992", "e"},
+	    {NULL, "4", ""},       {NULL, "4", "e%20"},        {NULL, "99999999999999999999", "e"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CU_ASSERT_EQUAL(tacws_sub_options_from_query(bad[i][0], bad[i][1], bad[i][2], &o, err,
+		                                             sizeof err),
+		                -EINVAL);
+}
+
 static void test_publish_bodies(void)
 {
 	tacws_publish_req r;
@@ -282,6 +374,8 @@ int main(void)
 	    {"topic names", test_topic_names},
 	    {"WebSocket paths", test_ws_paths},
 	    {"client messages", test_client_messages},
+	    {"subscription items", test_subscription_items},
+	    {"per-feed socket query", test_subscription_query},
 	    {"publish bodies", test_publish_bodies},
 	    {"refresh bodies", test_refresh_bodies},
 	    {"webhook signature (GitHub's example)", test_webhook_signature},

@@ -135,6 +135,65 @@ static void test_bad_topics(void)
 	tacws_wsclient_free(c);
 }
 
+static void test_subscription_objects(void)
+{
+	tacws_wsclient *c = open_mux();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":["
+	                                      "{\"topic\":\"item/a1\",\"delta\":\"json-patch\"},"
+	                                      "{\"topic\":\"alpha\",\"since\":1,\"epoch\":\"x\"},"
+	                                      "{\"topic\":\"item/b2\",\"delta\":\"fossil\"},"
+	                                      "{\"topic\":\"beta\",\"since\":-1,\"epoch\":\"x\"},"
+	                                      "{\"topic\":\"beta\",\"color\":1},"
+	                                      "{\"feed\":\"beta\"}]}"),
+	                0);
+	int snapshots = 0, errors = 0, resumed = 0;
+	json_object *m;
+	while (snapshots + errors + resumed < 7 && tacws_ws_next(c, 3000, &m) == 0) {
+		const char *type = tacws_ws_type(m);
+		if (type && !strcmp(type, "error"))
+			errors++;
+		else if (type && !strcmp(type, "resumed")) /* epoch "x" is not alpha's */
+			resumed++;
+		else if (type && (!strcmp(type, "item_update") || !strcmp(type, "test_update")))
+			snapshots++;
+		else
+			fprintf(stderr, "unexpected: %s\n", json_object_to_json_string(m));
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(snapshots, 2);
+	CU_ASSERT_EQUAL(errors, 4);
+	CU_ASSERT_EQUAL(resumed, 1);
+	/* an object unsubscribes as a name does */
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"unsubscribe\",\"feeds\":["
+	                                      "{\"topic\":\"item/a1\"},\"alpha\"]}"),
+	                0);
+	CU_ASSERT_EQUAL(tacws_ws_ping(c, 8, 3000), 0);
+	write_json(item_file, "{\"i\":40}");
+	write_json(alpha_file, "{\"v\":40}");
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 600, NULL), 0);
+	tacws_wsclient_free(c);
+
+	/* per-feed sockets: the query is checked before the upgrade */
+	static const char *const bad[] = {"delta=fossil", "since=4", "epoch=x", "since=-1&epoch=x",
+	                                  "since=4&epoch=a%20b"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		tacws_wsclient *s = NULL;
+		int status = 0;
+		CU_ASSERT_NOT_EQUAL(tacws_ws_connect(port, NULL, "alpha", bad[i], NULL, 3000, &s, &status),
+		                    0);
+		CU_ASSERT_EQUAL(status, 400);
+		tacws_wsclient_free(s);
+	}
+	tacws_wsclient *s = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, NULL, "alpha", "delta=json-patch&since=4&epoch=x",
+	                                       NULL, 3000, &s, NULL),
+	                      0);
+	CU_ASSERT_EQUAL(tacws_ws_expect(s, "resumed", 3000, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_expect(s, "test_update", 3000, NULL), 0);
+	tacws_wsclient_free(s);
+}
+
 static void test_max_subscriptions(void)
 {
 	/* max_subscriptions = 3 */
@@ -232,6 +291,7 @@ int main(void)
 	static const tacws_test_case cases[] = {
 	    {"subscribe, unsubscribe, messages tagged by topic", test_subscribe_and_unsubscribe},
 	    {"bad topic names get an error and are counted", test_bad_topics},
+	    {"subscriptions as objects; per-feed socket options", test_subscription_objects},
 	    {"max_subscriptions per socket", test_max_subscriptions},
 	    {"published events reach the multiplexed socket", test_published_events},
 	    {NULL, NULL},

@@ -1,4 +1,4 @@
-/* Client WebSocket messages (UTF-8, then JSON), and the topic names a subscribe carries. */
+/* Client WebSocket messages (UTF-8, then JSON), and the subscriptions (names or objects) a subscribe carries. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,12 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.feeds) {
 		size_t n = json_object_array_length(m.feeds);
 		for (size_t i = 0; i < n; i++) {
-			json_object *item = json_object_array_get_idx(m.feeds, i);
-			if (!json_object_is_type(item, json_type_string))
+			tacws_sub_request req;
+			char err[128];
+			if (tacws_sub_request_parse(json_object_array_get_idx(m.feeds, i), &req, err,
+			                            sizeof err))
 				continue;
 			tacws_topic_name t;
-			tacws_topic_name_parse(json_object_get_string(item),
-			                       (size_t)json_object_get_string_len(item), &t);
+			tacws_topic_name_parse(req.topic, req.topic_len, &t);
 		}
 	}
 	tacws_client_msg_clear(&m);

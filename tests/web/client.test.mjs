@@ -584,3 +584,53 @@ test('delta: patches from tacwsd\'s differ (core/delta.c) on real adw-monitor ch
 	}
 	assert.deepEqual([...ops].sort(), ['add', 'move', 'remove', 'replace']);
 });
+
+test('resume: after a reconnect the multiplexed socket sends since and epoch; resumed keeps the state', async () => {
+	const { env, instances } = makeEnv();
+	env.fetch = async () => ({ ok: true, json: async () => ({ multiplex: true }) });
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, delta: true });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push([m, meta]));
+	await client.start();
+	instances[0].serverOpen();
+	assert.deepEqual(instances[0].sent, [{ type: 'subscribe', feeds: [{ topic: 'queue', delta: 'json-patch' }] }]);
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 7, epoch: 'E1' });
+	instances[0].serverClose();
+	client.reconnectNow();
+	const ws = instances.at(-1);
+	assert.notEqual(ws, instances[0]);
+	ws.serverOpen();
+	assert.deepEqual(ws.sent, [
+		{ type: 'subscribe', feeds: [{ topic: 'queue', delta: 'json-patch', since: 7, epoch: 'E1' }] },
+	]);
+	ws.serverSend({ type: 'resumed', topic: 'queue', seq: 7, epoch: 'E1', recovered: true });
+	assert.equal(got.length, 1, 'resumed delivers nothing');
+	assert.equal(client.resumes, 1);
+	// the next delta applies to the state held from before the reconnect
+	ws.serverSend({ type: 'queue_update', delta: [{ op: 'add', path: '/total', value: 1 }], base_seq: 7, seq: 8 });
+	assert.deepEqual(got.at(-1)[0].data, { phases: [], total: 1 });
+	assert.deepEqual(got.at(-1)[1], { topic: 'queue', snapshot: false, gap: null });
+	assert.equal(client.deltaMisses, 0);
+	client.stop();
+});
+
+test('resume: a per-feed socket reconnects with ?since=&epoch=; recovered false is no resume', async () => {
+	const { env, instances } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	const got = [];
+	client.subscribe('queue', (m, meta) => got.push([m, meta]));
+	await client.start();
+	assert.equal(instances[0].url, 'ws://127.0.0.1:1/api/v1/ws/queue');
+	instances[0].serverOpen();
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 3, epoch: 'a-b_c' });
+	instances[0].serverClose();
+	client.reconnectNow();
+	const ws = instances.at(-1);
+	assert.equal(ws.url, 'ws://127.0.0.1:1/api/v1/ws/queue?since=3&epoch=a-b_c');
+	ws.serverOpen();
+	ws.serverSend({ type: 'resumed', topic: 'queue', seq: 5, epoch: 'NEW', recovered: false });
+	assert.equal(client.resumes, 0);
+	ws.serverSend({ type: 'queue_update', data: { phases: [1] }, seq: 5, epoch: 'NEW' });
+	assert.deepEqual(got.at(-1)[1].snapshot, true, 'the snapshot replaces the state');
+	client.stop();
+});

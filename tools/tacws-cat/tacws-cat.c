@@ -226,6 +226,8 @@ struct session {
 	const struct options *o;
 	cat_states *states;
 	tacws_wsclient_opts wo;
+	const char *path;   /* as given (with ?delta=json-patch when asked) */
+	char *resume_path;  /* path plus since and epoch, for the reconnect in progress */
 	long received;
 	long long deadline; /* for --timeout; 0 without it */
 };
@@ -338,11 +340,30 @@ static int connect_once(struct session *s, tacws_wsclient **c)
 	return rc;
 }
 
+/* A per-feed socket reconnects from the state it holds: ?since=<seq>&epoch=<epoch>,
+ * so an unchanged topic answers "resumed" instead of its snapshot. */
+static void resume_from_state(struct session *s)
+{
+	long long seq;
+	char epoch[64];
+	free(s->resume_path);
+	s->resume_path = NULL;
+	s->wo.path = s->path;
+	if (s->o->subscribe || s->o->raw || cat_states_resume_point(s->states, &seq, epoch, sizeof epoch))
+		return;
+	if (asprintf(&s->resume_path, "%s%csince=%lld&epoch=%s", s->path,
+		     strchr(s->path, '?') ? '&' : '?', seq, epoch) >= 0)
+		s->wo.path = s->resume_path;
+	else
+		s->resume_path = NULL;
+}
+
 static int run(struct session *s)
 {
 	int attempts = 0;
 	for (;;) {
 		tacws_wsclient *c = NULL;
+		resume_from_state(s);
 		int rc = connect_once(s, &c);
 		int status = c ? tacws_wsclient_http_status(c) : 0;
 		if (stop_requested) {
@@ -409,7 +430,7 @@ int main(int argc, char **argv)
 		free(path);
 		path = with;
 	}
-	s.wo.path = path;
+	s.wo.path = s.path = path;
 	if (!(s.states = cat_states_new(MAX_TOPICS))) {
 		free(host);
 		free(path);
@@ -429,6 +450,7 @@ int main(int argc, char **argv)
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 
 	int rc = run(&s);
+	free(s.resume_path);
 	cat_states_free(s.states);
 	free(host);
 	free(path);
