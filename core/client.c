@@ -55,6 +55,7 @@ static const char *topic_refusal(tacws_server *srv, tacws_conn *conn, const tacw
  * (a message listing 780 bad names is not worth 780 answers). */
 struct refusals {
 	const char *message, *first; /* the first refusal's reason and name */
+	char message_copy[128];	     /* the reason, when it was the parser's words */
 	size_t n;
 };
 
@@ -87,7 +88,9 @@ static void mux_change(tacws_server *srv, tacws_conn *conn, json_object *feeds, 
 		if (tacws_sub_request_parse(json_object_array_get_idx(feeds, i), &req, err, sizeof err)) {
 			srv->metrics.messages_ignored++;
 			srv->metrics.bad_input[TACWS_INPUT_TOPIC]++;
-			tacws_conn_send_error(conn, err, NULL);
+			if (!refused.n)
+				snprintf(refused.message_copy, sizeof refused.message_copy, "%s", err);
+			refuse_name(&refused, refused.message_copy, NULL);
 			continue;
 		}
 		/* a name with a NUL inside is refused by the route as it is by the parser */

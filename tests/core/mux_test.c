@@ -149,9 +149,12 @@ static void test_subscription_objects(void)
 	                0);
 	int snapshots = 0, errors = 0, resumed = 0;
 	json_object *m;
-	while (snapshots + errors + resumed < 7 && tacws_ws_next(c, 3000, &m) == 0) {
+	json_object *msg;
+	while (snapshots + errors + resumed < 4 && tacws_ws_next(c, 3000, &m) == 0) {
 		const char *type = tacws_ws_type(m);
-		if (type && !strcmp(type, "error"))
+		/* the four bad subscriptions: one error for the message (issue 13, F8) */
+		if (type && !strcmp(type, "error") && json_object_object_get_ex(m, "message", &msg) &&
+		    strstr(json_object_get_string(msg), "and 3 more"))
 			errors++;
 		else if (type && !strcmp(type, "resumed")) /* epoch "x" is not alpha's */
 			resumed++;
@@ -162,7 +165,7 @@ static void test_subscription_objects(void)
 		json_object_put(m);
 	}
 	CU_ASSERT_EQUAL(snapshots, 2);
-	CU_ASSERT_EQUAL(errors, 4);
+	CU_ASSERT_EQUAL(errors, 1);
 	CU_ASSERT_EQUAL(resumed, 1);
 	/* an object unsubscribes as a name does */
 	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"unsubscribe\",\"feeds\":["
