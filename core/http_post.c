@@ -49,7 +49,7 @@ static int header_named(struct lws *wsi, const char *name, char *buf, size_t len
 {
 	char key[72];
 	size_t n = 0;
-	for (; name[n] && n < sizeof key - 2; n++)
+	for (; n < sizeof key - 2 && name[n]; n++)
 		key[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
 	key[n++] = ':';
 	key[n] = '\0';

@@ -75,7 +75,7 @@ struct progress {
 static void lower_copy(char *dst, const char *src)
 {
 	size_t i = 0;
-	for (; src[i] && i < PHASE_CHARS - 1; i++)
+	for (; i < PHASE_CHARS - 1 && src[i]; i++)
 		dst[i] = (char)tolower((unsigned char)src[i]);
 	dst[i] = '\0';
 }
