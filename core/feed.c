@@ -177,7 +177,7 @@ int tacws_feed_create(tacws_server *srv, tacws_plugin_ctx *plugin,
 		for (size_t i = 0; f->config_keys && i < nkeys; i++)
 			f->config_keys[i] = strdup(desc->config_keys[i]);
 	}
-	f->delta_keys = delta_keys_split(srv->cfg->delta_keys);
+	f->delta_keys = delta_keys_split(srv ? srv->cfg->delta_keys : NULL);
 	if (!f->base || !f->endpoint || !f->type || !f->type_json || (pname_len && !f->param_name) ||
 	    (nkeys && !f->config_keys) || !f->delta_keys) {
 		tacws_feed_destroy(f);

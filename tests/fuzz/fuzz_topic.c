@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "input.h"
-#include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
