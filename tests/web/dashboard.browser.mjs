@@ -399,25 +399,9 @@ async function main() {
 		});
 
 		await step(`${mode}: every panel shows its feed data with a seq`, async () => {
-			await waitFor(
-				'all panels filled',
-				async () => {
-					const { panels } = await readPage(page);
-					const empty = Object.entries(panels)
-						.filter(
-							([, p]) =>
-								p.seq === null ||
-								!(p.rows > 0 || p.text.length > 20),
-						)
-						.map(([id]) => id);
-					if (empty.length)
-						throw new Error(`still empty: ${empty.join(', ')}`);
-					return true;
-				},
-				30000,
-			);
-			const { panels, conns } = await readPage(page);
-			for (const id of [
+			// A panel counts as filled once its feed has sent a snapshot with rows: the first
+			// snapshot may be taken before the demo has written its first rows.
+			const rowPanels = [
 				'monitor',
 				'queue',
 				'history',
@@ -427,7 +411,28 @@ async function main() {
 				'adw-state',
 				'planned',
 				'quality',
-			])
+			];
+			await waitFor(
+				'all panels filled',
+				async () => {
+					const { panels } = await readPage(page);
+					const empty = Object.entries(panels)
+						.filter(
+							([id, p]) =>
+								p.seq === null ||
+								(rowPanels.includes(id)
+									? p.rows < 1
+									: p.text.length <= 20),
+						)
+						.map(([id]) => id);
+					if (empty.length)
+						throw new Error(`still empty: ${empty.join(', ')}`);
+					return true;
+				},
+				30000,
+			);
+			const { panels, conns } = await readPage(page);
+			for (const id of rowPanels)
 				if (panels[id].rows < 1) throw new Error(`panel ${id} has no rows`);
 			// system-status: one card per TAC service key, in TAC's order
 			const services = await page.$$eval('#panel-system li[data-service]', (lis) =>
