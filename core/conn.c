@@ -7,6 +7,7 @@
 #include "log.h"
 #include "peers.h"
 #include "server.h"
+#include "upgrade.h"
 
 static bool ring_grow(tacws_conn *conn)
 {
@@ -282,14 +283,20 @@ int tacws_conn_drain(tacws_conn *conn)
 
 /* Whether lws's permessage-deflate is active on wsi (setting an option fails on a
  * connection without it; rx_buf_size 10 is its default), the client's offer
- * takes the shared compressed frames and the client is not one known to break. */
-static bool deflate_negotiated(struct lws *wsi)
+ * takes the shared compressed frames and the client is not one known to break.
+ * An offer or User-Agent too long to read whole gets plain frames: a User-Agent
+ * cut short (or taken as none) could be Safari 15.0-15.3's. */
+static bool deflate_negotiated(tacws_server *srv, struct lws *wsi)
 {
 	char offer[TACWS_DEFLATE_OFFER_MAX + 1], agent[512];
-	int n = lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_EXTENSIONS);
-	if (n <= 0 || !tacws_deflate_offer_accepts(offer, (size_t)n))
+	int n = tacws_header_copy(wsi, WSI_TOKEN_EXTENSIONS, offer, sizeof offer);
+	int a = n > 0 ? tacws_header_copy(wsi, WSI_TOKEN_HTTP_USER_AGENT, agent, sizeof agent) : 0;
+	if (n < 0 || a < 0) {
+		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
 		return false;
-	int a = lws_hdr_copy(wsi, agent, sizeof agent, WSI_TOKEN_HTTP_USER_AGENT);
+	}
+	if (!n || !tacws_deflate_offer_accepts(offer, (size_t)n))
+		return false;
 	return tacws_deflate_user_agent_ok(a > 0 ? agent : NULL) &&
 	       lws_set_extension_option(wsi, "permessage-deflate", "rx_buf_size", "10") == 0;
 }
@@ -303,7 +310,7 @@ int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool m
 	lws_get_peer_simple(wsi, conn->peer, sizeof conn->peer);
 	if (tacws_peers_add(srv, conn->peer))
 		return -1;
-	conn->deflate = srv->cfg->compression && deflate_negotiated(wsi);
+	conn->deflate = srv->cfg->compression && deflate_negotiated(srv, wsi);
 	srv->metrics.connections_compressed += conn->deflate;
 	conn->established = true;
 	conn->last_rx = lws_now_usecs();

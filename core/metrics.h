@@ -15,7 +15,7 @@ enum tacws_limit {
 	TACWS_LIMIT_MESSAGE_RATE,   /* client_messages_per_s: closed 1008 */
 	TACWS_LIMIT_BODY_BYTES,	    /* max_body_bytes: 413 */
 	TACWS_LIMIT_SUBSCRIPTIONS,  /* max_subscriptions: error message */
-	TACWS_LIMIT_HEADER_BYTES,   /* a header longer than tacws reads: 431 */
+	TACWS_LIMIT_HEADER_BYTES,   /* a header longer than tacws reads: 431, or plain frames */
 	TACWS_LIMIT_TOPICS,	    /* max_topics: error message, or 503 on a feed's own socket */
 	TACWS_LIMIT_TOPIC_RATE,	    /* topic_creations_per_s: error message */
 	TACWS_LIMIT_REQUEST_TIME,   /* http_request_timeout_s: the POST is cut */

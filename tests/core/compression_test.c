@@ -6,7 +6,7 @@
  * ones); Chromium's and Firefox's offers both work, and a compressed message
  * from the client is read; a client that offers no extension, one that asks
  * for a smaller window, an old WebKit's x-webkit-deflate-frame or Safari
- * 15.0-15.3 gets plain frames. A few hundred compressed connections stay within a few KB each.
+ * 15.0-15.3 (or a User-Agent too long to tell) gets plain frames. A few hundred compressed connections stay within a few KB each.
  */
 /* memmem, strcasestr: _GNU_SOURCE comes from the build */
 #include <stdio.h>
@@ -166,6 +166,21 @@ static void test_safari_15_2_plain(void)
 	check_offer_plain(FIREFOX_OFFER "User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 12_2) "
 			  "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.2 Safari/605.1.15\r\n",
 			  true);
+}
+
+static void test_safari_long_user_agent_plain(void)
+{
+	/* a User-Agent longer than tacws reads cannot be told from Safari 15.2's: plain
+	 * frames (it was taken as no User-Agent, so compressed) */
+	char offer[2048];
+	char pad[700];
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	snprintf(offer, sizeof offer,
+		 FIREFOX_OFFER "User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 12_2; %s) "
+			       "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.2 Safari/605.1.15\r\n",
+		 pad);
+	check_offer_plain(offer, true);
 }
 
 /* A client message compressed by the client (as browsers do once the extension
@@ -346,6 +361,7 @@ int main(void)
 	    {"server_max_window_bits=10: plain frames", test_smaller_window_plain},
 	    {"x-webkit-deflate-frame: plain frames", test_webkit_deflate_frame_plain},
 	    {"Safari 15.2: plain frames", test_safari_15_2_plain},
+	    {"a User-Agent too long to read: plain frames", test_safari_long_user_agent_plain},
 	    {"a compressed client message is read", test_client_compressed_message},
 	    {"memory per compressed connection stays bounded", test_memory_per_connection_bounded},
 	    {NULL, NULL},
