@@ -39,6 +39,6 @@ echo "== libFuzzer targets, a few seconds each (clang, RelWithDebInfo) =="
 CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTACWS_FUZZ=ON \
   -DTACWS_SANITIZE=ON -DTACWS_WERROR=ON -DTACWS_FUZZ_SECONDS=3 >/dev/null
 cmake --build build/fuzz -j"$jobs" --target fuzz_client_msg fuzz_publish fuzz_webhook fuzz_topic \
-  fuzz_config fuzz_delta fuzz_http_post fuzz_deflate_offer
+  fuzz_config fuzz_delta fuzz_http_post fuzz_deflate_offer fuzz_wsframe
 (cd build/fuzz && ctest --output-on-failure -L fuzz)
 echo "tacws: all tests passed"

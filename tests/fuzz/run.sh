@@ -6,7 +6,7 @@
 #
 # -r: executions per target (default 10000000); -t: seconds per target
 # (default: none, RUNS decides; with both, whichever comes first). TARGETs:
-# client_msg publish webhook topic config delta http_post deflate_offer (default: all). New inputs go to
+# client_msg publish webhook topic config delta http_post deflate_offer wsframe (default: all). New inputs go to
 # BUILD_DIR/tests/fuzz/corpus/<target>; the seed corpus in tests/fuzz/corpus
 # is only read. Logs: BUILD_DIR/fuzz-logs/<target>.log; the last line printed
 # per target is its execution count.
@@ -28,7 +28,7 @@ while getopts "r:t:j:b:" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(client_msg publish webhook topic config delta http_post deflate_offer)
+[ ${#targets[@]} -gt 0 ] || targets=(client_msg publish webhook topic config delta http_post deflate_offer wsframe)
 
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTACWS_FUZZ=ON \
   -DTACWS_SANITIZE=ON -DTACWS_WERROR=OFF >/dev/null
