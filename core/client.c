@@ -178,9 +178,37 @@ static bool frame_counted(struct lws *wsi, tacws_server *srv, tacws_conn *conn)
 	return false;
 }
 
+void tacws_client_frames(void *ctx, const tacws_frame_counts *seen)
+{
+	tacws_conn *conn = ctx;
+	tacws_server *srv = conn->srv;
+	if (conn->close_code)
+		return;
+	if (seen->unmasked) {
+		srv->metrics.bad_input[TACWS_INPUT_UNMASKED_FRAME]++;
+		tacws_conn_close(conn, LWS_CLOSE_STATUS_PROTOCOL_ERR, "unmasked frame");
+		return;
+	}
+	if (seen->malformed) { /* lws refuses these too; counted here */
+		srv->metrics.bad_input[TACWS_INPUT_FRAME_HEADER]++;
+		tacws_conn_close(conn, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad frame header");
+		return;
+	}
+	/* data frames are counted as lws passes them up (frame_counted) */
+	for (size_t i = 0; i < seen->control; i++) {
+		if (!rate_ok(srv, conn)) {
+			srv->metrics.limit_hits[TACWS_LIMIT_MESSAGE_RATE]++;
+			tacws_conn_close(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many messages");
+			return;
+		}
+	}
+}
+
 int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, const void *in,
 			 size_t len)
 {
+	if (conn->close_code) /* condemned (the frame tap saw the frame lws passes up now) */
+		return close_with(wsi, (enum lws_close_status)conn->close_code, conn->close_reason);
 	long max = srv->cfg->max_inbound_bytes;
 	conn->rx.msg_bytes += len; /* text or binary, fragments summed */
 	if ((long)conn->rx.msg_bytes > max) {

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "wsframe.h"
+
 struct lws;
 typedef struct tacws_server tacws_server;
 typedef struct tacws_conn tacws_conn;
@@ -21,6 +23,11 @@ int tacws_client_open(struct lws *wsi, tacws_server *srv, tacws_conn *conn);
  * close (the close reason is set). */
 int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, const void *in,
 			 size_t len);
+
+/* The frame tap's callback (recvtap.h), ctx the tacws_conn: an unmasked frame
+ * or a forbidden header closes with 1002; each control frame (which lws
+ * answers without a callback) counts toward client_messages_per_s. */
+void tacws_client_frames(void *ctx, const tacws_frame_counts *seen);
 
 /* LWS_CALLBACK_CLOSED: frees what a partial message held. */
 void tacws_client_closed(tacws_conn *conn);

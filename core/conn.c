@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "conn.h"
+#include "client.h"
 #include "deflate.h"
 #include "log.h"
 #include "peers.h"
+#include "recvtap.h"
 #include "server.h"
 #include "upgrade.h"
 
@@ -226,12 +228,14 @@ static void liveness_tick(lws_sorted_usec_list_t *sul)
 
 void tacws_conn_liveness_start(tacws_server *srv)
 {
+	tacws_recvtap_start(tacws_client_frames);
 	lws_sul_schedule(srv->lws, 0, &srv->liveness, liveness_tick, liveness_period(srv));
 }
 
 void tacws_conn_liveness_stop(tacws_server *srv)
 {
 	lws_sul_cancel(&srv->liveness);
+	tacws_recvtap_stop();
 }
 
 int tacws_conn_drain(tacws_conn *conn)
@@ -318,8 +322,14 @@ int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool m
 	srv->metrics.connections_total++;
 	srv->metrics.connections_current++;
 	conn->mux = mux;
+	conn->fd = -1;
 	if (!mux && !tacws_subscribe_with(conn, feed, param, opts))
 		return -1;
+	/* the frames lws reads from now on go through the tap (no byte of them
+	 * was read before: tacws_upgrade_check refused a client that sent some) */
+	int fd = lws_get_socket_fd(wsi);
+	if (!tacws_recvtap_watch(fd, &conn->frames, conn))
+		conn->fd = fd;
 	return 0;
 }
 
@@ -327,6 +337,9 @@ void tacws_conn_closed(tacws_server *srv, tacws_conn *conn)
 {
 	if (!conn || !conn->established)
 		return;
+	if (conn->fd >= 0)
+		tacws_recvtap_unwatch(conn->fd); /* before lws closes the descriptor */
+	conn->fd = -1;
 	while (conn->subs.head)
 		tacws_unsubscribe(lws_container_of(conn->subs.head, tacws_sub, conn_link));
 	release_queue(conn);

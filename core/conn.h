@@ -15,6 +15,7 @@
 
 #include "feed.h"
 #include "msg.h"
+#include "wsframe.h"
 
 typedef struct tacws_post tacws_post;
 
@@ -43,6 +44,8 @@ struct tacws_conn {
 	lws_usec_t last_rx; /* last frame or pong from the peer; 0 = not yet seen */
 	bool ping_due;	    /* a protocol ping goes out at the next writable */
 	bool pinged;	    /* a ping went out since last_rx */
+	int fd;		    /* watched by the frame tap (recvtap.h) when >= 0 */
+	tacws_frame_reader frames; /* the tap's reader of what the client sends */
 
 	/* client.c: what the client sends */
 	struct {
@@ -115,7 +118,8 @@ void tacws_conn_seen(tacws_server *srv, tacws_conn *conn);
 /* Starts the liveness timer: a connection silent for ping_interval_s gets a
  * ping, one silent for 2 x ping_interval_s + 5 is dropped. One timer walks
  * all connections, instead of one lws timer per connection, whose sorted
- * insert costs O(connections) at every pong. tacws_conn_liveness_stop stops it. */
+ * insert costs O(connections) at every pong. tacws_conn_liveness_stop stops it.
+ * The frame tap (recvtap.h) starts and stops with it, on the loop thread. */
 void tacws_conn_liveness_start(tacws_server *srv);
 void tacws_conn_liveness_stop(tacws_server *srv);
 

@@ -137,7 +137,8 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 		 "Requests refused for a missing or wrong token, origin or signature.", "reason",
 		 auth, m->auth_failures, TACWS_AUTH_COUNT);
 	static const char *const input[TACWS_INPUT_COUNT] = {
-		"client_message", "topic", "publish_body", "webhook_body", "utf8"};
+		"client_message", "topic", "publish_body", "webhook_body", "utf8",
+		"unmasked_frame", "frame_header", "data_before_upgrade"};
 	labelled(t, "tacws_bad_input_total", "Malformed client input, refused and counted.", "kind",
 		 input, m->bad_input, TACWS_INPUT_COUNT);
 	global(t, "tacws_publishes_total", "counter", "Events accepted by POST publish.",

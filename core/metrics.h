@@ -35,6 +35,9 @@ enum tacws_bad_input {
 	TACWS_INPUT_PUBLISH_BODY,
 	TACWS_INPUT_WEBHOOK_BODY,
 	TACWS_INPUT_UTF8, /* a text frame that is not UTF-8: closed 1007 */
+	TACWS_INPUT_UNMASKED_FRAME, /* a client frame without a mask: closed 1002 */
+	TACWS_INPUT_FRAME_HEADER,   /* a frame header RFC 6455 forbids: closed 1002 */
+	TACWS_INPUT_EARLY_DATA,	    /* bytes behind an upgrade request, before the 101: 400 */
 	TACWS_INPUT_COUNT
 };
 

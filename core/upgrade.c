@@ -9,6 +9,7 @@
 #include "listen.h"
 #include "log.h"
 #include "peers.h"
+#include "recvtap.h"
 #include "server.h"
 
 static int route_name(tacws_server *srv, tacws_route *r)
@@ -158,6 +159,10 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 	if (!headers_fit(wsi)) {
 		status = 431, why = "request header too long";
 		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
+	} else if (!tacws_recvtap_request_read_last(lws_get_socket_fd(wsi))) {
+		/* frames sent before the 101 would be read past the frame tap */
+		status = 400, why = "data sent before the upgrade was answered";
+		srv->metrics.bad_input[TACWS_INPUT_EARLY_DATA]++;
 	} else if (tacws_header_copy(wsi, WSI_TOKEN_GET_URI, path, sizeof path) <= 0) {
 		status = 404, why = "no such feed";
 	} else if ((status = tacws_path_as_sent(wsi, path))) {

@@ -1,8 +1,7 @@
 /*
  * Issue 13, black box: each finding of the attack on a running tacwsd, as one
- * case asserting the behaviour the issue asks for. Most fail before the fixes
- * land; "hardening_test --holding" runs only the cases that already hold,
- * "hardening_test F5" only the cases of one finding.
+ * case asserting the behaviour the issue asks for (each failed before its
+ * fix); "hardening_test F5" runs only the cases of one finding.
  *
  * Cases share one server (base_setup) unless they need a key of their own;
  * those start their own tacwsd, so a key the server does not know yet fails
@@ -582,6 +581,31 @@ static void test_fragments_counted(void)
 	close(fd);
 }
 
+static void test_frames_before_101(void)
+{
+	/* frames sent behind the upgrade request, before its answer (RFC 6455 4.1
+	 * forbids it): lws would read them with the request, past the frame checks */
+	char req[1024];
+	int n = snprintf(req, sizeof req,
+			 "GET /api/v1/ws/alpha?" Q " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			 "Sec-WebSocket-Version: 13\r\n\r\n");
+	static const unsigned char unmasked_ping[] = {0x89, 0x01, 'p'};
+	memcpy(req + n, unmasked_ping, sizeof unmasked_ping);
+	int fd = edge_connect(NULL, port);
+	CU_ASSERT_FATAL(fd >= 0);
+	int status = edge_raw(fd, req, (size_t)n + sizeof unmasked_ping, 3000);
+	observed("an unmasked ping sent behind the upgrade request: HTTP %d", status);
+	CU_ASSERT_EQUAL(status, 400);
+	close(fd);
+	/* the same request alone still upgrades */
+	fd = edge_connect(NULL, port);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(edge_raw(fd, req, (size_t)n, 3000), 101);
+	close(fd);
+}
+
 /* --- F6: route on what the client asked for --- */
 
 static void test_path_confusion(void)
@@ -756,8 +780,7 @@ static int base_teardown(void)
 
 int main(int argc, char **argv)
 {
-	/* Cases that hold today; they run in CI now. */
-	static const tacws_test_case holding[] = {
+	static const tacws_test_case all[] = {
 	    {"F3 Content-Length over max_body_bytes: 413 at once", test_body_over_limit_at_once},
 	    {"F2 a 261-byte Origin is refused", test_long_origin},
 	    {"F2 an over-long Authorization is refused, not ignored", test_long_authorization},
@@ -767,6 +790,9 @@ int main(int argc, char **argv)
 	    {"F8 one error per client message", test_one_error_per_message},
 	    {"F5 a binary message over max_inbound_bytes: 1009", test_binary_over_limit},
 	    {"F5 fragments count toward client_messages_per_s", test_fragments_counted},
+	    {"F5 an unmasked client frame: 1002", test_unmasked_frame},
+	    {"F5 pings count toward client_messages_per_s", test_control_frames_counted},
+	    {"F5 frames sent before the 101: 400", test_frames_before_101},
 	    {"F3 a wrong publish token: 401 before the body", test_wrong_token_before_body},
 	    {"F3 webhook disabled: 403/404 before the body", test_webhook_disabled_before_body},
 	    {"F3 a slow POST is cut by the request deadline", test_request_deadline},
@@ -779,22 +805,11 @@ int main(int argc, char **argv)
 	    {"F7 no credentials, queries or local paths leave the process", test_redaction},
 	    {NULL, NULL},
 	};
-	/* Cases that fail until the issue-13 fixes land. */
-	static const tacws_test_case fixed[] = {
-	    {"F5 an unmasked client frame: 1002", test_unmasked_frame},
-	    {"F5 pings count toward client_messages_per_s", test_control_frames_counted},
-	    {NULL, NULL},
-	};
-	bool only_holding = argc > 1 && !strcmp(argv[1], "--holding");
 	/* "hardening_test F5": only the cases of one finding */
-	const char *only = argc > 1 && !only_holding ? argv[1] : "";
-	enum { MAX = sizeof fixed / sizeof fixed[0] + sizeof holding / sizeof holding[0] };
-	tacws_test_case cases[MAX];
+	const char *only = argc > 1 ? argv[1] : "";
+	tacws_test_case cases[sizeof all / sizeof all[0]];
 	size_t n = 0;
-	for (const tacws_test_case *c = holding; c->name; c++)
-		if (!strncmp(c->name, only, strlen(only)))
-			cases[n++] = *c;
-	for (const tacws_test_case *c = fixed; c->name && !only_holding; c++)
+	for (const tacws_test_case *c = all; c->name; c++)
 		if (!strncmp(c->name, only, strlen(only)))
 			cases[n++] = *c;
 	cases[n] = (tacws_test_case){NULL, NULL};
