@@ -25,8 +25,8 @@ int tacws_client_receive(struct lws *wsi, tacws_server *srv, tacws_conn *conn, c
 			 size_t len);
 
 /* The frame tap's callback (recvtap.h), ctx the tacws_conn: an unmasked frame
- * or a forbidden header closes with 1002; each control frame (which lws
- * answers without a callback) counts toward client_messages_per_s. */
+ * or a forbidden header closes with 1002; each ping or pong (which lws answers
+ * or keeps without a callback) counts toward client_messages_per_s. */
 void tacws_client_frames(void *ctx, const tacws_frame_counts *seen);
 
 /* LWS_CALLBACK_CLOSED: frees what a partial message held. */

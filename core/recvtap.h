@@ -2,7 +2,7 @@
  * The bytes libwebsockets reads from a client's WebSocket, seen on their way
  * in: tacwsd defines recv(), so lws's reads pass through here. Each socket
  * tacws watches feeds a frame-header reader (wsframe.h); what it finds (an
- * unmasked frame, control frames lws answers without telling tacws) goes to
+ * unmasked frame, pings and pongs lws answers or keeps without telling tacws) goes to
  * the watcher's callback. Why this and not an lws hook: recvtap.c.
  * Loop thread (the one that called tacws_recvtap_start), except recv()
  * itself, which any thread calls and which only passes through on others.

@@ -7,6 +7,8 @@ enum {
 	MASKED = 0x80,
 	OPCODE = 0x0f,
 	CONTROL = 0x08,
+	PING = 0x9,
+	PONG = 0xa,
 	LEN16 = 126,
 	LEN64 = 127,
 	CONTROL_MAX = 125,
@@ -57,7 +59,8 @@ static void header_byte(tacws_frame_reader *r, uint8_t b, tacws_frame_counts *c)
 static void header_done(tacws_frame_reader *r, tacws_frame_counts *c)
 {
 	c->frames++;
-	if (r->first & CONTROL)
+	unsigned op = r->first & OPCODE;
+	if (op == PING || op == PONG)
 		c->control++;
 	r->skip = r->length;
 	r->have = 0;

@@ -4,7 +4,7 @@
  * header it is reading and how much payload is left to skip, so following a
  * connection costs a few bytes and O(1) per piece beyond the header bytes.
  * It reports what libwebsockets 4.1 lets through or keeps from tacws:
- * unmasked frames (§5.1) and control frames, which lws answers itself.
+ * unmasked frames (§5.1) and pings and pongs, which lws answers or keeps itself.
  * Pure: no I/O, no allocation, no globals; one reader per stream, any thread.
  */
 #ifndef TACWS_WSFRAME_H
@@ -27,7 +27,7 @@ typedef struct tacws_frame_reader {
 /* What one or more calls of tacws_frame_read saw; callers zero it. */
 typedef struct tacws_frame_counts {
 	size_t frames;	/* headers read whole */
-	size_t control; /* of which ping, pong or close */
+	size_t control; /* of which ping or pong (a close ends the stream: not counted here) */
 	bool unmasked;	/* a header without the mask bit (§5.1: the server must close) */
 	bool malformed; /* a reserved opcode, a fragmented control frame, a control
 			 * payload over 125 bytes or a length with its top bit set */

@@ -555,8 +555,9 @@ static void test_control_frames_counted(void)
 	/* client_messages_per_s = 5 */
 	int fd = raw_ws("/api/v1/ws/alpha?" Q);
 	CU_ASSERT_FATAL(fd >= 0);
-	for (int i = 0; i < 30; i++)
-		CU_ASSERT_EQUAL(edge_ws_send_frame(fd, 0x89, "p", 1, true), 0);
+	/* the server may close before all 30 are sent */
+	for (int i = 0; i < 30 && !edge_ws_send_frame(fd, 0x89, "p", 1, true); i++)
+		;
 	int pongs;
 	int code = edge_ws_close_frame(fd, 2000, NULL, 0, &pongs);
 	observed("30 pings at once, client_messages_per_s 5: close code %d after %d pong(s)", code,
