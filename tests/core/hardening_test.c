@@ -514,8 +514,13 @@ static void test_content_length_too_long(void)
 
 /* --- F5: client frames --- */
 
+#define UNMASKED_METRIC "tacws_bad_input_total{kind=\"unmasked_frame\"}"
+#define RATE_METRIC "tacws_limit_hits_total{limit=\"client_messages_per_s\"}"
+#define EARLY_METRIC "tacws_bad_input_total{kind=\"data_before_upgrade\"}"
+
 static void test_unmasked_frame(void)
 {
+	long long before = tacws_server_metric(base, UNMASKED_METRIC);
 	int fd = raw_ws("/api/v1/ws/alpha?" Q);
 	CU_ASSERT_FATAL(fd >= 0);
 	static const char ping[] = "{\"type\":\"ping\",\"timestamp\":1}";
@@ -525,6 +530,7 @@ static void test_unmasked_frame(void)
 	observed("an unmasked text frame: close code %d, %d frame(s) before", code, skipped);
 	CU_ASSERT_EQUAL(code, 1002);
 	close(fd);
+	CU_ASSERT_EQUAL(tacws_server_metric(base, UNMASKED_METRIC), before + 1);
 }
 
 static void test_binary_over_limit(void)
@@ -553,6 +559,7 @@ static void test_binary_over_limit(void)
 static void test_control_frames_counted(void)
 {
 	/* client_messages_per_s = 5 */
+	long long before = tacws_server_metric(base, RATE_METRIC);
 	int fd = raw_ws("/api/v1/ws/alpha?" Q);
 	CU_ASSERT_FATAL(fd >= 0);
 	/* the server may close before all 30 are sent */
@@ -564,6 +571,7 @@ static void test_control_frames_counted(void)
 	         pongs);
 	CU_ASSERT_EQUAL(code, 1008);
 	close(fd);
+	CU_ASSERT_EQUAL(tacws_server_metric(base, RATE_METRIC), before + 1);
 }
 
 static void test_fragments_counted(void)
@@ -594,12 +602,14 @@ static void test_frames_before_101(void)
 			 "Sec-WebSocket-Version: 13\r\n\r\n");
 	static const unsigned char unmasked_ping[] = {0x89, 0x01, 'p'};
 	memcpy(req + n, unmasked_ping, sizeof unmasked_ping);
+	long long before = tacws_server_metric(base, EARLY_METRIC);
 	int fd = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(fd >= 0);
 	int status = edge_raw(fd, req, (size_t)n + sizeof unmasked_ping, 3000);
 	observed("an unmasked ping sent behind the upgrade request: HTTP %d", status);
 	CU_ASSERT_EQUAL(status, 400);
 	close(fd);
+	CU_ASSERT_EQUAL(tacws_server_metric(base, EARLY_METRIC), before + 1);
 	/* the same request alone still upgrades */
 	fd = edge_connect(NULL, port);
 	CU_ASSERT_FATAL(fd >= 0);
