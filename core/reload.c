@@ -51,6 +51,20 @@ static void keep_restart_keys(const tacws_config *old, tacws_config *cfg)
 		free(listen);
 		free(level);
 	}
+	/* the broker was opened with [cluster] (server.c) */
+	if (strcmp(old->redis, cfg->redis) || strcmp(old->node_id, cfg->node_id))
+		tacws_log_warn("reload", "[cluster] changed: it takes effect at the next start");
+	char *redis = strdup(old->redis), *node_id = strdup(old->node_id);
+	if (redis && node_id) {
+		free(cfg->redis);
+		free(cfg->node_id);
+		cfg->redis = redis;
+		cfg->node_id = node_id;
+		cfg->broker = old->broker;
+	} else {
+		free(redis);
+		free(node_id);
+	}
 	cfg->port = old->port;
 	cfg->workers = old->workers;
 	cfg->ping_interval_s = old->ping_interval_s;
