@@ -386,6 +386,17 @@ int cluster_poller(cluster *c, int interval_ms, int timeout_ms)
 	return -1;
 }
 
+long long cluster_metric_sum(cluster *c, const char *sample)
+{
+	long long sum = 0;
+	for (int i = 0; i < CLUSTER_NODES; i++)
+		if (c->alive[i]) {
+			long long v = tacws_server_metric(c->node[i], sample);
+			sum += v > 0 ? v : 0;
+		}
+	return sum;
+}
+
 int cluster_kill(cluster *c, int i)
 {
 	pid_t pid = tacws_server_fixture_pid(c->node[i]);
@@ -412,7 +423,10 @@ static int link_state(cluster *c, int i)
 		healthz = !strcmp(s, CLUSTER_LINK_UP) ? 1 : !strcmp(s, CLUSTER_LINK_DOWN) ? 0 : -1;
 	}
 	json_object_put(h);
-	long long metric = tacws_server_metric(c->node[i], CLUSTER_LINK_METRIC);
+	char sample[160];
+	const char *port = getenv("TACWS_TEST_REDIS_PORT");
+	snprintf(sample, sizeof sample, CLUSTER_LINK_METRIC, port ? port : "");
+	long long metric = tacws_server_metric(c->node[i], sample);
 	int metrics = metric == 1 ? 1 : metric == 0 ? 0 : -1;
 	return healthz == metrics ? healthz : -1;
 }

@@ -29,14 +29,16 @@
 #define CLUSTER_EPOCH_MAX 64
 
 /* What the tests read of a node's status (docs/CLUSTER.md): its polls of the
- * feed, and the link to Redis in /healthz ("cluster": {"broker": "up"|"down"})
- * and /metrics (1 up, 0 down). */
+ * feed, its commits (one per change, summed over the nodes), and the link to
+ * Redis in /healthz ("cluster": {"link": "up"|"down"}) and /metrics
+ * (tacws_cluster_link_up{shard="0",addr="host:port"}, 1 up, 0 down). */
 #define CLUSTER_POLLS "tacws_polls_total{feed=\"adw-state\"}"
+#define CLUSTER_COMMITS "tacws_cluster_commits_total"
 #define CLUSTER_HEALTHZ_OBJECT "cluster"
-#define CLUSTER_HEALTHZ_LINK "broker"
+#define CLUSTER_HEALTHZ_LINK "link"
 #define CLUSTER_LINK_UP "up"
 #define CLUSTER_LINK_DOWN "down"
-#define CLUSTER_LINK_METRIC "tacws_cluster_link_up"
+#define CLUSTER_LINK_METRIC "tacws_cluster_link_up{shard=\"0\",addr=\"127.0.0.1:%s\"}"
 
 typedef struct cluster_client {
 	tacws_wsclient *ws;
@@ -108,6 +110,9 @@ int cluster_wait_closed(cluster *c, int i, int timeout_ms);
  * while the others' stay, over windows of 3 poll intervals. Returns its
  * index, or -1 when none was the only one before timeout_ms. */
 int cluster_poller(cluster *c, int interval_ms, int timeout_ms);
+
+/* The sum over the live nodes of a sample of /metrics (absent counts 0). */
+long long cluster_metric_sum(cluster *c, const char *sample);
 
 /* SIGKILLs node i and reaps it. Returns 0 or -errno. */
 int cluster_kill(cluster *c, int i);

@@ -38,7 +38,10 @@ static void test_holder_killed(void)
 		for (int k = 0; k < CLIENTS_PER_NODE; k++)
 			CU_ASSERT_FATAL(cluster_subscribe(&cl, node, NULL, true) >= 0);
 	CU_ASSERT_FATAL(cluster_wait_all(&cl, 0, DELIVERY_MS) >= 0);
+	/* One commit per change, summed over the nodes: one poller found each. */
+	long long commits = cluster_metric_sum(&cl, CLUSTER_COMMITS);
 	changes(5);
+	CU_ASSERT_EQUAL(cluster_metric_sum(&cl, CLUSTER_COMMITS), commits + 5);
 
 	int holder = cluster_poller(&cl, INTERVAL_MS, 10000);
 	CU_ASSERT_FATAL(holder >= 0);
