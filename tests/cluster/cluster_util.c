@@ -308,6 +308,23 @@ static bool all_hold(const cluster *c, long long v)
 	return true;
 }
 
+/* What each live node says of the cluster and of its polls, for a failure's report. */
+static void print_status(cluster *c)
+{
+	for (int i = 0; i < CLUSTER_NODES; i++) {
+		if (!c->alive[i])
+			continue;
+		char *body = NULL;
+		tacws_http_get_text(tacws_server_fixture_port(c->node[i]), "/metrics", &body);
+		fprintf(stderr, "---- node%d /metrics (cluster and poll lines) ----\n", i);
+		for (char *line = body ? strtok(body, "\n") : NULL; line; line = strtok(NULL, "\n"))
+			if (line[0] != '#' && (strstr(line, "cluster") || strstr(line, "polls") ||
+			                       strstr(line, "changes") || strstr(line, "errors")))
+				fprintf(stderr, "%s\n", line);
+		free(body);
+	}
+}
+
 long long cluster_wait_all(cluster *c, long long v, int timeout_ms)
 {
 	long long start = tacws_test_now_ms();
@@ -322,6 +339,7 @@ long long cluster_wait_all(cluster *c, long long v, int timeout_ms)
 		if (!c->clients[i].closed && c->clients[i].v < v)
 			CHECK(false, "%s holds change %lld (seq %lld), not %lld after %d ms",
 			      c->clients[i].name, c->clients[i].v, c->clients[i].seq, v, timeout_ms);
+	print_status(c);
 	return -ETIMEDOUT;
 }
 
