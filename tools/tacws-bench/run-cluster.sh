@@ -162,7 +162,7 @@ failover)
 		write_state "$v"
 		wait "$watch"
 		t1=$(date +%s%N)
-		wait "${node_pid[$holder]}" 2>/dev/null || true
+		{ wait "${node_pid[$holder]}"; } 2>/dev/null || true
 		node_pid[$holder]=0
 		grep -q "\"v\":$v" "$out" || { echo "run $run: the watcher got no change $v" >&2; exit 1; }
 		ms=$(((t1 - t0) / 1000000))
