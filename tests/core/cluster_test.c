@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 
 #include "server_fixture.h"
 #include "testutil.h"
@@ -30,7 +31,7 @@ static long long sum(const char *sample)
 {
 	long long total = 0;
 	for (int i = 0; i < NODES; i++)
-		total += tacws_server_metric(fx[i], sample);
+		total += fx[i] ? tacws_server_metric(fx[i], sample) : 0;
 	return total;
 }
 
@@ -174,6 +175,43 @@ static void test_redis_restart(void)
 	CU_ASSERT_EQUAL(sum(LEASES), 1);
 }
 
+/* SIGKILL of the lease holder: another node takes the lease within the TTL and polls. */
+static void test_holder_killed(void)
+{
+	int holder = -1;
+	for (int i = 0; i < NODES; i++)
+		if (tacws_server_metric(fx[i], LEASES) == 1)
+			holder = i;
+	CU_ASSERT_FATAL(holder >= 0);
+	json_object *m = NULL;
+	/* the seq every node is at now */
+	tacws_http_reply r;
+	int other = (holder + 1) % NODES;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_get(fx[other], "/api/v1/feeds", &r), 0);
+	json_object *feeds = json_tokener_parse(r.body), *list, *seq_now;
+	tacws_http_reply_clear(&r);
+	CU_ASSERT_FATAL(json_object_object_get_ex(feeds, "feeds", &list) &&
+			json_object_object_get_ex(json_object_array_get_idx(list, 0), "seq", &seq_now));
+	long long before = json_object_get_int64(seq_now);
+	json_object_put(feeds);
+	CU_ASSERT_EQUAL_FATAL(kill(tacws_server_fixture_pid(fx[holder]), SIGKILL), 0);
+	CU_ASSERT_EQUAL(tacws_server_fixture_wait_exit(fx[holder], 5000), 128 + SIGKILL);
+	tacws_server_fixture_free(fx[holder]);
+	fx[holder] = NULL;
+	tacws_wsclient_free(sub[holder]);
+	sub[holder] = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"after\"}"), 0);
+	/* the new holder's first poll finds the change: within lease_ttl_ms (1.5 s) and a tick */
+	for (int i = 0; i < NODES; i++) {
+		if (!sub[i])
+			continue;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 4000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), before + 1);
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(sum(LEASES), 1);
+}
+
 static int start_node(int i, const char *redis_url)
 {
 	char ini[4096];
@@ -251,6 +289,7 @@ int main(void)
 	    {"a new subscriber gets the cluster's snapshot without a poll",
 	     test_new_subscriber_from_the_cache},
 	    {"redis restarts: each node alone, then one epoch and sequence again", test_redis_restart},
+	    {"the lease holder killed: another node polls within the TTL", test_holder_killed},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("cluster", setup, teardown, cases);
