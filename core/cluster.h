@@ -1,7 +1,7 @@
 /*
  * [cluster]: the broker that links this node to the others (broker.h). Opened at start
  * when the configuration names Redis; its callbacks go to feed.c, its lease tick runs
- * every lease_ttl_ms / 3; the status pages read what it shows. Loop thread.
+ * every lease_ttl_ms / 6; the status pages read what it shows. Loop thread.
  */
 #ifndef TACWS_CLUSTER_H
 #define TACWS_CLUSTER_H

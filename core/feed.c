@@ -1425,7 +1425,7 @@ static void cluster_lease_renew(tacws_topic *t, tacws_broker *b)
 	}
 }
 
-void tacws_feed_cluster_tick(tacws_feed *feed)
+void tacws_feed_cluster_tick(tacws_feed *feed, bool renew)
 {
 	if (feed->srv->stopping)
 		return;
@@ -1442,7 +1442,8 @@ void tacws_feed_cluster_tick(tacws_feed *feed)
 		} else if (t->cl.held && !t->subs.count) {
 			cluster_release(t); /* nobody here wants it: a node with subscribers polls */
 		} else if (t->cl.held) {
-			cluster_lease_renew(t, b);
+			if (renew)
+				cluster_lease_renew(t, b);
 		} else if (t->subs.count) {
 			cluster_lease_acquire(t);
 		}

@@ -152,9 +152,10 @@ struct tacws_broker_msg;
 void tacws_feed_cluster_message(tacws_server *srv, const struct tacws_broker_msg *msg);
 /* The broker's subscription to topic is active (again): re-read its state. */
 void tacws_feed_cluster_subscribed(tacws_server *srv, const char *topic);
-/* Every lease_ttl_ms / 3: renew held leases, try to take those of subscribed topics,
- * release those without subscribers, poll locally the topics whose link is down. */
-void tacws_feed_cluster_tick(tacws_feed *feed);
+/* Every lease_ttl_ms / 6: try to take the leases of subscribed topics, renew held ones
+ * (when renew), release those without subscribers, poll locally the topics whose link
+ * is down. */
+void tacws_feed_cluster_tick(tacws_feed *feed, bool renew);
 
 /* A message of this feed left for a subscriber (conn.c): counted. */
 void tacws_feed_count_sent(tacws_feed *feed, size_t bytes);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 
 #include "server_fixture.h"
 #include "testutil.h"
@@ -30,7 +31,7 @@ static long long sum(const char *sample)
 {
 	long long total = 0;
 	for (int i = 0; i < NODES; i++)
-		total += tacws_server_metric(fx[i], sample);
+		total += fx[i] ? tacws_server_metric(fx[i], sample) : 0;
 	return total;
 }
 
@@ -104,6 +105,113 @@ static void test_new_subscriber_from_the_cache(void)
 	CU_ASSERT_EQUAL(sum(POLLS), polls);
 }
 
+static char link_sample[128];
+
+static int redis_script(const char *action)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "sh %s %s %s %s >/dev/null", getenv("TACWS_TEST_REDIS_SCRIPT"),
+		 action, getenv("TACWS_TEST_REDIS_DIR"), getenv("TACWS_TEST_REDIS_PORT"));
+	return system(cmd);
+}
+
+/* Redis goes away: each node polls and serves on its own (an epoch of its own); it comes
+ * back empty: the nodes agree on one new epoch, and no seq goes back within an epoch. */
+static void test_redis_restart(void)
+{
+	CU_ASSERT_EQUAL_FATAL(redis_script("stop"), 0);
+	for (int i = 0; i < NODES; i++)
+		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], link_sample, 0, 10000), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"alone\"}"), 0);
+	char alone[NODES][64];
+	for (int i = 0; i < NODES; i++) {
+		CU_ASSERT_EQUAL(post(i, "/api/v1/feeds/alpha/refresh", ""), 202);
+		json_object *m = NULL;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 5000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
+		snprintf(alone[i], sizeof alone[i], "%s", str_of(m, "epoch"));
+		CU_ASSERT_STRING_NOT_EQUAL(alone[i], epoch);
+		json_object_put(m);
+	}
+	CU_ASSERT_TRUE(sum("tacws_cluster_local_polls_total") >= NODES);
+	CU_ASSERT_EQUAL_FATAL(redis_script("start"), 0);
+	/* each node ends on the cluster's new epoch; within an epoch seqs only grow */
+	char joined[NODES][64];
+	long long joined_seq[NODES];
+	for (int i = 0; i < NODES; i++) {
+		char last_epoch[64];
+		snprintf(last_epoch, sizeof last_epoch, "%s", alone[i]);
+		long long last = seq + 1;
+		json_object *m = NULL;
+		while (tacws_ws_next(sub[i], 8000, &m) == 0) {
+			CU_ASSERT_STRING_EQUAL(tacws_ws_type(m), "test_update");
+			if (!strcmp(str_of(m, "epoch"), last_epoch))
+				CU_ASSERT_TRUE(tacws_ws_seq(m) > last);
+			last = tacws_ws_seq(m);
+			snprintf(last_epoch, sizeof last_epoch, "%s", str_of(m, "epoch"));
+			json_object_put(m);
+			m = NULL;
+			if (strcmp(last_epoch, alone[i]) && !tacws_ws_expect_silence(sub[i], 1500, NULL))
+				break; /* settled on another epoch */
+		}
+		snprintf(joined[i], sizeof joined[i], "%s", last_epoch);
+		joined_seq[i] = last;
+		CU_ASSERT_STRING_NOT_EQUAL(joined[i], alone[i]);
+	}
+	for (int i = 1; i < NODES; i++) {
+		CU_ASSERT_STRING_EQUAL(joined[i], joined[0]);
+		CU_ASSERT_EQUAL(joined_seq[i], joined_seq[0]);
+	}
+	/* and one sequence again */
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"together\"}"), 0);
+	CU_ASSERT_EQUAL(post(1, "/api/v1/feeds/alpha/refresh", ""), 202);
+	for (int i = 0; i < NODES; i++) {
+		json_object *m = NULL;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 5000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), joined_seq[0] + 1);
+		CU_ASSERT_STRING_EQUAL(str_of(m, "epoch"), joined[0]);
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(sum(LEASES), 1);
+}
+
+/* SIGKILL of the lease holder: another node takes the lease within the TTL and polls. */
+static void test_holder_killed(void)
+{
+	int holder = -1;
+	for (int i = 0; i < NODES; i++)
+		if (tacws_server_metric(fx[i], LEASES) == 1)
+			holder = i;
+	CU_ASSERT_FATAL(holder >= 0);
+	json_object *m = NULL;
+	/* the seq every node is at now */
+	tacws_http_reply r;
+	int other = (holder + 1) % NODES;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_get(fx[other], "/api/v1/feeds", &r), 0);
+	json_object *feeds = json_tokener_parse(r.body), *list, *seq_now;
+	tacws_http_reply_clear(&r);
+	CU_ASSERT_FATAL(json_object_object_get_ex(feeds, "feeds", &list) &&
+			json_object_object_get_ex(json_object_array_get_idx(list, 0), "seq", &seq_now));
+	long long before = json_object_get_int64(seq_now);
+	json_object_put(feeds);
+	CU_ASSERT_EQUAL_FATAL(kill(tacws_server_fixture_pid(fx[holder]), SIGKILL), 0);
+	CU_ASSERT_EQUAL(tacws_server_fixture_wait_exit(fx[holder], 5000), 128 + SIGKILL);
+	tacws_server_fixture_free(fx[holder]);
+	fx[holder] = NULL;
+	tacws_wsclient_free(sub[holder]);
+	sub[holder] = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"after\"}"), 0);
+	/* the new holder's first poll finds the change: within lease_ttl_ms (1.5 s) and a tick */
+	for (int i = 0; i < NODES; i++) {
+		if (!sub[i])
+			continue;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 4000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), before + 1);
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(sum(LEASES), 1);
+}
+
 static int start_node(int i, const char *redis_url)
 {
 	char ini[4096];
@@ -135,11 +243,11 @@ static int setup(void)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	if (tacws_test_replace_file(alpha_file, "{\"v\":0}"))
 		return 1;
-	char link[128];
-	snprintf(link, sizeof link, "tacws_cluster_link_up{shard=\"0\",addr=\"127.0.0.1:%s\"}", rport);
+	snprintf(link_sample, sizeof link_sample,
+		 "tacws_cluster_link_up{shard=\"0\",addr=\"127.0.0.1:%s\"}", rport);
 	for (int i = 0; i < NODES; i++)
 		if (start_node(i, redis_url) ||
-		    tacws_server_wait_metric_equal(fx[i], link, 1, 10000) != 1)
+		    tacws_server_wait_metric_equal(fx[i], link_sample, 1, 10000) != 1)
 			return 1;
 	/* node a first: it takes the lease and polls; b and c get the broker's state */
 	for (int i = 0; i < NODES; i++) {
@@ -180,6 +288,8 @@ int main(void)
 	    {"publish on node a reaches every node once", test_publish_reaches_every_node},
 	    {"a new subscriber gets the cluster's snapshot without a poll",
 	     test_new_subscriber_from_the_cache},
+	    {"redis restarts: each node alone, then one epoch and sequence again", test_redis_restart},
+	    {"the lease holder killed: another node polls within the TTL", test_holder_killed},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("cluster", setup, teardown, cases);
