@@ -91,6 +91,14 @@ long long cluster_change(cluster *c);
  * be NULL. Returns the client's index, or -1 (asserted). */
 int cluster_subscribe(cluster *c, int node, const char *query, bool every_change);
 
+/* per_node clients on every node, each to get every change; waits until each has
+ * its first snapshot. Returns 0 or -1 (asserted). */
+int cluster_subscribe_all(cluster *c, int per_node, int timeout_ms);
+
+/* n changes, one at a time: each written once every open client holds the one before.
+ * Returns 0, or -ETIMEDOUT when one did not reach every client within timeout_ms. */
+int cluster_changes(cluster *c, int n, int timeout_ms);
+
 /* Reconnects client i (whose node died) to node with ?since=<seq>&epoch=<epoch>
  * of what it holds. Returns 0 or -1 (asserted). */
 int cluster_resume(cluster *c, int i, int node);

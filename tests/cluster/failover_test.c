@@ -24,23 +24,12 @@
 
 static cluster cl;
 
-static void changes(int n)
-{
-	for (int i = 0; i < n; i++) {
-		long long v = cluster_change(&cl);
-		CU_ASSERT_FATAL(cluster_wait_all(&cl, v, DELIVERY_MS) >= 0);
-	}
-}
-
 static void test_holder_killed(void)
 {
-	for (int node = 0; node < CLUSTER_NODES; node++)
-		for (int k = 0; k < CLIENTS_PER_NODE; k++)
-			CU_ASSERT_FATAL(cluster_subscribe(&cl, node, NULL, true) >= 0);
-	CU_ASSERT_FATAL(cluster_wait_all(&cl, 0, DELIVERY_MS) >= 0);
+	CU_ASSERT_EQUAL_FATAL(cluster_subscribe_all(&cl, CLIENTS_PER_NODE, DELIVERY_MS), 0);
 	/* One commit per change, summed over the nodes: one poller found each. */
 	long long commits = cluster_metric_sum(&cl, CLUSTER_COMMITS);
-	changes(5);
+	CU_ASSERT_EQUAL_FATAL(cluster_changes(&cl, 5, DELIVERY_MS), 0);
 	CU_ASSERT_EQUAL(cluster_metric_sum(&cl, CLUSTER_COMMITS), commits + 5);
 
 	int holder = cluster_poller(&cl, INTERVAL_MS, 10000);
@@ -89,7 +78,7 @@ static void test_holder_killed(void)
 	CU_ASSERT_STRING_EQUAL(cl.clients[gone[1]].epoch, epoch);
 
 	/* Then every change once, on every client, old and resumed. */
-	changes(5);
+	CU_ASSERT_EQUAL_FATAL(cluster_changes(&cl, 5, DELIVERY_MS), 0);
 	int poller = cluster_poller(&cl, INTERVAL_MS, 10000);
 	CU_ASSERT(poller == s1 || poller == s2);
 	CU_ASSERT_EQUAL(cluster_finish(&cl), 0);
