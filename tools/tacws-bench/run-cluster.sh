@@ -30,6 +30,7 @@ token=bench-token
 redis_sh=$root/tests/support/redis_server.sh
 work=$(mktemp -d /tmp/tacws-cluster.XXXXXX)
 ulimit -n "$(ulimit -Hn)"
+. "$root/tools/tacws-bench/bench-ini.sh"
 
 declare -a node_pid=(0 0 0)
 declare -a cat_pids=()
@@ -61,27 +62,8 @@ wait_healthy() {
 # write_ini I CLUSTER(0|1): node I's config; the cluster's nodes share repo and Redis.
 write_ini() {
 	local i=$1 cluster=$2
-	cat >"$work/node$i.ini" <<INI
-[server]
-listen = 127.0.0.1
-port = $((base + i))
-plugin_dir = $root/$build/plugins
-web_dir =
-workers = 2
-max_connections = 100000
-ping_interval_s = 30
-log_level = warn
-[auth]
-publish_token = $token
-[sources]
-repo_root = $work/repo
-[feed.workflows]
-plugin = workflows
-interval_ms = 60000
-[feed.adw-state]
-plugin = adw_state
-interval_ms = 200
-INI
+	bench_ini $((base + i)) "$root/$build/plugins" "$work/repo" "$token" >"$work/node$i.ini"
+	printf '[feed.adw-state]\nplugin = adw_state\ninterval_ms = 200\n' >>"$work/node$i.ini"
 	if [ "$cluster" = 1 ]; then
 		printf '[cluster]\nredis = redis://127.0.0.1:%s\nnode_id = node%s\nlease_ttl_ms = %s\n' \
 			"$redis_port" "$i" "$ttl" >>"$work/node$i.ini"

@@ -38,25 +38,8 @@ smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
 esac
 
 mkdir -p "$work/repo/agents"
-cat >"$work/tacws.ini" <<INI
-[server]
-listen = 127.0.0.1
-port = $port_t
-plugin_dir = $root/$build/plugins
-web_dir =
-workers = 2
-max_connections = 100000
-ping_interval_s = 30
-send_queue_bytes = 1048576
-log_level = warn
-[auth]
-publish_token = $token
-[sources]
-repo_root = $work/repo
-[feed.workflows]
-plugin = workflows
-interval_ms = 60000
-INI
+. "$root/tools/tacws-bench/bench-ini.sh"
+bench_ini "$port_t" "$root/$build/plugins" "$work/repo" "$token" >"$work/tacws.ini"
 if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
 	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
 	node_extra=(--deflate)
