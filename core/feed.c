@@ -1206,6 +1206,8 @@ static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, co
 		return;
 	}
 	bool same_epoch = !strcmp(epoch, t->epoch);
+	if (t->cl.committing && same_epoch && seq == t->cl.base + 1)
+		return; /* most likely this node's own change: its answer brings the delta too */
 	t->cl.synced = true;
 	t->cl.diverged = false;
 	if (same_epoch && seq <= t->seq) {
