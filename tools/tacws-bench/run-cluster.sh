@@ -30,7 +30,7 @@ token=bench-token
 redis_sh=$root/tests/support/redis_server.sh
 work=$(mktemp -d /tmp/tacws-cluster.XXXXXX)
 ulimit -n "$(ulimit -Hn)"
-. "$root/tools/tacws-bench/bench-ini.sh"
+. "$root/tools/tacws-bench/bench-lib.sh"
 
 declare -a node_pid=(0 0 0)
 declare -a cat_pids=()
@@ -50,15 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_healthy() {
-	for _ in $(seq 200); do
-		curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/healthz" && return 0
-		sleep 0.05
-	done
-	echo "tacwsd on port $1 did not come up (logs in $work)" >&2
-	return 1
-}
-
 # write_ini I CLUSTER(0|1): node I's config; the cluster's nodes share repo and Redis.
 write_ini() {
 	local i=$1 cluster=$2
@@ -74,7 +65,7 @@ start_node() {
 	local i=$1
 	"$tacwsd" --config "$work/node$i.ini" >>"$work/node$i.log" 2>&1 &
 	node_pid[$i]=$!
-	wait_healthy $((base + i))
+	bench_wait_port $((base + i))
 }
 
 redis_pid() { cat "$work/redis/redis.pid"; }
