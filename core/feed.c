@@ -54,6 +54,9 @@ struct tacws_topic {
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
 	uint64_t seq;	   /* version: +1 per change */
+	tacws_msg **events; /* events_keep: a ring of events_cap, events_n from events_head */
+	size_t events_cap, events_head, events_n;
+	uint64_t event_offset; /* the last event's offset (0: none known) */
 	char epoch[TOPIC_EPOCH_LEN + 1]; /* names this topic object's history of seqs (resume) */
 	char *last_data;   /* serialized data of the last change */
 	json_object *last_doc; /* the same parsed: the base of the next delta */
@@ -329,11 +332,13 @@ static void topic_closed(uv_handle_t *timer)
 }
 
 static void cluster_forget(tacws_topic *t);
+static void events_forget(tacws_topic *t);
 
 static void topic_free(tacws_topic *t)
 {
 	uv_timer_stop(&t->timer);
 	cluster_forget(t);
+	events_forget(t);
 	index_remove(t);
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
@@ -441,19 +446,24 @@ static void topic_start_poll(tacws_topic *t)
 }
 
 /* The envelope, built once per change or event and shared by all subscribers:
- * {"type","<param name>","data","timestamp","seq"}; a delta's has
- * "delta":<patch>,"base_seq":<seq - 1> in place of "data". */
+ * {"type","<param name>","data","timestamp","seq","epoch"}; a delta's has
+ * "delta":<patch>,"base_seq":<seq - 1> in place of "data" and no epoch; an event's has
+ * "offset":<its place in the topic's events> after the epoch (offset 0: none). */
 static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
-			      const char *member, const char *value, uint64_t base_seq, uint64_t seq)
+			      const char *member, const char *value, uint64_t base_seq, uint64_t seq,
+			      uint64_t offset)
 {
 	char ts[32];
 	tacws_now_iso(ts, sizeof ts);
 	char param[MAX_PARAM_LEN + 48] = "";
 	if (feed->param_name && t->param_json)
 		snprintf(param, sizeof param, "\"%s\":%s,", feed->param_name, t->param_json);
-	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 16] = "";
+	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 48] = "";
 	if (!strcmp(member, "delta"))
 		snprintf(base, sizeof base, "\"base_seq\":%llu,", (unsigned long long)base_seq);
+	else if (offset)
+		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\",\"offset\":%llu", t->epoch,
+			 (unsigned long long)offset);
 	else
 		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\"", t->epoch);
 	const char *fmt = "{\"type\":%s,%s\"%s\":%s,%s\"timestamp\":\"%s\",\"seq\":%llu%s}";
@@ -471,7 +481,68 @@ static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, cons
 static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
 				 const char *data, uint64_t seq)
 {
-	return build_frame(feed, t, type_json, "data", data, 0, seq);
+	return build_frame(feed, t, type_json, "data", data, 0, seq, 0);
+}
+
+/* An event's frame: offset 0 when it has no place in the history (cut off from it). */
+static tacws_msg *build_event(tacws_topic *t, const char *type_json, const char *data,
+			      uint64_t offset)
+{
+	return build_frame(t->feed, t, type_json, "data", data, 0, t->seq, offset);
+}
+
+/* The events kept for resume: the last history_max of one contiguous run of offsets,
+ * ending at event_offset (the last one seen in this epoch). A gap starts a new run. */
+static void events_clear(tacws_topic *t)
+{
+	for (size_t i = 0; i < t->events_n; i++)
+		tacws_msg_unref(t->events[(t->events_head + i) % t->events_cap]);
+	t->events_n = t->events_head = 0;
+}
+
+static void events_forget(tacws_topic *t)
+{
+	events_clear(t);
+	free(t->events);
+	t->events = NULL;
+	t->events_cap = 0;
+	t->event_offset = 0;
+}
+
+static void events_keep(tacws_topic *t, uint64_t offset, tacws_msg *m)
+{
+	if (offset != t->event_offset + 1)
+		events_clear(t);
+	t->event_offset = offset;
+	if (!t->events) {
+		size_t cap = t->feed->srv ? (size_t)t->feed->srv->cfg->history_max : 1000;
+		if (!(t->events = calloc(cap, sizeof *t->events)))
+			return;
+		t->events_cap = cap;
+	}
+	if (t->events_n == t->events_cap) {
+		tacws_msg_unref(t->events[t->events_head]);
+		t->events_head = (t->events_head + 1) % t->events_cap;
+		t->events_n--;
+	}
+	t->events[(t->events_head + t->events_n++) % t->events_cap] = tacws_msg_ref(m);
+}
+
+/* Whether the events after offset are all here (none missed: true). */
+static bool events_cover(const tacws_topic *t, uint64_t offset)
+{
+	if (offset >= t->event_offset)
+		return offset == t->event_offset;
+	return t->events_n && t->event_offset - t->events_n <= offset;
+}
+
+/* The events after offset, in order, to conn (events_cover said they are here). */
+static void events_replay(tacws_conn *conn, const tacws_topic *t, uint64_t offset)
+{
+	for (uint64_t o = offset + 1; o <= t->event_offset; o++)
+		tacws_conn_push(conn, NULL, t->feed,
+				t->events[(t->events_head + (size_t)(t->events_n - (t->event_offset - o) - 1)) %
+					  t->events_cap]);
 }
 
 /* On a worker: the delta frame from the topic's last document to doc, or NULL
@@ -486,7 +557,7 @@ static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json
 		return NULL;
 	const char *s = json_object_to_json_string_ext(
 		patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1) : NULL;
+	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1, 0) : NULL;
 	json_object_put(patch);
 	if (m && m->len >= full_len) {
 		tacws_msg_unref(m);
@@ -592,6 +663,8 @@ static void topic_apply(tacws_topic *t, char *data, json_object *doc, tacws_msg 
 	tacws_feed *feed = t->feed;
 	if (epoch && strcmp(epoch, t->epoch)) {
 		snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
+		events_clear(t); /* offsets count within an epoch */
+		t->event_offset = 0;
 		tacws_msg_unref(msg);
 		msg = NULL;
 	}
@@ -622,6 +695,15 @@ static void topic_apply(tacws_topic *t, char *data, json_object *doc, tacws_msg 
 	tacws_now_iso(feed->stats.last_change_at, sizeof feed->stats.last_change_at);
 	fan_out_change(t, msg, delta, base_seq);
 	tacws_msg_unref(delta);
+}
+
+/* Cut off from the broker: changes from now on make a history of this node's own. */
+static void topic_diverge(tacws_topic *t)
+{
+	epoch_new(t->feed->srv, t->epoch);
+	t->cl.diverged = true;
+	events_clear(t);
+	t->event_offset = 0;
 }
 
 static tacws_broker *topic_broker(const tacws_topic *t);
@@ -688,9 +770,7 @@ static void finish_poll(tacws_topic *t)
 		}
 	} else if (tj->data) {
 		if (srv->broker && !t->cl.diverged) {
-			/* cut off from the broker: a history of this node's own */
-			epoch_new(srv, t->epoch);
-			t->cl.diverged = true;
+			topic_diverge(t); /* cut off from the broker */
 			tacws_msg_unref(tj->msg);
 			tacws_msg_unref(tj->delta);
 			tj->msg = tj->delta = NULL;
@@ -745,7 +825,8 @@ static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 {
 	const tacws_sub_options *o = &sub->opts;
 	sub->greeted = true;
-	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq &&
+			 (!o->has_offset || events_cover(t, o->offset));
 	bool holds_current = recovered && o->since == t->seq && t->cached;
 	if (o->resume && (!recovered || holds_current))
 		send_resumed(conn, t, recovered);
@@ -754,6 +835,8 @@ static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 	sub->last_seq = t->seq;
 	if (!holds_current)
 		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
+	if (recovered && o->has_offset)
+		events_replay(conn, t, o->offset); /* then live ones: no gap, none twice */
 }
 
 static void cluster_lease_acquire(tacws_topic *t);
@@ -864,9 +947,18 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 		    (!param || (t->param && !strcmp(param, t->param)))) {
 			name_of(feed, t->param, name, sizeof name);
 			/* through the broker when linked: every node's subscribers, this one's too */
-			tacws_msg *m = srv && srv->broker && !cluster_event(srv, name, type_json, s)
-					       ? NULL
-					       : build_envelope(feed, t, type_json, s, t->seq);
+			tacws_msg *m = NULL;
+			if (!srv || !srv->broker) {
+				m = build_event(t, type_json, s, t->event_offset + 1);
+				if (m)
+					events_keep(t, t->event_offset + 1, m);
+			} else if (cluster_event(srv, name, type_json, s)) {
+				/* cut off: no place in the cluster's history (a resume across it
+				 * is not recovered) */
+				events_clear(t);
+				t->event_offset = 0;
+				m = build_event(t, type_json, s, 0);
+			}
 			queued += m ? 0 : (int)t->subs.count;
 			if (m) {
 				fan_out(t, m);
@@ -1311,9 +1403,7 @@ static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_m
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
-	/* cut off just now: a change of this node's own */
-	epoch_new(srv, t->epoch);
-	t->cl.diverged = true;
+	topic_diverge(t); /* cut off just now: a change of this node's own */
 	tacws_msg_unref(msg);
 	tacws_msg_unref(delta);
 	topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
@@ -1466,8 +1556,11 @@ static tacws_topic *topic_named(tacws_server *srv, const char *name)
 void tacws_feed_cluster_subscribed(tacws_server *srv, const char *name)
 {
 	tacws_topic *t = topic_named(srv, name);
-	if (t)
-		cluster_resync(t);
+	if (!t)
+		return;
+	events_clear(t); /* those sent while the subscription was down never came */
+	t->event_offset = 0;
+	cluster_resync(t);
 }
 
 static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
@@ -1478,7 +1571,16 @@ static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
 		return;
 	char *type_json = strndup(m->data, (size_t)(nl - m->data));
 	char *data = strndup(nl + 1, m->len - (size_t)(nl + 1 - m->data));
-	tacws_msg *msg = type_json && data ? build_envelope(t->feed, t, type_json, data, t->seq) : NULL;
+	/* offsets count in the broker's epoch, which this node may not have adopted yet */
+	bool placed = !strcmp(m->epoch, t->epoch);
+	tacws_msg *msg = type_json && data ? build_event(t, type_json, data, placed ? m->seq : 0)
+					   : NULL;
+	if (msg && placed) {
+		events_keep(t, m->seq, msg);
+	} else {
+		events_clear(t);
+		t->event_offset = 0;
+	}
 	if (msg) {
 		fan_out(t, msg);
 		tacws_msg_unref(msg);

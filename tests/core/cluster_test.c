@@ -91,6 +91,56 @@ static void test_publish_reaches_every_node(void)
 	}
 }
 
+static long long int_of(json_object *m, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(m, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+/* Events published on node a while a client of node c is away: it resumes on node b and
+ * gets them replayed in order (offsets are the cluster's, so any node can). */
+static void test_missed_events_replayed_on_another_node(void)
+{
+	tacws_wsclient *c = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[2], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"alpha\"]}"), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
+	CU_ASSERT_EQUAL(post(0, "/api/v1/publish", "{\"feed\":\"alpha\",\"type\":\"alert\",\"data\":1}"), 202);
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 5000, &m), 0);
+	long long offset = int_of(m, "offset");
+	CU_ASSERT_TRUE(offset > 0);
+	json_object_put(m);
+	tacws_wsclient_free(c);
+	for (int n = 2; n <= 3; n++) {
+		char body[96];
+		snprintf(body, sizeof body, "{\"feed\":\"alpha\",\"type\":\"alert\",\"data\":%d}", n);
+		CU_ASSERT_EQUAL(post(0, "/api/v1/publish", body), 202);
+	}
+	for (int i = 0; i < NODES; i++) { /* the keepers got all three */
+		for (int n = 1; n <= 3; n++)
+			CU_ASSERT_EQUAL(tacws_ws_expect(sub[i], "alert", 5000, NULL), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[1], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "{\"type\":\"subscribe\",\"feeds\":[{\"topic\":\"alpha\",\"since\":%lld,"
+		 "\"epoch\":\"%s\",\"offset\":%lld}]}",
+		 seq, epoch, offset);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "true");
+	json_object_put(m);
+	for (int n = 2; n <= 3; n++) {
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), offset + n - 1);
+		CU_ASSERT_EQUAL(int_of(m, "data"), n);
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
 /* A late subscriber on any node gets the cluster's snapshot without a poll. */
 static void test_new_subscriber_from_the_cache(void)
 {
@@ -286,6 +336,8 @@ int main(void)
 	static const tacws_test_case cases[] = {
 	    {"one seq sequence on every node, one poll per change", test_one_sequence_one_poll_per_change},
 	    {"publish on node a reaches every node once", test_publish_reaches_every_node},
+	    {"missed events replayed in order on another node",
+	     test_missed_events_replayed_on_another_node},
 	    {"a new subscriber gets the cluster's snapshot without a poll",
 	     test_new_subscriber_from_the_cache},
 	    {"redis restarts: each node alone, then one epoch and sequence again", test_redis_restart},
