@@ -38,7 +38,12 @@ enum {
 #define TACWS_BROKER_MAX_SHARDS 16
 #define TACWS_BROKER_TOPIC_MAX 256
 
-typedef enum { TACWS_BROKER_CHANGE = 'c', TACWS_BROKER_EVENT = 'e' } tacws_broker_kind;
+/* POLL: a node asks the topic's lease holder to poll now (a refresh); seq 0, no data. */
+typedef enum {
+	TACWS_BROKER_CHANGE = 'c',
+	TACWS_BROKER_EVENT = 'e',
+	TACWS_BROKER_POLL = 'p'
+} tacws_broker_kind;
 
 /* One change or event as delivered to a subscribed node, or read back from history. */
 typedef struct tacws_broker_msg {
@@ -125,6 +130,7 @@ typedef struct tacws_broker_ops {
 			    tacws_broker_commit_cb cb, void *arg);
 	int (*history)(tacws_broker *b, const char *topic, uint64_t since, const char *epoch,
 		       unsigned limit, tacws_broker_history_cb cb, void *arg);
+	int (*request_poll)(tacws_broker *b, const char *topic);
 	int (*subscribe)(tacws_broker *b, const char *topic);
 	int (*unsubscribe)(tacws_broker *b, const char *topic);
 	int (*is_up)(const tacws_broker *b, unsigned shard);
@@ -198,6 +204,14 @@ static inline int tacws_broker_history(tacws_broker *b, const char *topic, uint6
 				       tacws_broker_history_cb cb, void *arg)
 {
 	return b->ops->history(b, topic, since, epoch, limit, cb, arg);
+}
+
+/* Asks the node holding topic's lease to poll it now: a POLL message to every node
+ * subscribed to topic (this one too), nothing stored. Fire and forget: 0 when sent,
+ * -ENOTCONN, -EINVAL. */
+static inline int tacws_broker_request_poll(tacws_broker *b, const char *topic)
+{
+	return b->ops->request_poll(b, topic);
 }
 
 /* This node wants (or no longer wants) topic's changes and events through on_message.

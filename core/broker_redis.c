@@ -495,7 +495,7 @@ static void shard_connect(shard *sh)
 static void deliver(redis_broker *rb, const char *topic, const char *p, size_t len)
 {
 	const char *nl = memchr(p, '\n', len);
-	if (!nl || len < 2 || (p[0] != 'c' && p[0] != 'e') || p[1] != ' ')
+	if (!nl || len < 2 || (p[0] != 'c' && p[0] != 'e' && p[0] != 'p') || p[1] != ' ')
 		return;
 	char head[64];
 	size_t hlen = (size_t)(nl - p);
@@ -836,6 +836,22 @@ static int redis_history(tacws_broker *b, const char *topic, uint64_t since, con
 	return request_send(rb, topic, q, SCRIPT_HISTORY, 8, argv, NULL);
 }
 
+static int redis_request_poll(tacws_broker *b, const char *topic)
+{
+	redis_broker *rb = (redis_broker *)b;
+	if (!topic_ok(topic))
+		return -EINVAL;
+	shard *sh = shard_for(rb, topic);
+	if (rb->closing || !sh->up || !sh->cmd)
+		return -ENOTCONN;
+	char ch[KEY_SIZE];
+	topic_channel(ch, sizeof ch, topic);
+	return redisAsyncCommandArgv(sh->cmd, NULL, NULL, 3,
+				     (const char *[]){"PUBLISH", ch, "p 0 -\n"}, NULL) == REDIS_OK
+		       ? 0
+		       : -EIO;
+}
+
 static topic_sub **sub_find(redis_broker *rb, const char *topic)
 {
 	topic_sub **p = &rb->subs;
@@ -932,6 +948,7 @@ static const tacws_broker_ops redis_ops = {
 	.snapshot = redis_snapshot,
 	.event_append = redis_event_append,
 	.history = redis_history,
+	.request_poll = redis_request_poll,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.is_up = redis_is_up,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #ifndef TACWS_DEFAULT_PLUGIN_DIR
 #define TACWS_DEFAULT_PLUGIN_DIR "/usr/local/lib/tacws/plugins"
@@ -55,6 +56,10 @@ static const struct key_spec specs[] = {
 	{"auth", "publish_token", K_STRING, OFF(publish_token), "", 0, 0},
 	{"auth", "github_webhook_secret", K_STRING, OFF(github_webhook_secret), "", 0, 0},
 	{"auth", "status_token", K_STRING, OFF(status_token), "", 0, 0},
+	{"cluster", "redis", K_STRING, OFF(redis), "", 0, 0},
+	{"cluster", "node_id", K_STRING, OFF(node_id), "", 0, 0},
+	{"cluster", "lease_ttl_ms", K_LONG, OFF(lease_ttl_ms), "3000", 300, 600000},
+	{"cluster", "history_max", K_LONG, OFF(history_max), "1000", 1, 1000000},
 };
 
 /* Set by tacwsd when it runs from an installed prefix other than the built one. */
@@ -558,6 +563,53 @@ static int check_feeds(tacws_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* The node's id: [A-Za-z0-9_.-], as the broker takes it. */
+static const char node_id_chars[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+
+static bool valid_node_id(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n < TACWS_BROKER_NODE_ID_MAX && strspn(s, node_id_chars) == n;
+}
+
+/* [cluster]: the addresses parsed, and node_id defaulted to <hostname>-<pid>. */
+static int finish_cluster(tacws_config *cfg, char *err, size_t errlen)
+{
+	char reason[256];
+	const tacws_config_entry *e = tacws_config_find(cfg, "cluster", "redis");
+	if (*cfg->redis &&
+	    tacws_broker_config_parse(cfg->redis, &cfg->broker, reason, sizeof reason)) {
+		snprintf(err, errlen, "%s:%d: [cluster] redis: %s", cfg->path, e ? e->line : 0,
+			 reason);
+		return -EINVAL;
+	}
+	if (!*cfg->node_id) {
+		char host[TACWS_BROKER_NODE_ID_MAX - 12] = "node";
+		if (gethostname(host, sizeof host) || !host[0])
+			snprintf(host, sizeof host, "node");
+		host[sizeof host - 1] = '\0';
+		for (char *p = host; *p; p++)
+			if (!strchr(node_id_chars, *p))
+				*p = '-';
+		char id[TACWS_BROKER_NODE_ID_MAX];
+		snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
+		char *copy = strdup(id);
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		free(cfg->node_id);
+		cfg->node_id = copy;
+	} else if (!valid_node_id(cfg->node_id)) {
+		e = tacws_config_find(cfg, "cluster", "node_id");
+		snprintf(err, errlen, "%s:%d: [cluster] node_id: '%s' is not 1-%d of A-Z a-z 0-9 _ . -",
+			 cfg->path, e ? e->line : 0, cfg->node_id, TACWS_BROKER_NODE_ID_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tacws_config_load(const char *path, tacws_config **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -605,6 +657,8 @@ int tacws_config_load(const char *path, tacws_config **out, char *err, size_t er
 	rc = check_feeds(cfg, err, errlen);
 	if (!rc)
 		rc = finish_webhooks(cfg, err, errlen);
+	if (!rc)
+		rc = finish_cluster(cfg, err, errlen);
 	if (rc) {
 		tacws_config_free(cfg);
 		return rc;

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "broker.h"
+
 typedef struct tacws_config_entry {
 	char *section, *key, *value;
 	int line;
@@ -78,6 +80,13 @@ typedef struct tacws_config {
 	/* [auth] */
 	char *ws_token, *allowed_origins, *publish_token, *github_webhook_secret;
 	char *status_token; /* "": /metrics and /api/v1/feeds open */
+
+	/* [cluster]: absent (redis = "") runs one node alone */
+	char *redis;		/* the addresses as written */
+	char *node_id;		/* "<hostname>-<pid>" unless set */
+	long lease_ttl_ms;	/* a dead holder's topics move within it */
+	long history_max;	/* events kept per topic for resume */
+	tacws_broker_config broker; /* redis parsed; n_shards 0 without [cluster] */
 
 	/* every key of the file, for plugins (host config_get / config_foreach) */
 	tacws_config_entry *entries;

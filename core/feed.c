@@ -7,6 +7,7 @@
 #include <uv.h>
 #include <time.h>
 
+#include "broker.h"
 #include "conn.h"
 #include "delta.h"
 #include "feed.h"
@@ -42,7 +43,7 @@ struct tacws_feed {
 	tacws_feed_stats stats; /* counters; topics, failing_topics and seq are filled on demand */
 };
 
-#define TOPIC_EPOCH_LEN 16
+#define TOPIC_EPOCH_LEN TACWS_BROKER_EPOCH_LEN
 
 /* A feed plus its parameter: the unit that is polled, cached and versioned. */
 struct tacws_topic {
@@ -53,6 +54,9 @@ struct tacws_topic {
 	char *param;	   /* NULL for a feed without parameter */
 	char *param_json;  /* param as a JSON string literal, for envelopes */
 	uint64_t seq;	   /* version: +1 per change */
+	tacws_msg **events; /* events_keep: a ring of events_cap, events_n from events_head */
+	size_t events_cap, events_head, events_n;
+	uint64_t event_offset; /* the last event's offset (0: none known) */
 	char epoch[TOPIC_EPOCH_LEN + 1]; /* names this topic object's history of seqs (resume) */
 	char *last_data;   /* serialized data of the last change */
 	json_object *last_doc; /* the same parsed: the base of the next delta */
@@ -63,6 +67,25 @@ struct tacws_topic {
 	lws_usec_t last_poll_end;     /* 0 = never polled */
 	long backoff_ms;	      /* 0 while healthy */
 	bool in_flight, poll_again;
+
+	/* [cluster]: the topic's lease and its state in the broker (srv->broker set) */
+	struct topic_cluster {
+		unsigned refs;	 /* broker requests under way with this topic as their arg */
+		bool dead;	 /* freed meanwhile: the last answer closes it */
+		bool held;	 /* this node holds the lease: it polls and commits */
+		bool lease_busy, snapshot_busy, committing;
+		bool synced;	 /* seq and epoch are the broker's */
+		bool diverged;	 /* the epoch is this node's own (changes made while cut off) */
+		bool poll_after_sync; /* lease just taken: poll once the snapshot is read */
+		char token[TACWS_BROKER_TOKEN_MAX];
+		uint64_t base; /* the change being committed, on top of seq base: */
+		char *data;
+		json_object *doc;
+		tacws_msg *msg, *delta;
+		char *in_data; /* a change that came while a poll was in flight, applied after */
+		uint64_t in_seq;
+		char in_epoch[TOPIC_EPOCH_LEN + 1];
+	} cl;
 
 	/* The in-flight poll: filled by a worker, read back on the loop. */
 	struct topic_job {
@@ -308,9 +331,14 @@ static void topic_closed(uv_handle_t *timer)
 	free(timer->data);
 }
 
+static void cluster_forget(tacws_topic *t);
+static void events_forget(tacws_topic *t);
+
 static void topic_free(tacws_topic *t)
 {
 	uv_timer_stop(&t->timer);
+	cluster_forget(t);
+	events_forget(t);
 	index_remove(t);
 	lws_dll2_remove(&t->feed_link);
 	tacws_msg_unref(t->cached);
@@ -318,8 +346,13 @@ static void topic_free(tacws_topic *t)
 	json_object_put(t->last_doc);
 	free(t->param);
 	free(t->param_json);
-	uv_close((uv_handle_t *)&t->timer, topic_closed); /* frees t */
+	if (t->cl.refs)
+		t->cl.dead = true; /* the broker's last answer closes it */
+	else
+		uv_close((uv_handle_t *)&t->timer, topic_closed); /* frees t */
 }
+
+static bool cluster_waits(const tacws_topic *t);
 
 static void run_poll(tacws_job *job);
 static void topic_start_poll(tacws_topic *t);
@@ -327,7 +360,7 @@ static void topic_start_poll(tacws_topic *t);
 static void on_timer(uv_timer_t *timer)
 {
 	tacws_topic *t = timer->data;
-	if (t->subs.count)
+	if (t->subs.count && !cluster_waits(t))
 		topic_start_poll(t);
 	else if (!t->in_flight)
 		topic_free(t); /* idle for topic_idle_s: forget it */
@@ -356,6 +389,8 @@ static void epoch_new(tacws_server *srv, char out[TOPIC_EPOCH_LEN + 1])
 	out[TOPIC_EPOCH_LEN] = '\0';
 }
 
+static void cluster_join(tacws_topic *t);
+
 static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 {
 	tacws_topic *t = index_grow(feed) ? NULL : calloc(1, sizeof *t);
@@ -373,6 +408,8 @@ static tacws_topic *topic_create(tacws_feed *feed, const char *param)
 	t->job.topic = t;
 	t->job.job.run = run_poll;
 	lws_dll2_add_tail(&t->feed_link, &feed->topics);
+	t->cl.diverged = true; /* a fresh epoch of this node's until the broker's is known */
+	cluster_join(t);
 	t->hash = param_hash(param);
 	t->index_next = feed->index[t->hash & (feed->index_size - 1)];
 	feed->index[t->hash & (feed->index_size - 1)] = t;
@@ -391,7 +428,7 @@ static bool topic_wants_delta(tacws_topic *t)
 
 static void topic_start_poll(tacws_topic *t)
 {
-	if (t->in_flight) {
+	if (t->in_flight || t->cl.committing) {
 		t->poll_again = true;
 		return;
 	}
@@ -409,19 +446,24 @@ static void topic_start_poll(tacws_topic *t)
 }
 
 /* The envelope, built once per change or event and shared by all subscribers:
- * {"type","<param name>","data","timestamp","seq"}; a delta's has
- * "delta":<patch>,"base_seq":<seq - 1> in place of "data". */
+ * {"type","<param name>","data","timestamp","seq","epoch"}; a delta's has
+ * "delta":<patch>,"base_seq":<seq - 1> in place of "data" and no epoch; an event's has
+ * "offset":<its place in the topic's events> after the epoch (offset 0: none). */
 static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
-			      const char *member, const char *value, uint64_t base_seq, uint64_t seq)
+			      const char *member, const char *value, uint64_t base_seq, uint64_t seq,
+			      uint64_t offset)
 {
 	char ts[32];
 	tacws_now_iso(ts, sizeof ts);
 	char param[MAX_PARAM_LEN + 48] = "";
 	if (feed->param_name && t->param_json)
 		snprintf(param, sizeof param, "\"%s\":%s,", feed->param_name, t->param_json);
-	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 16] = "";
+	char base[48] = "", epoch[TOPIC_EPOCH_LEN + 48] = "";
 	if (!strcmp(member, "delta"))
 		snprintf(base, sizeof base, "\"base_seq\":%llu,", (unsigned long long)base_seq);
+	else if (offset)
+		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\",\"offset\":%llu", t->epoch,
+			 (unsigned long long)offset);
 	else
 		snprintf(epoch, sizeof epoch, ",\"epoch\":\"%s\"", t->epoch);
 	const char *fmt = "{\"type\":%s,%s\"%s\":%s,%s\"timestamp\":\"%s\",\"seq\":%llu%s}";
@@ -439,7 +481,68 @@ static tacws_msg *build_frame(const tacws_feed *feed, const tacws_topic *t, cons
 static tacws_msg *build_envelope(const tacws_feed *feed, const tacws_topic *t, const char *type_json,
 				 const char *data, uint64_t seq)
 {
-	return build_frame(feed, t, type_json, "data", data, 0, seq);
+	return build_frame(feed, t, type_json, "data", data, 0, seq, 0);
+}
+
+/* An event's frame: offset 0 when it has no place in the history (cut off from it). */
+static tacws_msg *build_event(tacws_topic *t, const char *type_json, const char *data,
+			      uint64_t offset)
+{
+	return build_frame(t->feed, t, type_json, "data", data, 0, t->seq, offset);
+}
+
+/* The events kept for resume: the last history_max of one contiguous run of offsets,
+ * ending at event_offset (the last one seen in this epoch). A gap starts a new run. */
+static void events_clear(tacws_topic *t)
+{
+	for (size_t i = 0; i < t->events_n; i++)
+		tacws_msg_unref(t->events[(t->events_head + i) % t->events_cap]);
+	t->events_n = t->events_head = 0;
+}
+
+static void events_forget(tacws_topic *t)
+{
+	events_clear(t);
+	free(t->events);
+	t->events = NULL;
+	t->events_cap = 0;
+	t->event_offset = 0;
+}
+
+static void events_keep(tacws_topic *t, uint64_t offset, tacws_msg *m)
+{
+	if (offset != t->event_offset + 1)
+		events_clear(t);
+	t->event_offset = offset;
+	if (!t->events) {
+		size_t cap = t->feed->srv ? (size_t)t->feed->srv->cfg->history_max : 1000;
+		if (!(t->events = calloc(cap, sizeof *t->events)))
+			return;
+		t->events_cap = cap;
+	}
+	if (t->events_n == t->events_cap) {
+		tacws_msg_unref(t->events[t->events_head]);
+		t->events_head = (t->events_head + 1) % t->events_cap;
+		t->events_n--;
+	}
+	t->events[(t->events_head + t->events_n++) % t->events_cap] = tacws_msg_ref(m);
+}
+
+/* Whether the events after offset are all here (none missed: true). */
+static bool events_cover(const tacws_topic *t, uint64_t offset)
+{
+	if (offset >= t->event_offset)
+		return offset == t->event_offset;
+	return t->events_n && t->event_offset - t->events_n <= offset;
+}
+
+/* The events after offset, in order, to conn (events_cover said they are here). */
+static void events_replay(tacws_conn *conn, const tacws_topic *t, uint64_t offset)
+{
+	for (uint64_t o = offset + 1; o <= t->event_offset; o++)
+		tacws_conn_push(conn, NULL, t->feed,
+				t->events[(t->events_head + (size_t)(t->events_n - (t->event_offset - o) - 1)) %
+					  t->events_cap]);
 }
 
 /* On a worker: the delta frame from the topic's last document to doc, or NULL
@@ -454,7 +557,7 @@ static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json
 		return NULL;
 	const char *s = json_object_to_json_string_ext(
 		patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1) : NULL;
+	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1, 0) : NULL;
 	json_object_put(patch);
 	if (m && m->len >= full_len) {
 		tacws_msg_unref(m);
@@ -530,20 +633,83 @@ static void fan_out(tacws_topic *t, tacws_msg *msg)
 	lws_end_foreach_dll(d);
 }
 
-/* A change: its snapshot, or its delta to those that can apply it. */
-static void fan_out_change(tacws_topic *t, tacws_msg *full, tacws_msg *delta)
+static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t);
+
+/* A change: its snapshot, or its delta (on base_seq) to those that can apply it. A
+ * subscriber still waiting for its first answer gets that instead. */
+static void fan_out_change(tacws_topic *t, tacws_msg *full, tacws_msg *delta, uint64_t base_seq)
 {
-	uint64_t base_seq = t->seq - 1;
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
 		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
 		if (d->next)
 			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
-		tacws_msg *m = msg_for(sub, full, delta, base_seq);
-		sub->last_seq = t->seq;
-		tacws_conn_push(sub->conn, sub, t->feed, m);
+		if (!sub->greeted) {
+			subscribe_deliver(sub->conn, sub, t);
+		} else {
+			tacws_msg *m = msg_for(sub, full, delta, base_seq);
+			sub->last_seq = t->seq;
+			tacws_conn_push(sub->conn, sub, t->feed, m);
+		}
 	}
 	lws_end_foreach_dll(d);
 }
+
+/* Makes data the topic's state at seq (and epoch, when not NULL) and hands it to the
+ * subscribers. Takes data, doc, msg and delta; msg and delta (may be NULL) were built for
+ * seq on the topic's current epoch, else msg is built here. */
+static void topic_apply(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
+			tacws_msg *delta, uint64_t seq, const char *epoch)
+{
+	tacws_feed *feed = t->feed;
+	if (epoch && strcmp(epoch, t->epoch)) {
+		snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
+		events_clear(t); /* offsets count within an epoch */
+		t->event_offset = 0;
+		tacws_msg_unref(msg);
+		msg = NULL;
+	}
+	uint64_t base_seq = t->seq;
+	if (seq != base_seq + 1 || !msg) {
+		tacws_msg_unref(delta);
+		delta = NULL;
+	}
+	t->seq = seq;
+	if (!msg && !(msg = build_envelope(feed, t, feed->type_json, data, seq))) {
+		t->seq = base_seq;
+		tacws_log_warn("feed", "%s: out of memory building a message", feed->base);
+		free(data);
+		json_object_put(doc);
+		return;
+	}
+	free(t->last_data);
+	t->last_data = data;
+	tacws_msg_unref(t->cached);
+	t->cached = msg;
+	json_object_put(t->last_doc);
+	t->last_doc = NULL; /* a delta's base: kept only while someone takes deltas */
+	if (doc && topic_wants_delta(t))
+		t->last_doc = doc;
+	else
+		json_object_put(doc);
+	feed->stats.changes++;
+	tacws_now_iso(feed->stats.last_change_at, sizeof feed->stats.last_change_at);
+	fan_out_change(t, msg, delta, base_seq);
+	tacws_msg_unref(delta);
+}
+
+/* Cut off from the broker: changes from now on make a history of this node's own. */
+static void topic_diverge(tacws_topic *t)
+{
+	epoch_new(t->feed->srv, t->epoch);
+	t->cl.diverged = true;
+	events_clear(t);
+	t->event_offset = 0;
+}
+
+static tacws_broker *topic_broker(const tacws_topic *t);
+static bool cluster_apply_deferred(tacws_topic *t);
+static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
+			   tacws_msg *delta);
 
 static void finish_poll(tacws_topic *t)
 {
@@ -580,18 +746,36 @@ static void finish_poll(tacws_topic *t)
 			       t->param ? t->param : "");
 		t->backoff_ms = 0;
 	}
-	if (tj->msg) {
-		t->seq++;
-		free(t->last_data);
-		t->last_data = tj->data;
-		tacws_msg_unref(t->cached);
-		t->cached = tj->msg;
-		json_object_put(t->last_doc);
-		t->last_doc = tj->doc;
-		feed->stats.changes++;
-		tacws_now_iso(feed->stats.last_change_at, sizeof feed->stats.last_change_at);
-		fan_out_change(t, t->cached, tj->delta);
+	if (srv->broker && !topic_broker(t))
+		srv->cluster.local_polls++;
+	if (cluster_apply_deferred(t)) {
+		/* built on a state the broker replaced meanwhile */
+		tacws_msg_unref(tj->msg);
 		tacws_msg_unref(tj->delta);
+		tj->msg = tj->delta = NULL;
+	}
+	if (tj->data && t->last_data && !strcmp(tj->data, t->last_data)) {
+		tacws_msg_unref(tj->msg);
+		tacws_msg_unref(tj->delta);
+		json_object_put(tj->doc);
+		free(tj->data);
+	} else if (tj->data && topic_broker(t)) {
+		if (t->cl.held) {
+			cluster_commit(t, tj->data, tj->doc, tj->msg, tj->delta);
+		} else { /* the lease went while it polled: the new holder's poll counts */
+			tacws_msg_unref(tj->msg);
+			tacws_msg_unref(tj->delta);
+			json_object_put(tj->doc);
+			free(tj->data);
+		}
+	} else if (tj->data) {
+		if (srv->broker && !t->cl.diverged) {
+			topic_diverge(t); /* cut off from the broker */
+			tacws_msg_unref(tj->msg);
+			tacws_msg_unref(tj->delta);
+			tj->msg = tj->delta = NULL;
+		}
+		topic_apply(t, tj->data, tj->doc, tj->msg, tj->delta, t->seq + 1, NULL);
 	}
 	tj->data = NULL;
 	tj->msg = NULL;
@@ -640,7 +824,9 @@ static void send_resumed(tacws_conn *conn, const tacws_topic *t, bool recovered)
 static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 {
 	const tacws_sub_options *o = &sub->opts;
-	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+	sub->greeted = true;
+	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq &&
+			 (!o->has_offset || events_cover(t, o->offset));
 	bool holds_current = recovered && o->since == t->seq && t->cached;
 	if (o->resume && (!recovered || holds_current))
 		send_resumed(conn, t, recovered);
@@ -649,7 +835,11 @@ static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 	sub->last_seq = t->seq;
 	if (!holds_current)
 		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
+	if (recovered && o->has_offset)
+		events_replay(conn, t, o->offset); /* then live ones: no gap, none twice */
 }
+
+static void cluster_lease_acquire(tacws_topic *t);
 
 tacws_sub *tacws_subscribe(tacws_conn *conn, tacws_feed *feed, const char *param)
 {
@@ -675,9 +865,17 @@ tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *
 	lws_dll2_add_tail(&sub->topic_link, &t->subs);
 	tacws_conn_attach(conn, sub);
 	feed->stats.subscribers++;
-	subscribe_deliver(conn, sub, t);
+	/* in a cluster, a topic new to this node waits for its state from the broker */
+	if (!topic_broker(t) || t->cl.synced || t->cached)
+		subscribe_deliver(conn, sub, t);
+	if (opts && opts->delta && !t->last_doc && t->last_data && !t->in_flight)
+		t->last_doc = json_tokener_parse(t->last_data); /* the base of the next delta */
 	if (t->in_flight || !was_idle)
 		return sub; /* the poll under way or scheduled serves this one too */
+	if (topic_broker(t) && !t->cl.held) {
+		cluster_lease_acquire(t); /* the holder polls; the change comes through the broker */
+		return sub;
+	}
 	lws_usec_t age = lws_now_usecs() - t->last_poll_end;
 	long due = feed->interval_ms - (long)(age / LWS_US_PER_MS);
 	if (!t->last_poll_end || (due <= 0 && !t->backoff_ms))
@@ -698,13 +896,28 @@ void tacws_unsubscribe(tacws_sub *sub)
 		topic_schedule(t, t->feed->srv->cfg->topic_idle_s * 1000);
 }
 
+/* The topic's name in the cluster: "base" or "base/param". */
+static void name_of(const tacws_feed *feed, const char *param, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", feed->base, param ? "/" : "", param ? param : "");
+}
+
+static int cluster_event(tacws_server *srv, const char *name, const char *type_json,
+			 const char *data);
+
 long tacws_feed_poll_now(tacws_feed *feed, const char *param)
 {
 	long polled = 0;
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&feed->topics)) {
 		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
 		if (t->subs.count && (!param || (t->param && !strcmp(param, t->param)))) {
-			topic_start_poll(t);
+			tacws_broker *b = topic_broker(t);
+			char name[TACWS_BROKER_TOPIC_MAX];
+			name_of(feed, t->param, name, sizeof name);
+			if (!b || t->cl.held)
+				topic_start_poll(t);
+			else if (!tacws_broker_request_poll(b, name)) /* the holder polls */
+				feed->srv->cluster.poll_requests++;
 			polled++;
 		}
 	}
@@ -718,12 +931,35 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 	char *type_json = json_literal(type);
 	const char *s = json_object_to_json_string_ext(
 		data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char name[TACWS_BROKER_TOPIC_MAX];
+	tacws_server *srv = feed->srv;
+	if (srv && srv->broker && type_json && s && (param || !feed->param_name)) {
+		/* one topic: the other nodes' subscribers get it even when this node has none */
+		tacws_topic *here = topic_find(feed, param);
+		name_of(feed, param, name, sizeof name);
+		if (!here || !here->subs.count)
+			cluster_event(srv, name, type_json, s);
+	}
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
 		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
 		/* no continue here: lws_start_foreach_dll advances at its end */
 		if (type_json && s && t->subs.count &&
 		    (!param || (t->param && !strcmp(param, t->param)))) {
-			tacws_msg *m = build_envelope(feed, t, type_json, s, t->seq);
+			name_of(feed, t->param, name, sizeof name);
+			/* through the broker when linked: every node's subscribers, this one's too */
+			tacws_msg *m = NULL;
+			if (!srv || !srv->broker) {
+				m = build_event(t, type_json, s, t->event_offset + 1);
+				if (m)
+					events_keep(t, t->event_offset + 1, m);
+			} else if (cluster_event(srv, name, type_json, s)) {
+				/* cut off: no place in the cluster's history (a resume across it
+				 * is not recovered) */
+				events_clear(t);
+				t->event_offset = 0;
+				m = build_event(t, type_json, s, 0);
+			}
+			queued += m ? 0 : (int)t->subs.count;
 			if (m) {
 				fan_out(t, m);
 				queued += (int)t->subs.count;
@@ -839,7 +1075,7 @@ long tacws_feed_set_interval(tacws_feed *feed, long configured_ms)
 void tacws_feed_get_stats(const tacws_feed *feed, tacws_feed_stats *stats)
 {
 	*stats = feed->stats;
-	stats->topics = stats->failing_topics = 0;
+	stats->topics = stats->failing_topics = stats->leases_held = 0;
 	stats->seq = 0;
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head((lws_dll2_owner_t *)&feed->topics)) {
 		const tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
@@ -847,6 +1083,7 @@ void tacws_feed_get_stats(const tacws_feed *feed, tacws_feed_stats *stats)
 			stats->seq = t->seq;
 		stats->topics++;
 		stats->failing_topics += t->backoff_ms != 0;
+		stats->leases_held += t->cl.held;
 	}
 	lws_end_foreach_dll(d);
 }
@@ -943,4 +1180,459 @@ int tacws_feed_snapshot(tacws_feed *feed, const char *param, json_object **data,
 			size_t errlen)
 {
 	return feed->snapshot(feed->arg, param, data, err, errlen);
+}
+
+/* --- [cluster] ---
+ * A topic's life in a cluster: created, it subscribes to its broker channel and reads the
+ * broker's state (on_subscribed). While it has subscribers it tries to take its lease; the
+ * holder alone polls and commits each change on top of the seq it last saw. Every node
+ * (the holder too) hands a change to its subscribers when it arrives, from the broker's
+ * message or the commit's answer, whichever is first: a seq not above the topic's is
+ * dropped, so nothing is sent twice or out of order. While the topic's link is down the
+ * node polls on its own under an epoch of its own, and adopts the broker's state again
+ * when the link is back. */
+
+static void cluster_name(const tacws_topic *t, char out[TACWS_BROKER_TOPIC_MAX])
+{
+	name_of(t->feed, t->param, out, TACWS_BROKER_TOPIC_MAX);
+}
+
+/* The broker when the topic's shard is linked, else NULL (alone, or cut off). */
+static tacws_broker *topic_broker(const tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	if (!srv || !srv->broker)
+		return NULL;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	unsigned shard = tacws_broker_shard_of(name, srv->cfg->broker.n_shards);
+	return tacws_broker_is_up(srv->broker, shard) ? srv->broker : NULL;
+}
+
+/* A linked topic that another node polls: its changes come through the broker. */
+static bool cluster_waits(const tacws_topic *t)
+{
+	return !t->cl.held && topic_broker(t);
+}
+
+static void cluster_join(tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	if (srv && srv->broker && tacws_broker_subscribe(srv->broker, name))
+		tacws_log_warn("cluster", "%s: cannot subscribe to its broker channel", name);
+}
+
+/* A broker answer for t came: false when t was freed meanwhile (it goes with the last). */
+static bool topic_answered(tacws_topic *t)
+{
+	t->cl.refs--;
+	if (!t->cl.dead)
+		return true;
+	if (!t->cl.refs)
+		uv_close((uv_handle_t *)&t->timer, topic_closed);
+	return false;
+}
+
+static void cluster_drop_commit(tacws_topic *t)
+{
+	free(t->cl.data);
+	json_object_put(t->cl.doc);
+	tacws_msg_unref(t->cl.msg);
+	tacws_msg_unref(t->cl.delta);
+	t->cl.data = NULL;
+	t->cl.doc = NULL;
+	t->cl.msg = t->cl.delta = NULL;
+}
+
+static void lease_ignored(void *arg, int status, const char *token)
+{
+	(void)arg, (void)status, (void)token;
+}
+
+static void cluster_release(tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	if (t->cl.held && srv->broker)
+		tacws_broker_lease_release(srv->broker, name, t->cl.token, lease_ignored, NULL);
+	t->cl.held = false;
+}
+
+static void cluster_forget(tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	cluster_drop_commit(t);
+	free(t->cl.in_data);
+	t->cl.in_data = NULL;
+	if (!srv || !srv->broker)
+		return;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	cluster_release(t);
+	tacws_broker_unsubscribe(srv->broker, name);
+}
+
+/* Its subscribers that wait for their first answer get it now. */
+static void greet_waiting(tacws_topic *t)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&t->subs)) {
+		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
+		if (!sub->greeted)
+			subscribe_deliver(sub->conn, sub, t);
+	}
+	lws_end_foreach_dll(d);
+}
+
+/* The broker's state (seq, epoch, data) for t: adopted when newer, or of another epoch. */
+static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, const char *data,
+			     size_t len)
+{
+	if (t->in_flight) { /* the worker reads the topic: after the poll */
+		free(t->cl.in_data);
+		t->cl.in_data = strndup(data, len);
+		t->cl.in_seq = seq;
+		snprintf(t->cl.in_epoch, sizeof t->cl.in_epoch, "%s", epoch);
+		return;
+	}
+	bool same_epoch = !strcmp(epoch, t->epoch);
+	if (t->cl.committing && same_epoch && seq == t->cl.base + 1)
+		return; /* most likely this node's own change: its answer brings the delta too */
+	t->cl.synced = true;
+	t->cl.diverged = false;
+	if (same_epoch && seq <= t->seq) {
+		greet_waiting(t);
+		return; /* had it already (this node committed it, or a duplicate) */
+	}
+	char *copy = strndup(data, len);
+	if (copy)
+		topic_apply(t, copy, NULL, NULL, NULL, seq, epoch);
+	greet_waiting(t);
+}
+
+static bool cluster_apply_deferred(tacws_topic *t)
+{
+	if (!t->cl.in_data)
+		return false;
+	uint64_t seq = t->seq;
+	char epoch[TOPIC_EPOCH_LEN + 1];
+	snprintf(epoch, sizeof epoch, "%s", t->epoch);
+	char *data = t->cl.in_data;
+	t->cl.in_data = NULL;
+	cluster_incoming(t, t->cl.in_seq, t->cl.in_epoch, data, strlen(data));
+	free(data);
+	return seq != t->seq || strcmp(epoch, t->epoch);
+}
+
+static void cluster_resync(tacws_topic *t);
+
+static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
+{
+	tacws_topic *t = arg;
+	if (!topic_answered(t))
+		return;
+	tacws_server *srv = t->feed->srv;
+	t->cl.committing = false;
+	char *data = t->cl.data;
+	json_object *doc = t->cl.doc;
+	tacws_msg *msg = t->cl.msg, *delta = t->cl.delta;
+	t->cl.data = NULL;
+	t->cl.doc = NULL;
+	t->cl.msg = t->cl.delta = NULL;
+	if (status == 0) {
+		srv->cluster.commits++;
+		t->cl.synced = true;
+		t->cl.diverged = false;
+		bool as_built = !strcmp(epoch, t->epoch) && seq == t->cl.base + 1 && t->seq == t->cl.base;
+		if (!strcmp(epoch, t->epoch) && seq <= t->seq) { /* its message came first */
+			free(data);
+			json_object_put(doc);
+			tacws_msg_unref(msg);
+			tacws_msg_unref(delta);
+		} else {
+			if (!as_built) {
+				tacws_msg_unref(msg);
+				tacws_msg_unref(delta);
+				msg = delta = NULL;
+			}
+			topic_apply(t, data, doc, msg, delta, seq, epoch);
+		}
+		greet_waiting(t);
+	} else {
+		free(data);
+		json_object_put(doc);
+		tacws_msg_unref(msg);
+		tacws_msg_unref(delta);
+		if (status == TACWS_BROKER_STALE) {
+			srv->cluster.commits_stale++;
+			cluster_resync(t); /* then the next poll commits on the broker's seq */
+		} else if (status == TACWS_BROKER_NOT_HOLDER) {
+			srv->cluster.commits_not_holder++;
+			srv->cluster.leases_lost++;
+			t->cl.held = false;
+			t->poll_again = false;
+		}
+		/* a link lost mid-commit: the next poll (local while cut off) tries again */
+	}
+	if (t->poll_again && t->subs.count && !srv->stopping && !cluster_waits(t))
+		topic_start_poll(t);
+}
+
+/* Commits a change the holder's poll found; takes data, doc, msg and delta. */
+static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
+			   tacws_msg *delta)
+{
+	tacws_server *srv = t->feed->srv;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.data = data;
+	t->cl.doc = doc;
+	t->cl.msg = msg;
+	t->cl.delta = delta;
+	t->cl.base = t->seq;
+	t->cl.refs++;
+	t->cl.committing = true;
+	int rc = tacws_broker_commit(srv->broker, name, t->cl.token, t->seq, data, strlen(data),
+				     on_commit, t);
+	if (!rc)
+		return;
+	t->cl.refs--;
+	t->cl.committing = false;
+	t->cl.data = NULL;
+	t->cl.doc = NULL;
+	t->cl.msg = t->cl.delta = NULL;
+	topic_diverge(t); /* cut off just now: a change of this node's own */
+	tacws_msg_unref(msg);
+	tacws_msg_unref(delta);
+	topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
+}
+
+static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, const char *data,
+			size_t len)
+{
+	tacws_topic *t = arg;
+	if (!topic_answered(t))
+		return;
+	tacws_server *srv = t->feed->srv;
+	t->cl.snapshot_busy = false;
+	if (status == 0) {
+		cluster_incoming(t, seq, epoch, data, len);
+	} else if (status == TACWS_BROKER_EMPTY) {
+		t->cl.synced = true;
+		greet_waiting(t);
+		/* the broker lost it (or never had it): the holder stores what this node has */
+		if (t->cl.held && t->last_data && !t->in_flight && !t->cl.committing && srv->broker) {
+			char *copy = strdup(t->last_data);
+			if (copy)
+				cluster_commit(t, copy, NULL, NULL, NULL);
+		}
+	}
+	if (t->cl.poll_after_sync && !srv->stopping) {
+		t->cl.poll_after_sync = false;
+		if (t->cl.held && t->subs.count)
+			topic_start_poll(t);
+	}
+}
+
+/* Reads the broker's state of t (a new topic, a refused commit, a link back up). */
+static void cluster_resync(tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	tacws_broker *b = topic_broker(t);
+	if (!b || t->cl.snapshot_busy || srv->stopping)
+		return;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.refs++;
+	t->cl.snapshot_busy = true;
+	if (tacws_broker_snapshot(b, name, on_snapshot, t)) {
+		t->cl.refs--;
+		t->cl.snapshot_busy = false;
+		return;
+	}
+	srv->cluster.resyncs++;
+}
+
+static void on_lease(void *arg, int status, const char *token)
+{
+	tacws_topic *t = arg;
+	if (!topic_answered(t))
+		return;
+	tacws_server *srv = t->feed->srv;
+	bool acquiring = !t->cl.held;
+	t->cl.lease_busy = false;
+	if (acquiring && status == 0 && token) {
+		snprintf(t->cl.token, sizeof t->cl.token, "%s", token);
+		t->cl.held = true;
+		srv->cluster.leases_acquired++;
+		if (!t->subs.count || srv->stopping) {
+			cluster_release(t);
+			return;
+		}
+		/* poll on top of the broker's seq: read it first */
+		t->cl.poll_after_sync = true;
+		bool busy = t->cl.snapshot_busy;
+		cluster_resync(t);
+		if (!busy && !t->cl.snapshot_busy) {
+			t->cl.poll_after_sync = false;
+			topic_start_poll(t);
+		}
+	} else if (!acquiring && status == TACWS_BROKER_NOT_HOLDER) {
+		t->cl.held = false; /* it expired and another node took it: stop polling */
+		srv->cluster.leases_lost++;
+		t->poll_again = false;
+		tacws_log_info("cluster", "%s%s%s: lease lost", t->feed->base, t->param ? "/" : "",
+			       t->param ? t->param : "");
+	}
+}
+
+static void cluster_lease_acquire(tacws_topic *t)
+{
+	tacws_server *srv = t->feed->srv;
+	tacws_broker *b = topic_broker(t);
+	if (!b || t->cl.lease_busy || t->cl.held || srv->stopping)
+		return;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.refs++;
+	t->cl.lease_busy = true;
+	if (tacws_broker_lease_acquire(b, name, (unsigned)srv->cfg->lease_ttl_ms, on_lease, t)) {
+		t->cl.refs--;
+		t->cl.lease_busy = false;
+	}
+}
+
+static void cluster_lease_renew(tacws_topic *t, tacws_broker *b)
+{
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.refs++;
+	t->cl.lease_busy = true;
+	if (tacws_broker_lease_renew(b, name, t->cl.token, (unsigned)t->feed->srv->cfg->lease_ttl_ms,
+				     on_lease, t)) {
+		t->cl.refs--;
+		t->cl.lease_busy = false;
+	}
+}
+
+void tacws_feed_cluster_tick(tacws_feed *feed, bool renew)
+{
+	if (feed->srv->stopping)
+		return;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&feed->topics)) {
+		tacws_topic *t = lws_container_of(d, tacws_topic, feed_link);
+		tacws_broker *b = topic_broker(t);
+		if (!b) {
+			/* cut off: poll on its own, as a node alone does */
+			if (t->subs.count && !t->in_flight && !t->cl.committing &&
+			    !uv_is_active((uv_handle_t *)&t->timer))
+				topic_start_poll(t);
+		} else if (t->cl.lease_busy) {
+			/* an answer is pending */
+		} else if (t->cl.held && !t->subs.count) {
+			cluster_release(t); /* nobody here wants it: a node with subscribers polls */
+		} else if (t->cl.held) {
+			if (renew)
+				cluster_lease_renew(t, b);
+		} else if (t->subs.count) {
+			cluster_lease_acquire(t);
+		}
+	}
+	lws_end_foreach_dll(d);
+}
+
+/* The topic a broker name stands for, when this node has it. */
+static tacws_topic *topic_named(tacws_server *srv, const char *name)
+{
+	size_t base_len = strcspn(name, "/");
+	tacws_feed *feed = tacws_feed_find(srv, name, base_len);
+	if (!feed)
+		return NULL;
+	return topic_find(feed, name[base_len] ? name + base_len + 1 : NULL);
+}
+
+void tacws_feed_cluster_subscribed(tacws_server *srv, const char *name)
+{
+	tacws_topic *t = topic_named(srv, name);
+	if (!t)
+		return;
+	events_clear(t); /* those sent while the subscription was down never came */
+	t->event_offset = 0;
+	cluster_resync(t);
+}
+
+static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
+{
+	/* "<type as JSON>\n<data>" (cluster_event) */
+	const char *nl = memchr(m->data, '\n', m->len);
+	if (!nl || !t->subs.count)
+		return;
+	char *type_json = strndup(m->data, (size_t)(nl - m->data));
+	char *data = strndup(nl + 1, m->len - (size_t)(nl + 1 - m->data));
+	/* offsets count in the broker's epoch, which this node may not have adopted yet */
+	bool placed = !strcmp(m->epoch, t->epoch);
+	tacws_msg *msg = type_json && data ? build_event(t, type_json, data, placed ? m->seq : 0)
+					   : NULL;
+	if (msg && placed) {
+		events_keep(t, m->seq, msg);
+	} else {
+		events_clear(t);
+		t->event_offset = 0;
+	}
+	if (msg) {
+		fan_out(t, msg);
+		tacws_msg_unref(msg);
+	}
+	free(type_json);
+	free(data);
+}
+
+void tacws_feed_cluster_message(tacws_server *srv, const tacws_broker_msg *m)
+{
+	tacws_topic *t = topic_named(srv, m->topic);
+	if (!t)
+		return; /* sent before this node unsubscribed */
+	switch (m->kind) {
+	case TACWS_BROKER_CHANGE:
+		srv->cluster.changes_in++;
+		cluster_incoming(t, m->seq, m->epoch, m->data, m->len);
+		break;
+	case TACWS_BROKER_EVENT:
+		srv->cluster.events_in++;
+		t->feed->stats.events++;
+		cluster_deliver_event(t, m);
+		break;
+	case TACWS_BROKER_POLL:
+		if (t->cl.held && t->subs.count && !srv->stopping)
+			topic_start_poll(t);
+		break;
+	}
+}
+
+static void event_sent(void *arg, int status, uint64_t offset, const char *epoch)
+{
+	(void)offset, (void)epoch;
+	if (status)
+		tacws_log_warn("cluster", "an event was not stored: %s",
+			       status < 0 ? strerror(-status) : "refused");
+	(void)arg;
+}
+
+/* Publishes an event to every node's subscribers of name. Returns 0 when the broker took
+ * it (this node's subscribers get it back), else a negative errno: deliver it here. */
+static int cluster_event(tacws_server *srv, const char *name, const char *type_json,
+			 const char *data)
+{
+	size_t tl = strlen(type_json), dl = strlen(data);
+	char *payload = malloc(tl + 1 + dl + 1);
+	if (!payload)
+		return -ENOMEM;
+	memcpy(payload, type_json, tl);
+	payload[tl] = '\n';
+	memcpy(payload + tl + 1, data, dl + 1);
+	int rc = tacws_broker_event_append(srv->broker, name, payload, tl + 1 + dl, event_sent, NULL);
+	free(payload);
+	return rc;
 }

@@ -33,6 +33,7 @@ typedef struct tacws_feed_stats {
 	double poll_seconds;
 	long subscribers;
 	long topics, failing_topics; /* now */
+	long leases_held;	     /* [cluster]: topics this node polls for the cluster */
 	uint64_t seq;		     /* the highest of its topics */
 	char last_error[256];
 	char last_error_at[32];
@@ -51,6 +52,8 @@ typedef struct tacws_sub {
 	uint64_t pending; /* queue position of an unsent snapshot + 1, or 0 */
 	tacws_sub_options opts; /* deltas, resume: as the client asked */
 	uint64_t last_seq;	/* seq of the last snapshot or delta handed to conn */
+	bool greeted; /* got its first answer (snapshot or resumed); in a cluster that waits
+			 for the topic's state from the broker */
 } tacws_sub;
 
 /* --- life of a feed --- */
@@ -142,6 +145,17 @@ int tacws_feed_snapshot(tacws_feed *feed, const char *param, json_object **data,
 
 /* Drains finished polls (called on the loop after a wake-up). */
 void tacws_feed_collect(tacws_server *srv);
+
+/* --- [cluster] (cluster.c hands the broker's callbacks here; broker.h) --- */
+struct tacws_broker_msg;
+/* A change, event or poll request the broker delivered for a topic. */
+void tacws_feed_cluster_message(tacws_server *srv, const struct tacws_broker_msg *msg);
+/* The broker's subscription to topic is active (again): re-read its state. */
+void tacws_feed_cluster_subscribed(tacws_server *srv, const char *topic);
+/* Every lease_ttl_ms / 6: try to take the leases of subscribed topics, renew held ones
+ * (when renew), release those without subscribers, poll locally the topics whose link
+ * is down. */
+void tacws_feed_cluster_tick(tacws_feed *feed, bool renew);
 
 /* A message of this feed left for a subscriber (conn.c): counted. */
 void tacws_feed_count_sent(tacws_feed *feed, size_t bytes);

@@ -6,6 +6,8 @@
 
 #include "http_api.h"
 
+#include "broker.h"
+#include "cluster.h"
 #include "feed.h"
 #include "jsontext.h"
 #include "listen.h"
@@ -21,13 +23,18 @@ int tacws_http_healthz(tacws_server *srv, char **body, const char **type)
 {
 	json_object *o = json_object_new_object();
 	bool ready = srv->n_feeds > 0 && !srv->stopping;
-	json_object_object_add(o, "status", json_object_new_string(ready ? "ok" : "degraded"));
+	/* a node cut off from Redis still serves its cache and polls: ready, but degraded */
+	bool ok = ready && tacws_cluster_link_up(srv);
+	json_object_object_add(o, "status", json_object_new_string(ok ? "ok" : "degraded"));
 	json_object_object_add(o, "live", json_object_new_boolean(1));
 	json_object_object_add(o, "ready", json_object_new_boolean(ready));
 	json_object_object_add(o, "feeds", json_object_new_int64((int64_t)srv->n_feeds));
 	json_object_object_add(o, "connections",
 			       json_object_new_int64(srv->metrics.connections_current));
 	json_object_object_add(o, "started_at", json_object_new_string(srv->started_at));
+	json_object *cluster = tacws_cluster_status(srv);
+	if (cluster)
+		json_object_object_add(o, "cluster", cluster);
 	*body = tacws_json_text(o);
 	*type = "application/json";
 	return srv->stopping ? 503 : 200;
@@ -53,6 +60,7 @@ int tacws_http_feeds(tacws_server *srv, char **body, const char **type)
 		json_object_object_add(o, "poll_errors",
 				       json_object_new_int64((int64_t)st.poll_errors));
 		json_object_object_add(o, "failing", json_object_new_boolean(st.failing_topics > 0));
+		json_object_object_add(o, "leases_held", json_object_new_int64(st.leases_held));
 		json_object_object_add(o, "last_change", string_or_null(st.last_change_at));
 		json_object_object_add(o, "last_error", string_or_null(st.last_error));
 		json_object_object_add(o, "last_error_at", string_or_null(st.last_error_at));
@@ -61,6 +69,10 @@ int tacws_http_feeds(tacws_server *srv, char **body, const char **type)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "feeds", list);
 	json_object_object_add(o, "multiplex", json_object_new_boolean(1));
+	json_object_object_add(o, "node_id", json_object_new_string(srv->cfg->node_id));
+	json_object *cluster = tacws_cluster_status(srv);
+	if (cluster)
+		json_object_object_add(o, "cluster", cluster);
 	*body = tacws_json_text(o);
 	*type = "application/json";
 	return 200;
@@ -152,6 +164,58 @@ static void edge_metrics(struct text *t, const struct tacws_metrics *m)
 	       m->handshakes_incomplete);
 }
 
+/* [cluster]: docs/CLUSTER.md lists these names; the cluster tests read them. */
+static void cluster_metrics(struct text *t, tacws_server *srv, const tacws_feed_stats *stats)
+{
+	global(t, "tacws_cluster_enabled", "gauge", "1 when [cluster] links this node to others.",
+	       srv->broker != NULL);
+	if (!srv->broker)
+		return;
+	const struct tacws_cluster_metrics *c = &srv->cluster;
+	put(t, "# HELP tacws_cluster_node_info This node's id.\n# TYPE tacws_cluster_node_info gauge\n"
+	       "tacws_cluster_node_info{node=\"%s\"} 1\n", srv->cfg->node_id);
+	put(t, "# HELP tacws_cluster_link_up 1 while the link to a Redis shard is up.\n"
+	       "# TYPE tacws_cluster_link_up gauge\n");
+	for (unsigned i = 0; i < srv->cfg->broker.n_shards; i++)
+		put(t, "tacws_cluster_link_up{shard=\"%u\",addr=\"%s:%d\"} %d\n", i,
+		    srv->cfg->broker.shards[i].host, srv->cfg->broker.shards[i].port,
+		    tacws_broker_is_up(srv->broker, i) != 0);
+	unsigned long long leases = 0;
+	for (size_t i = 0; i < srv->n_feeds; i++)
+		leases += (unsigned long long)stats[i].leases_held;
+	global(t, "tacws_cluster_leases_held", "gauge", "Topics this node polls for the cluster.",
+	       leases);
+	global(t, "tacws_cluster_leases_acquired_total", "counter", "Leases this node took.",
+	       c->leases_acquired);
+	global(t, "tacws_cluster_leases_lost_total", "counter",
+	       "Leases found to be another node's at a renew or commit.", c->leases_lost);
+	global(t, "tacws_cluster_commits_total", "counter",
+	       "Changes this node detected and committed (one per change cluster-wide).",
+	       c->commits);
+	put(t, "# HELP tacws_cluster_commits_refused_total Commits the broker refused.\n"
+	       "# TYPE tacws_cluster_commits_refused_total counter\n"
+	       "tacws_cluster_commits_refused_total{reason=\"stale\"} %llu\n"
+	       "tacws_cluster_commits_refused_total{reason=\"not_holder\"} %llu\n",
+	    (unsigned long long)c->commits_stale, (unsigned long long)c->commits_not_holder);
+	put(t, "# HELP tacws_cluster_messages_total Changes and events the broker delivered here.\n"
+	       "# TYPE tacws_cluster_messages_total counter\n"
+	       "tacws_cluster_messages_total{kind=\"change\"} %llu\n"
+	       "tacws_cluster_messages_total{kind=\"event\"} %llu\n",
+	    (unsigned long long)c->changes_in, (unsigned long long)c->events_in);
+	global(t, "tacws_cluster_resyncs_total", "counter", "Topic states re-read from Redis.",
+	       c->resyncs);
+	global(t, "tacws_cluster_local_polls_total", "counter",
+	       "Polls made while the topic's link was down (each node on its own).", c->local_polls);
+	global(t, "tacws_cluster_poll_requests_total", "counter",
+	       "Refreshes sent to the topic's lease holder.", c->poll_requests);
+	tacws_broker_stats bs;
+	tacws_broker_get_stats(srv->broker, &bs);
+	global(t, "tacws_cluster_links_lost_total", "counter", "Times a Redis link went down.",
+	       bs.links_lost);
+	global(t, "tacws_cluster_probe_failures_total", "counter",
+	       "Links dropped because the liveness probe was not heard back.", bs.probe_failures);
+}
+
 int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 {
 	struct text t = {.buf = malloc(4096), .cap = 4096};
@@ -192,6 +256,7 @@ int tacws_http_metrics(tacws_server *srv, char **body, const char **type)
 	global(&t, "tacws_http_requests_total", "counter", "HTTP requests served.",
 	       m->http_requests);
 	edge_metrics(&t, m);
+	cluster_metrics(&t, srv, stats);
 	PER_FEED(&t, srv, "tacws_feed_subscribers", "gauge", "Subscribers per feed.", subscribers);
 	PER_FEED(&t, srv, "tacws_messages_sent_total", "counter", "Messages sent per feed.",
 		 messages_sent);

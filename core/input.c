@@ -306,7 +306,7 @@ int tacws_sub_options_from_query(const char *delta, const char *since, const cha
 
 static int sub_object_parse(json_object *item, tacws_sub_request *out, char *err, size_t errlen)
 {
-	json_object *since = NULL, *epoch = NULL;
+	json_object *since = NULL, *epoch = NULL, *offset = NULL;
 	json_object_object_foreach(item, key, val)
 	{
 		if (!strcmp(key, "topic")) {
@@ -322,6 +322,8 @@ static int sub_object_parse(json_object *item, tacws_sub_request *out, char *err
 			since = val;
 		} else if (!strcmp(key, "epoch")) {
 			epoch = val;
+		} else if (!strcmp(key, "offset")) {
+			offset = val;
 		} else {
 			return fail(err, errlen, "unknown member in a subscription");
 		}
@@ -330,6 +332,16 @@ static int sub_object_parse(json_object *item, tacws_sub_request *out, char *err
 		return fail(err, errlen, "a subscription needs \"topic\"");
 	if (!since != !epoch)
 		return fail(err, errlen, "\"since\" and \"epoch\" go together");
+	if (offset && !since)
+		return fail(err, errlen, "\"offset\" needs \"since\" and \"epoch\"");
+	if (offset) {
+		int64_t off = json_object_get_int64(offset);
+		if (!json_object_is_type(offset, json_type_int) || off < 0 ||
+		    (uint64_t)off > TACWS_SINCE_MAX)
+			return fail(err, errlen, "\"offset\" must be an event offset");
+		out->opts.has_offset = true;
+		out->opts.offset = (uint64_t)off;
+	}
 	if (!since)
 		return 0;
 	int64_t seq = json_object_get_int64(since);

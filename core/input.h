@@ -94,11 +94,13 @@ typedef struct tacws_sub_options {
 	bool resume; /* since and epoch were given (always together) */
 	uint64_t since;
 	char epoch[TACWS_EPOCH_MAX + 1];
+	bool has_offset; /* offset was given (only with since and epoch) */
+	uint64_t offset; /* the last event the client got: later ones are replayed */
 } tacws_sub_options;
 
 /* One item of a subscribe's "feeds": a topic name string, or
- * {"topic":…[,"delta":"json-patch"][,"since":<seq>,"epoch":"…"]} with no
- * other member. */
+ * {"topic":…[,"delta":"json-patch"][,"since":<seq>,"epoch":"…"[,"offset":<event>]]}
+ * with no other member. */
 typedef struct tacws_sub_request {
 	const char *topic; /* borrowed from the item; the name is not checked here */
 	size_t topic_len;

@@ -54,4 +54,14 @@ struct tacws_metrics {
 	uint64_t handshakes_incomplete; /* closed before the request was in (timeout or gave up) */
 };
 
+/* [cluster]: counted by feed.c and cluster.c, read by http_api.c (docs/CLUSTER.md). */
+struct tacws_cluster_metrics {
+	uint64_t leases_acquired, leases_lost;
+	uint64_t commits, commits_stale, commits_not_holder;
+	uint64_t changes_in, events_in; /* messages the broker delivered */
+	uint64_t resyncs;		/* snapshots re-read */
+	uint64_t local_polls;		/* polls made while the topic's link was down */
+	uint64_t poll_requests;		/* refreshes sent to the holder */
+};
+
 #endif

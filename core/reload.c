@@ -27,6 +27,16 @@ static const tacws_feed_config *enabled_feed(const tacws_config *cfg, const char
 	return NULL;
 }
 
+/* *slot becomes a copy of value (kept as it is when out of memory). */
+static void keep_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+	if (copy) {
+		free(*slot);
+		*slot = copy;
+	}
+}
+
 /* What lws and the workers were started with stays until a restart. */
 static void keep_restart_keys(const tacws_config *old, tacws_config *cfg)
 {
@@ -41,16 +51,14 @@ static void keep_restart_keys(const tacws_config *old, tacws_config *cfg)
 			               "start",
 			               keys[i]);
 	}
-	char *listen = strdup(old->listen), *level = strdup(old->log_level);
-	if (listen && level) {
-		free(cfg->listen);
-		free(cfg->log_level);
-		cfg->listen = listen;
-		cfg->log_level = level;
-	} else {
-		free(listen);
-		free(level);
-	}
+	keep_string(&cfg->listen, old->listen);
+	keep_string(&cfg->log_level, old->log_level);
+	/* the broker was opened with [cluster] (server.c) */
+	if (strcmp(old->redis, cfg->redis) || strcmp(old->node_id, cfg->node_id))
+		tacws_log_warn("reload", "[cluster] changed: it takes effect at the next start");
+	keep_string(&cfg->redis, old->redis);
+	keep_string(&cfg->node_id, old->node_id);
+	cfg->broker = old->broker;
 	cfg->port = old->port;
 	cfg->workers = old->workers;
 	cfg->ping_interval_s = old->ping_interval_s;

@@ -11,6 +11,7 @@
 #include "server.h"
 
 #include "client.h"
+#include "cluster.h"
 #include "commands.h"
 #include "conn.h"
 #include "feed.h"
@@ -176,6 +177,8 @@ static int server_listen(tacws_server *srv)
 		return lrc;
 	tacws_conn_liveness_start(srv); /* pings: see conn.c */
 	int rc = tacws_workers_start(&srv->workers, (int)cfg->workers, wake, srv);
+	if (!rc)
+		rc = tacws_cluster_start(srv);
 	if (rc)
 		return rc;
 	tacws_log_info("server", "tacws listening on http://%s:%d/ (%zu feeds)", cfg->listen,
@@ -236,6 +239,7 @@ void tacws_server_destroy(tacws_server *srv)
 	/* Timers live in the lws context: drop topics before it goes. */
 	for (size_t i = 0; workers_done && i < srv->n_feeds; i++)
 		tacws_feed_drop_topics(srv->feeds[i]);
+	tacws_cluster_stop(srv); /* after the topics: they release their leases */
 	/* On a loop of ours, lws destroys its context in stages: each call closes handles
 	 * the loop then runs down, and lws clears srv->lws (info.pcontext) when done. */
 	for (int stage = 0; srv->lws && stage < 4; stage++) {

@@ -22,6 +22,7 @@
 typedef struct tacws_server tacws_server;
 typedef struct tacws_feed tacws_feed;
 typedef struct uv_loop_s uv_loop_t;
+typedef struct uv_timer_s uv_timer_t;
 
 struct tacws_server {
 	/* server.c, and reload.c when a reload takes effect */
@@ -54,6 +55,11 @@ struct tacws_server {
 	lws_dll2_owner_t conns;		 /* conn.c: open WebSocket connections */
 	lws_sorted_usec_list_t liveness; /* conn.c: pings and hang-ups of idle peers */
 	struct tacws_metrics metrics;	 /* every module counts what it sees */
+
+	/* cluster.c: the broker of [cluster] (NULL alone, or once closing), its lease tick */
+	struct tacws_broker *broker;
+	uv_timer_t *cluster_tick;
+	struct tacws_cluster_metrics cluster; /* feed.c and cluster.c count */
 
 	/* commands.c: requests from other threads (plugins), drained on the loop */
 	pthread_mutex_t cmd_lock;

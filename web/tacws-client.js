@@ -591,6 +591,7 @@ export class TacwsClient {
 				handlers: new Set(),
 				seq: null,
 				epoch: null, // the topic's epoch on the server: with seq, where to resume
+				offset: null, // the last event's offset in that epoch: missed ones are replayed
 				data: undefined, // the state deltas apply to; undefined until a snapshot
 				awaitingSnapshot: true,
 				lastAt: null,
@@ -655,7 +656,7 @@ export class TacwsClient {
 	_resumeFrom(topic) {
 		const t = this.topics.get(topic);
 		if (!t || t.seq === null || !t.epoch || (this.delta && t.data === undefined)) return null;
-		return { since: t.seq, epoch: t.epoch };
+		return { since: t.seq, epoch: t.epoch, ...(t.offset !== null ? { offset: t.offset } : {}) };
 	}
 
 	// Subscription entries on the multiplexed socket: names, or objects asking for deltas
@@ -710,8 +711,9 @@ export class TacwsClient {
 			if (!msg) return;
 		} else if (hasOwn(msg, 'data') && typeof msg.seq === 'number' && this._isState(topic, msg)) {
 			t.data = msg.data;
-			if (typeof msg.epoch === 'string') t.epoch = msg.epoch;
+			if (typeof msg.epoch === 'string') this._setEpoch(t, msg.epoch);
 		}
+		if (typeof msg.offset === 'number' && msg.epoch === t.epoch) t.offset = msg.offset;
 		const meta = { topic, snapshot: t.awaitingSnapshot, gap: null };
 		if (typeof msg.seq === 'number') {
 			if (t.seq !== null && msg.seq > t.seq + 1) {
@@ -731,10 +733,16 @@ export class TacwsClient {
 		for (const h of [...t.handlers]) h(msg, meta);
 	}
 
+	// Event offsets count within an epoch.
+	_setEpoch(t, epoch) {
+		if (epoch !== t.epoch) t.offset = null;
+		t.epoch = epoch;
+	}
+
 	// {"type":"resumed"}: recovered, the state held is current and updates continue from
 	// it; not recovered, the snapshot that follows replaces it.
 	_resumed(t, msg) {
-		if (typeof msg.epoch === 'string') t.epoch = msg.epoch;
+		if (typeof msg.epoch === 'string') this._setEpoch(t, msg.epoch);
 		if (msg.recovered === true && msg.seq === t.seq) {
 			t.awaitingSnapshot = false;
 			this.resumes += 1;

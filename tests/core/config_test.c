@@ -148,6 +148,10 @@ static void test_refused(void)
 		{"top = level\n", 1, "unknown section"},
 		{"\n\n[feed.queue]\ninterval_ms = 100\n", 4, "missing 'plugin'"},
 		{"[server]\napi_prefix = api\n", 2, "api_prefix"},
+		{"[cluster]\nredis = http://x:1\n", 2, "[cluster] redis"},
+		{"\n[cluster]\nnode_id = a b\n", 3, "[cluster] node_id"},
+		{"[cluster]\nlease_ttl_ms = 10\n", 2, "lease_ttl_ms"},
+		{"[cluster]\nleases = 1\n", 2, "unknown key 'leases'"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tacws_config *cfg = NULL;
@@ -164,6 +168,30 @@ static void test_refused(void)
 		}
 		tacws_config_free(cfg);
 	}
+}
+
+static void test_cluster(void)
+{
+	tacws_config *cfg;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(load_text("[server]\n", &cfg, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(cfg->broker.n_shards, 0); /* no [cluster]: one node alone */
+	CU_ASSERT_EQUAL(cfg->lease_ttl_ms, 3000);
+	CU_ASSERT_TRUE(strlen(cfg->node_id) > 0);
+	tacws_config_free(cfg);
+	const char *text = "[cluster]\n"
+			   "redis = redis://10.0.0.1:6379,redis://:pw@10.0.0.2:6380/2\n"
+			   "node_id = web-1\n"
+			   "lease_ttl_ms = 5000\n"
+			   "history_max = 50\n";
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(cfg->broker.n_shards, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->broker.shards[1].host, "10.0.0.2");
+	CU_ASSERT_EQUAL(cfg->broker.shards[1].db, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->node_id, "web-1");
+	CU_ASSERT_EQUAL(cfg->lease_ttl_ms, 5000);
+	CU_ASSERT_EQUAL(cfg->history_max, 50);
+	tacws_config_free(cfg);
 }
 
 static void test_missing_file(void)
@@ -193,6 +221,7 @@ int main(void)
 		{"defaults", test_defaults},
 		{"values and feeds", test_values_and_feeds},
 		{"bad files refused with line and reason", test_refused},
+		{"[cluster]", test_cluster},
 		{"missing file", test_missing_file},
 		{"conf/tacws.ini loads", test_shipped_config_loads},
 		{NULL, NULL},

@@ -152,6 +152,10 @@ static void test_subscription_items(void)
 	CU_ASSERT_EQUAL(sub_item("{\"topic\":\"q\",\"since\":9007199254740991,\"epoch\":\"e\"}", &r, &o),
 	                0);
 	json_object_put(o);
+	CU_ASSERT_EQUAL(sub_item("{\"topic\":\"q\",\"since\":3,\"epoch\":\"e\",\"offset\":7}", &r, &o), 0);
+	CU_ASSERT_TRUE(r.opts.has_offset);
+	CU_ASSERT_EQUAL(r.opts.offset, 7);
+	json_object_put(o);
 	static const char *const bad[] = {
 	    "7",
 	    "null",
@@ -171,6 +175,9 @@ static void test_subscription_items(void)
 	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
 	    "{\"topic\":\"q\",\"since\":4,\"epoch\":5}",
 	    "{\"topic\":\"q\",\"extra\":1}",
+	    "{\"topic\":\"q\",\"offset\":1}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"e\",\"offset\":-1}",
+	    "{\"topic\":\"q\",\"since\":4,\"epoch\":\"e\",\"offset\":\"1\"}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		CU_ASSERT_EQUAL(sub_item(bad[i], &r, &o), -EINVAL);

@@ -117,6 +117,94 @@ static void test_unknown_history(void)
 	expect_not_recovered(seq + 5, epoch, seq);
 }
 
+static long long int_of(json_object *m, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(m, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static void publish(int n)
+{
+	static const char *const headers[] = {"Authorization: Bearer pub", NULL};
+	char body[128];
+	snprintf(body, sizeof body, "{\"feed\":\"alpha\",\"type\":\"alert\",\"data\":{\"n\":%d}}", n);
+	tacws_http_reply r;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(fx, "/api/v1/publish", headers, body, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 202);
+	tacws_http_reply_clear(&r);
+}
+
+/* A client that saw the snapshot and event n=first: its seq, epoch and event offset. */
+static long long learn_offset(int first, long long *seq, char epoch[64])
+{
+	tacws_wsclient *c = subscribe("[\"alpha\"]");
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 3000, &m), 0);
+	*seq = tacws_ws_seq(m);
+	snprintf(epoch, 64, "%s", str_of(m, "epoch"));
+	json_object_put(m);
+	publish(first);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+	long long offset = int_of(m, "offset");
+	CU_ASSERT_TRUE(offset > 0);
+	json_object_put(m);
+	tacws_wsclient_free(c);
+	return offset;
+}
+
+static tacws_wsclient *resume_events(long long since, const char *epoch, long long offset)
+{
+	char feeds[256];
+	snprintf(feeds, sizeof feeds,
+	         "[{\"topic\":\"alpha\",\"since\":%lld,\"epoch\":\"%s\",\"offset\":%lld}]",
+	         since, epoch, offset);
+	return subscribe(feeds);
+}
+
+static void test_missed_events_replayed(void)
+{
+	char epoch[64];
+	long long seq;
+	long long offset = learn_offset(1, &seq, epoch);
+	publish(2); /* while away */
+	publish(3);
+	tacws_wsclient *c = resume_events(seq, epoch, offset);
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "true");
+	json_object_put(m);
+	for (int n = 2; n <= 3; n++) {
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), offset + n - 1);
+		CU_ASSERT_EQUAL(int_of(json_object_object_get(m, "data"), "n"), n);
+		json_object_put(m);
+	}
+	publish(4); /* live, after the replay: once */
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+	CU_ASSERT_EQUAL(int_of(m, "offset"), offset + 3);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 400, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
+/* history_max = 3: four events while away, the first trimmed. */
+static void test_trimmed_events_not_recovered(void)
+{
+	char epoch[64];
+	long long seq;
+	long long offset = learn_offset(1, &seq, epoch);
+	for (int n = 2; n <= 5; n++)
+		publish(n);
+	tacws_wsclient *c = resume_events(seq, epoch, offset);
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "false");
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 400, NULL), 0); /* no events: they are not all here */
+	tacws_wsclient_free(c);
+}
+
 static int setup(void)
 {
 	if (tacws_server_fixture_new(&fx))
@@ -125,7 +213,9 @@ static int setup(void)
 	if (tacws_test_replace_file(alpha_file, "{\"v\":0}"))
 		return 1;
 	char ini[2048];
-	snprintf(ini, sizeof ini, "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 50\n",
+	snprintf(ini, sizeof ini,
+	         "[auth]\npublish_token = pub\n[cluster]\nhistory_max = 3\n"
+	         "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 50\n",
 	         alpha_file);
 	if ((port = tacws_server_fixture_start_ini(fx, TEST_PLUGIN_DIR, NULL, ini)) < 0)
 		return 1;
@@ -148,6 +238,9 @@ int main(void)
 	    {"changed: the snapshot once", test_changed_sends_snapshot_once},
 	    {"another epoch or an unknown seq: recovered false and the snapshot",
 	     test_unknown_history},
+	    {"missed events replayed in order, then live ones once", test_missed_events_replayed},
+	    {"events trimmed from the history: recovered false and the snapshot",
+	     test_trimmed_events_not_recovered},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("resume", setup, teardown, cases);

@@ -614,6 +614,33 @@ test('resume: after a reconnect the multiplexed socket sends since and epoch; re
 	client.stop();
 });
 
+test('resume: the last event offset of the epoch goes with since and epoch; a new epoch drops it', async () => {
+	const { env, instances } = makeEnv();
+	env.fetch = async () => ({ ok: true, json: async () => ({ multiplex: true }) });
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env });
+	client.subscribe('queue', () => {});
+	await client.start();
+	instances[0].serverOpen();
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 7, epoch: 'E1' });
+	// an event (routed by its type on the multiplexed socket) carries its offset
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 7, epoch: 'E1', offset: 3 });
+	instances[0].serverClose();
+	client.reconnectNow();
+	let ws = instances.at(-1);
+	ws.serverOpen();
+	assert.deepEqual(ws.sent, [
+		{ type: 'subscribe', feeds: [{ topic: 'queue', since: 7, epoch: 'E1', offset: 3 }] },
+	]);
+	ws.serverSend({ type: 'resumed', topic: 'queue', seq: 7, epoch: 'E2', recovered: false });
+	ws.serverSend({ type: 'queue_update', data: { phases: [] }, seq: 1, epoch: 'E2' });
+	ws.serverClose();
+	client.reconnectNow();
+	ws = instances.at(-1);
+	ws.serverOpen();
+	assert.deepEqual(ws.sent, [{ type: 'subscribe', feeds: [{ topic: 'queue', since: 1, epoch: 'E2' }] }]);
+	client.stop();
+});
+
 test('resume: a per-feed socket reconnects with ?since=&epoch=; recovered false is no resume', async () => {
 	const { env, instances } = makeEnv();
 	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });

@@ -38,25 +38,8 @@ smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
 esac
 
 mkdir -p "$work/repo/agents"
-cat >"$work/tacws.ini" <<INI
-[server]
-listen = 127.0.0.1
-port = $port_t
-plugin_dir = $root/$build/plugins
-web_dir =
-workers = 2
-max_connections = 100000
-ping_interval_s = 30
-send_queue_bytes = 1048576
-log_level = warn
-[auth]
-publish_token = $token
-[sources]
-repo_root = $work/repo
-[feed.workflows]
-plugin = workflows
-interval_ms = 60000
-INI
+. "$root/tools/tacws-bench/bench-lib.sh"
+bench_ini "$port_t" "$root/$build/plugins" "$work/repo" "$token" >"$work/tacws.ini"
 if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
 	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
 	node_extra=(--deflate)
@@ -74,15 +57,6 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-wait_port() {
-	for _ in $(seq 100); do
-		curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$1/healthz" && return 0
-		sleep 0.1
-	done
-	echo "server on port $1 did not come up" >&2
-	return 1
-}
-
 for run in $(seq "$runs"); do
 	for server in ${SERVERS:-tacws node}; do
 		if [ "$server" = tacws ]; then
@@ -95,7 +69,7 @@ for run in $(seq "$runs"); do
 			server_pid=$!
 			port=$port_n
 		fi
-		wait_port "$port"
+		bench_wait_port "$port"
 		"$bench" --port "$port" --pid "$server_pid" --token "$token" --feed workflows \
 			--label "$server" --timeout 240 "${args[@]}"
 		if [ "$scenario" = storm ] && [ "$server" = tacws ]; then

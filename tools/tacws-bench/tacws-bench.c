@@ -66,13 +66,19 @@ struct samples {
 	size_t n, cap;
 };
 
+#define MAX_NODES 16
+
 struct opts {
 	const char *host, *feed, *prefix, *token, *label, *type;
 	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
 	bool storm, deflate;
-	pid_t pid;
+	pid_t pids[MAX_NODES]; /* the server's processes: their CPU is summed */
+	int n_pids;
+	int sub_ports[MAX_NODES]; /* subscriber i connects to sub_ports[i % n_sub_ports] */
+	int n_sub_ports;
+	pid_t redis_pid; /* a cluster's Redis, reported apart */
 };
 
 static struct opts o = {
@@ -172,13 +178,13 @@ struct proc_stat {
 	bool ok;
 };
 
-static struct proc_stat proc_read(void)
+static struct proc_stat proc_read_pid(pid_t pid)
 {
 	struct proc_stat p = {0, 0, false};
-	if (o.pid <= 0)
+	if (pid <= 0)
 		return p;
 	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)o.pid);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return p;
@@ -192,7 +198,7 @@ static struct proc_stat proc_read(void)
 	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
 		return p;
 	p.cpu_s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
-	snprintf(path, sizeof path, "/proc/%d/status", (int)o.pid);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
 		return p;
@@ -202,6 +208,34 @@ static struct proc_stat proc_read(void)
 	fclose(f);
 	p.ok = true;
 	return p;
+}
+
+/* The server: CPU and RSS summed over its processes (the nodes of a cluster). */
+static struct proc_stat proc_read(void)
+{
+	struct proc_stat sum = {0, 0, o.n_pids > 0};
+	for (int i = 0; i < o.n_pids; i++) {
+		struct proc_stat p = proc_read_pid(o.pids[i]);
+		sum.cpu_s += p.cpu_s;
+		sum.rss_kb += p.rss_kb;
+		sum.ok = sum.ok && p.ok;
+	}
+	return sum;
+}
+
+/* "a,b,c" of positive numbers into out (at most MAX_NODES). Returns the count, or -1. */
+static int parse_list(const char *text, int *out)
+{
+	int n = 0;
+	for (const char *p = text; *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v <= 0 || v > 4194304 || n == MAX_NODES || (*end && *end != ','))
+			return -1;
+		out[n++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	return n;
 }
 
 static double tool_cpu_s(void)
@@ -252,7 +286,7 @@ static int client_connect(long i)
 		return e;
 	}
 	inet_pton(AF_INET, o.host, &a.sin_addr);
-	a.sin_port = htons((uint16_t)o.port);
+	a.sin_port = htons((uint16_t)(o.n_sub_ports ? o.sub_ports[i % o.n_sub_ports] : o.port));
 	c->t_start = now_ns();
 	c->got_first = false;
 	c->counted_open = false;
@@ -788,7 +822,10 @@ static void usage(FILE *out)
 	    "  --feed NAME        feed to subscribe and publish to (workflows)\n"
 	    "  --prefix P         API prefix (/api/v1)\n"
 	    "  --token T          publish token\n"
-	    "  --pid PID          the server's PID, for CPU time and RSS from /proc\n"
+	    "  --pid PID[,PID..]  the server's PIDs, for CPU time and RSS from /proc (summed)\n"
+	    "  --sub-ports P,P..  spread the subscribers over these ports (a cluster's nodes);\n"
+	    "                     publishing stays on --port\n"
+	    "  --redis-pid PID    a cluster's redis-server: its CPU is reported apart\n"
 	    "  --label L          \"server\" field of the JSON line\n"
 	    "  -n, --subscribers  healthy subscribers (100)\n"
 	    "  -k, --slow K       extra subscribers that never read (0)\n"
@@ -825,7 +862,9 @@ static int parse_args(int argc, char **argv)
 		O_DRAIN,
 		O_TIMEOUT,
 		O_TYPE,
-		O_RCVBUF
+		O_RCVBUF,
+		O_SUB_PORTS,
+		O_REDIS_PID
 	};
 	static const struct option lo[] = {
 	    {"port", required_argument, NULL, O_PORT},
@@ -833,6 +872,8 @@ static int parse_args(int argc, char **argv)
 	    {"prefix", required_argument, NULL, O_PREFIX},
 	    {"token", required_argument, NULL, O_TOKEN},
 	    {"pid", required_argument, NULL, O_PID},
+	    {"sub-ports", required_argument, NULL, O_SUB_PORTS},
+	    {"redis-pid", required_argument, NULL, O_REDIS_PID},
 	    {"label", required_argument, NULL, O_LABEL},
 	    {"type", required_argument, NULL, O_TYPE},
 	    {"subscribers", required_argument, NULL, 'n'},
@@ -867,8 +908,21 @@ static int parse_args(int argc, char **argv)
 		case O_TOKEN:
 			o.token = optarg;
 			break;
-		case O_PID:
-			o.pid = (pid_t)atoi(optarg);
+		case O_PID: {
+			int pids[MAX_NODES];
+			o.n_pids = parse_list(optarg, pids);
+			for (int i = 0; i < o.n_pids; i++)
+				o.pids[i] = (pid_t)pids[i];
+			if (o.n_pids < 0)
+				return -EINVAL;
+			break;
+		}
+		case O_SUB_PORTS:
+			if ((o.n_sub_ports = parse_list(optarg, o.sub_ports)) <= 0)
+				return -EINVAL;
+			break;
+		case O_REDIS_PID:
+			o.redis_pid = (pid_t)atoi(optarg);
 			break;
 		case O_LABEL:
 			o.label = optarg;
@@ -1058,7 +1112,7 @@ int main(int argc, char **argv)
 
 	/* publish */
 	long healthy_open = st.open_healthy;
-	struct proc_stat pa = proc_read();
+	struct proc_stat pa = proc_read(), ra = proc_read_pid(o.redis_pid);
 	double tool_a = tool_cpu_s();
 	long peak_rss = pa.rss_kb;
 	if (o.messages > 0) {
@@ -1092,7 +1146,7 @@ int main(int argc, char **argv)
 		        st.publish_ok + st.publish_errors < st.sent))
 			poll_once(10);
 	}
-	struct proc_stat pb = proc_read();
+	struct proc_stat pb = proc_read(), rb = proc_read_pid(o.redis_pid);
 	double tool_b = tool_cpu_s();
 	if (pb.rss_kb > peak_rss)
 		peak_rss = pb.rss_kb;
@@ -1115,6 +1169,12 @@ int main(int argc, char **argv)
 		json_object_object_add(out, "server_us_per_delivery",
 		                       st.delivered ? num(cpu * 1e6 / (double)st.delivered) : NULL);
 		json_object_object_add(out, "server_rss_kb_peak", json_object_new_int64(peak_rss));
+	}
+	if (ra.ok && rb.ok) {
+		double cpu = rb.cpu_s - ra.cpu_s;
+		json_object_object_add(out, "redis_cpu_s", num(cpu));
+		json_object_object_add(out, "redis_us_per_delivery",
+		                       st.delivered ? num(cpu * 1e6 / (double)st.delivered) : NULL);
 	}
 	json_object_object_add(out, "tool_cpu_s", num(tool_b - tool_a));
 	if (o.deflate) {

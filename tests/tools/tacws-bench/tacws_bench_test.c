@@ -176,6 +176,45 @@ static void test_reconnect_storm_gets_snapshots(void)
 	json_object_put(o);
 }
 
+/* --sub-ports spreads the subscribers over servers while publishing stays on --port: with a
+ * second tacwsd, not linked to the first, half the subscribers get nothing. --pid sums the
+ * servers' CPU and RSS; --redis-pid (here the second server) is reported apart. */
+static void test_subscribers_over_several_ports(void)
+{
+	tacws_server_fixture *other = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_fixture_new(&other), 0);
+	const char *dir = tacws_server_fixture_dir(srv);
+	char ini[1024];
+	snprintf(ini, sizeof ini,
+	         "[feed.alpha]\nplugin = testfeed\ninterval_ms = 60000\nfile = %s/alpha.json\n", dir);
+	CU_ASSERT_FATAL(tacws_server_fixture_start_ini(other, TEST_PLUGIN_DIR, NULL, ini) > 0);
+	char ports[32], pids[32], other_pid[16];
+	snprintf(ports, sizeof ports, "%d,%d", tacws_server_fixture_port(srv),
+	         tacws_server_fixture_port(other));
+	snprintf(pids, sizeof pids, "%d,%d", (int)tacws_server_fixture_pid(srv),
+	         (int)tacws_server_fixture_pid(other));
+	snprintf(other_pid, sizeof other_pid, "%d", (int)tacws_server_fixture_pid(other));
+	const char *args[] = {"--token", TOKEN, "-n", "20", "-m", "5", "-r", "100", "--drain", "1",
+	                      "--sub-ports", ports, "--pid", pids, "--redis-pid", other_pid, NULL};
+	json_object *o = bench(args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL(field(o, "connected"), 20);
+	CU_ASSERT_EQUAL(field(o, "snapshots"), 20);
+	CU_ASSERT_EQUAL(field(o, "delivered"), 10 * 5);
+	CU_ASSERT_EQUAL(field(o, "lost"), 10 * 5);
+	json_object *redis = NULL;
+	CU_ASSERT(json_object_object_get_ex(o, "redis_cpu_s", &redis));
+	long both = field(o, "server_rss_kb_peak");
+	json_object_put(o);
+	const char *one[] = {"--token", TOKEN, "-n", "2", "-m", "1", "-r", "100", NULL};
+	o = bench(one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT(both > field(o, "server_rss_kb_peak")); /* two processes summed */
+	CU_ASSERT_FALSE(json_object_object_get_ex(o, "redis_cpu_s", &redis));
+	json_object_put(o);
+	CU_ASSERT_EQUAL(tacws_server_fixture_finish(other), 0);
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -184,6 +223,8 @@ int main(void)
 	    {"slow readers are dropped, healthy ones get everything",
 	     test_slow_readers_are_dropped_not_waited_for},
 	    {"a reconnect storm gets its snapshots", test_reconnect_storm_gets_snapshots},
+	    {"subscribers over several ports, CPU over several PIDs",
+	     test_subscribers_over_several_ports},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("tacws-bench", suite_init, suite_cleanup, cases);
