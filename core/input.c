@@ -291,16 +291,21 @@ static int resume_set(tacws_sub_options *o, uint64_t since, const char *epoch, s
 }
 
 int tacws_sub_options_from_query(const char *delta, const char *since, const char *epoch,
-				 tacws_sub_options *out, char *err, size_t errlen)
+				 const char *offset, tacws_sub_options *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	if (delta && delta_mode_parse(delta, &out->delta))
 		return fail(err, errlen, "delta must be json-patch");
 	if (!since != !epoch)
 		return fail(err, errlen, "since and epoch go together");
+	if (offset && !since)
+		return fail(err, errlen, "offset needs since and epoch");
 	uint64_t seq;
 	if (since && (since_parse(since, &seq) || resume_set(out, seq, epoch, strlen(epoch))))
 		return fail(err, errlen, "since must be a seq and epoch 1-32 of [A-Za-z0-9_-]");
+	if (offset && since_parse(offset, &out->offset))
+		return fail(err, errlen, "offset must be an event offset");
+	out->has_offset = offset != NULL;
 	return 0;
 }
 

@@ -111,10 +111,11 @@ typedef struct tacws_sub_request {
 int tacws_sub_request_parse(json_object *item, tacws_sub_request *out, char *err, size_t errlen);
 
 /* A per-feed socket's query values (each NULL when absent): delta=json-patch,
- * since=<decimal seq> with epoch=<epoch>. Returns 0, or -EINVAL with the
- * reason in err. */
+ * since=<decimal seq> with epoch=<epoch>, and with both offset=<decimal event
+ * offset>. Returns 0, or -EINVAL with the reason in err. */
 int tacws_sub_options_from_query(const char *delta, const char *since, const char *epoch,
-				 tacws_sub_options *out, char *err, size_t errlen);
+				 const char *offset, tacws_sub_options *out, char *err,
+				 size_t errlen);
 
 /* POST /api/v1/publish: {"feed","type","data"[,"param"]}. */
 typedef struct tacws_publish_req {

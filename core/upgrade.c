@@ -62,11 +62,12 @@ int tacws_header_copy(struct lws *wsi, int t, char *buf, size_t cap)
 
 int tacws_route_options(struct lws *wsi, tacws_sub_options *opts, char *err, size_t errlen)
 {
-	char delta[32], since[32], epoch[TACWS_EPOCH_MAX + 2];
+	char delta[32], since[32], epoch[TACWS_EPOCH_MAX + 2], offset[32];
 	const char *d = lws_get_urlarg_by_name(wsi, "delta=", delta, sizeof delta);
 	const char *s = lws_get_urlarg_by_name(wsi, "since=", since, sizeof since);
 	const char *e = lws_get_urlarg_by_name(wsi, "epoch=", epoch, sizeof epoch);
-	return tacws_sub_options_from_query(d, s, e, opts, err, errlen);
+	const char *o = lws_get_urlarg_by_name(wsi, "offset=", offset, sizeof offset);
+	return tacws_sub_options_from_query(d, s, e, o, opts, err, errlen);
 }
 
 bool tacws_bearer_ok(struct lws *wsi, const char *token)
@@ -156,6 +157,7 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 	tacws_route r;
 	bool creates;
 	tacws_sub_options opts;
+	char bad_query[80];
 	if (!headers_fit(wsi)) {
 		status = 431, why = "request header too long";
 		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
@@ -169,8 +171,8 @@ int tacws_upgrade_check(struct lws *wsi, tacws_server *srv)
 		why = "path not routable as sent";
 	} else if ((status = tacws_route_path(srv, path, &r))) {
 		why = status == 404 ? "no such feed" : "bad parameter";
-	} else if (!r.mux && tacws_route_options(wsi, &opts, NULL, 0)) {
-		status = 400, why = "bad delta, since or epoch";
+	} else if (!r.mux && tacws_route_options(wsi, &opts, bad_query, sizeof bad_query)) {
+		status = 400, why = bad_query;
 	} else if (!r.mux && tacws_feed_topic_room(r.feed, r.param, &creates)) {
 		status = 503, why = "too many live topics for this feed (max_topics)";
 		srv->metrics.limit_hits[TACWS_LIMIT_TOPICS]++;

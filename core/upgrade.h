@@ -36,7 +36,7 @@ int tacws_route_path(tacws_server *srv, const char *path, tacws_route *r);
 int tacws_path_as_sent(struct lws *wsi, const char *path);
 
 /* A per-feed socket's subscription options from its query (?delta=,
- * ?since=&epoch=). Returns 0, or -EINVAL with the reason in err. */
+ * ?since=&epoch=[&offset=]). Returns 0, or -EINVAL with the reason in err. */
 int tacws_route_options(struct lws *wsi, tacws_sub_options *opts, char *err, size_t errlen);
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: routes and checks the request; a refusal

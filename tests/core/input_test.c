@@ -190,30 +190,56 @@ static void test_subscription_query(void)
 {
 	tacws_sub_options o;
 	char err[128];
-	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, NULL, NULL, &o, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, NULL, NULL, NULL, &o, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(o.delta, TACWS_DELTA_NONE);
 	CU_ASSERT_FALSE(o.resume);
-	CU_ASSERT_EQUAL(tacws_sub_options_from_query("json-patch", "42", "abc", &o, err, sizeof err),
-	                0);
+	CU_ASSERT_FALSE(o.has_offset);
+	CU_ASSERT_EQUAL(
+	    tacws_sub_options_from_query("json-patch", "42", "abc", NULL, &o, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(o.delta, TACWS_DELTA_JSON_PATCH);
 	CU_ASSERT_TRUE(o.resume);
 	CU_ASSERT_EQUAL(o.since, 42);
 	CU_ASSERT_STRING_EQUAL(o.epoch, "abc");
-	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "0", "e", &o, err, sizeof err), 0);
-	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "9007199254740991", "e", &o, err,
+	CU_ASSERT_FALSE(o.has_offset);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "0", "e", NULL, &o, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "9007199254740991", "e", NULL, &o, err,
 	                                             sizeof err),
 	                0);
-	static const char *const bad[][3] = {
-	    {"", NULL, NULL},      {"JSON-PATCH", NULL, NULL}, {NULL, "4", NULL},
-	    {NULL, NULL, "e"},     {NULL, "", "e"},            {NULL, "-1", "e"},
-	    {NULL, "+4", "e"},     {NULL, "04", "e"},          {NULL, "4 ", "e"},
-	    {NULL, "0x4", "e"},    {NULL, "9007199254740992", "e"},
-	    {NULL, "4", ""},       {NULL, "4", "e%20"},        {NULL, "99999999999999999999", "e"},
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "7", "e", "17", &o, err, sizeof err), 0);
+	CU_ASSERT_TRUE(o.resume);
+	CU_ASSERT_TRUE(o.has_offset);
+	CU_ASSERT_EQUAL(o.offset, 17);
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "7", "e", "0", &o, err, sizeof err), 0);
+	CU_ASSERT_TRUE(o.has_offset);
+	CU_ASSERT_EQUAL(o.offset, 0);
+	CU_ASSERT_EQUAL(
+	    tacws_sub_options_from_query(NULL, "7", "e", "9007199254740991", &o, err, sizeof err), 0);
+	static const char *const bad[][4] = {
+	    {"", NULL, NULL, NULL},      {"JSON-PATCH", NULL, NULL, NULL}, {NULL, "4", NULL, NULL},
+	    {NULL, NULL, "e", NULL},     {NULL, "", "e", NULL},            {NULL, "-1", "e", NULL},
+	    {NULL, "+4", "e", NULL},     {NULL, "04", "e", NULL},          {NULL, "4 ", "e", NULL},
+	    {NULL, "0x4", "e", NULL},    {NULL, "9007199254740992", "e", NULL},
+	    {NULL, "4", "", NULL},       {NULL, "4", "e%20", NULL},
+	    {NULL, "99999999999999999999", "e", NULL},
+	    /* offset: only with since and epoch, a decimal like since */
+	    {NULL, NULL, NULL, "3"},     {NULL, "4", NULL, "3"},           {NULL, NULL, "e", "3"},
+	    {NULL, "4", "e", ""},        {NULL, "4", "e", "-1"},           {NULL, "4", "e", "03"},
+	    {NULL, "4", "e", "3x"},      {NULL, "4", "e", "9007199254740992"},
+	    {NULL, "4", "e", "99999999999999999999"},
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		CU_ASSERT_EQUAL(tacws_sub_options_from_query(bad[i][0], bad[i][1], bad[i][2], &o, err,
-		                                             sizeof err),
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		err[0] = '\0';
+		CU_ASSERT_EQUAL(tacws_sub_options_from_query(bad[i][0], bad[i][1], bad[i][2], bad[i][3],
+		                                             &o, err, sizeof err),
 		                -EINVAL);
+		CU_ASSERT_NOT_EQUAL(err[0], '\0'); /* the reason the upgrade's 400 gives */
+	}
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, NULL, NULL, "3", &o, err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "offset needs since and epoch");
+	CU_ASSERT_EQUAL(tacws_sub_options_from_query(NULL, "4", "e", "-3", &o, err, sizeof err),
+	                -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "offset must be an event offset");
 }
 
 static void test_publish_bodies(void)

@@ -178,8 +178,11 @@ static void test_subscription_objects(void)
 	tacws_wsclient_free(c);
 
 	/* per-feed sockets: the query is checked before the upgrade */
-	static const char *const bad[] = {"delta=fossil", "since=4", "epoch=x", "since=-1&epoch=x",
-	                                  "since=4&epoch=a%20b"};
+	static const char *const bad[] = {"delta=fossil",          "since=4",
+	                                  "epoch=x",               "since=-1&epoch=x",
+	                                  "since=4&epoch=a%20b",   "offset=3",
+	                                  "since=4&offset=3",      "since=4&epoch=x&offset=-1",
+	                                  "since=4&epoch=x&offset=x"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		tacws_wsclient *s = NULL;
 		int status = 0;

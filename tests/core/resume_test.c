@@ -3,7 +3,8 @@
  * with the seq and epoch it holds gets "resumed" and no snapshot when nothing
  * changed, the current snapshot once when it did, and "recovered": false plus
  * the snapshot when the topic's history is not the one it knew (another epoch,
- * a seq the topic never had). A keeper socket stays subscribed so the topic
+ * a seq the topic never had). Missed events are replayed after an offset given
+ * in a subscription object or a per-feed socket's query. A keeper socket stays subscribed so the topic
  * keeps polling while the resuming client is away.
  */
 #include <stdio.h>
@@ -187,6 +188,48 @@ static void test_missed_events_replayed(void)
 	tacws_wsclient_free(c);
 }
 
+/* A per-feed socket resuming with ?since=&epoch=&offset=: the same replay. */
+static void test_missed_events_replayed_per_feed(void)
+{
+	char epoch[64];
+	long long seq;
+	long long offset = learn_offset(1, &seq, epoch);
+	publish(2); /* while away */
+	publish(3);
+	char query[160];
+	snprintf(query, sizeof query, "since=%lld&epoch=%s&offset=%lld", seq, epoch, offset);
+	tacws_wsclient *c = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, NULL, "alpha", query, NULL, 3000, &c, NULL), 0);
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "true");
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), seq);
+	json_object_put(m);
+	for (int n = 2; n <= 3; n++) {
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), offset + n - 1);
+		CU_ASSERT_EQUAL(int_of(json_object_object_get(m, "data"), "n"), n);
+		json_object_put(m);
+	}
+	publish(4); /* live, after the replay: once */
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+	CU_ASSERT_EQUAL(int_of(m, "offset"), offset + 3);
+	CU_ASSERT_EQUAL(int_of(json_object_object_get(m, "data"), "n"), 4);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 400, NULL), 0);
+	tacws_wsclient_free(c);
+
+	/* an offset the topic has not reached yet: recovered false and the snapshot */
+	snprintf(query, sizeof query, "since=%lld&epoch=%s&offset=%lld", seq, epoch, offset + 50);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port, NULL, "alpha", query, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 3000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "false");
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect(c, "test_update", 3000, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 400, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
 /* history_max = 3: four events while away, the first trimmed. */
 static void test_trimmed_events_not_recovered(void)
 {
@@ -239,6 +282,8 @@ int main(void)
 	    {"another epoch or an unknown seq: recovered false and the snapshot",
 	     test_unknown_history},
 	    {"missed events replayed in order, then live ones once", test_missed_events_replayed},
+	    {"per-feed ?offset=: missed events replayed in order, then live ones once",
+	     test_missed_events_replayed_per_feed},
 	    {"events trimmed from the history: recovered false and the snapshot",
 	     test_trimmed_events_not_recovered},
 	    {NULL, NULL},
