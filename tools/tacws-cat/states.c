@@ -14,7 +14,6 @@ typedef struct topic_state {
 	long long seq;
 	json_object *data; /* NULL json-c object is JSON null: has_data says whether known */
 	int has_data;
-	char epoch[64]; /* of the last snapshot, "" when unknown */
 	struct topic_state *next;
 } topic_state;
 
@@ -141,26 +140,6 @@ static int apply_delta(cat_states *st, json_object *msg, const char *key, json_o
 	return *whole ? 1 : -ENOMEM;
 }
 
-static void epoch_from(json_object *msg, topic_state *t)
-{
-	json_object *e;
-	const char *v = json_object_object_get_ex(msg, "epoch", &e) &&
-				json_object_is_type(e, json_type_string)
-			    ? json_object_get_string(e)
-			    : "";
-	snprintf(t->epoch, sizeof t->epoch, "%s", strlen(v) < sizeof t->epoch ? v : "");
-}
-
-int cat_states_resume_point(const cat_states *st, long long *seq, char *epoch, size_t len)
-{
-	const topic_state *t = st->head;
-	if (st->count != 1 || !t->has_data || !*t->epoch || strlen(t->epoch) >= len)
-		return -ENOENT;
-	*seq = t->seq;
-	snprintf(epoch, len, "%s", t->epoch);
-	return 0;
-}
-
 int cat_states_feed(cat_states *st, const char *text, char **whole, const char **why)
 {
 	*whole = NULL;
@@ -187,7 +166,6 @@ int cat_states_feed(cat_states *st, const char *text, char **whole, const char *
 			t->data = json_object_get(data);
 			t->has_data = 1;
 			t->seq = json_object_get_int64(seq);
-			epoch_from(msg, t);
 		}
 	}
 	free(key);

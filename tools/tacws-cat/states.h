@@ -24,9 +24,4 @@ void cat_states_free(cat_states *st);
  */
 int cat_states_feed(cat_states *st, const char *text, char **whole, const char **why);
 
-/* Where a per-feed socket resumes after a reconnect: the seq and epoch of its
- * one topic's state (a snapshot carried the epoch). Returns 0, or -ENOENT when
- * there is no such single state. */
-int cat_states_resume_point(const cat_states *st, long long *seq, char *epoch, size_t len);
-
 #endif

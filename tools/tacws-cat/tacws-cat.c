@@ -1,4 +1,5 @@
 /* tacws-cat: subscribe to a tacws feed and print each message on stdout. */
+#include "resume.h"
 #include "states.h"
 #include "wsclient.h"
 
@@ -74,6 +75,9 @@ static void usage(FILE *f)
 	        "\n"
 	        "A lost connection is retried with exponential backoff and full jitter\n"
 	        "(up to 1 s, 2 s, 4 s ... 30 s; %d attempts; reset once connected).\n"
+	        "A reconnect resumes each topic from the seq, epoch and last event offset\n"
+	        "it got: an unchanged topic answers \"resumed\" instead of its snapshot, and\n"
+	        "the events published meanwhile are printed, in order, once each.\n"
 	        "\n"
 	        "Exit status:\n"
 	        "  0  --count reached, or stopped by SIGINT/SIGTERM\n"
@@ -225,9 +229,10 @@ static void note(const struct options *o, const char *fmt, ...)
 struct session {
 	const struct options *o;
 	cat_states *states;
+	cat_resume *resume; /* where each topic resumes after a reconnect */
 	tacws_wsclient_opts wo;
 	const char *path;   /* as given (with ?delta=json-patch when asked) */
-	char *resume_path;  /* path plus since and epoch, for the reconnect in progress */
+	char *resume_path;  /* path plus since, epoch and offset, for the reconnect in progress */
 	long received;
 	long long deadline; /* for --timeout; 0 without it */
 };
@@ -245,31 +250,13 @@ static int ms_left(const struct session *s, int cap)
 	return left < cap ? (int)(left > 0 ? left : 0) : cap;
 }
 
-/* Sends {"type":"subscribe","feeds":[...]} built from the comma list; with
- * delta, each entry is {"topic":F,"delta":"json-patch"}. */
-static int send_subscribe(const char *list, int delta, tacws_wsclient *c)
+/* Sends {"type":"subscribe","feeds":[...]}: each topic of --subscribe, as an object
+ * with "delta" when asked and where it resumes once it holds a state. */
+static int send_subscribe(const struct session *s, tacws_wsclient *c)
 {
-	json_object *msg = json_object_new_object();
-	json_object *feeds = json_object_new_array();
-	const char *p = list;
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		json_object *topic = n ? json_object_new_string_len(p, (int)n) : NULL;
-		if (topic && delta) {
-			json_object *entry = json_object_new_object();
-			json_object_object_add(entry, "topic", topic);
-			json_object_object_add(entry, "delta", json_object_new_string("json-patch"));
-			topic = entry;
-		}
-		if (topic)
-			json_object_array_add(feeds, topic);
-		p += n + (p[n] == ',');
-	}
-	json_object_object_add(msg, "type", json_object_new_string("subscribe"));
-	json_object_object_add(msg, "feeds", feeds);
-	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-	int rc = tacws_wsclient_send(c, text, strlen(text), 0);
-	json_object_put(msg);
+	char *text = cat_resume_subscribe(s->resume, s->o->delta);
+	int rc = text ? tacws_wsclient_send(c, text, strlen(text), 0) : -ENOMEM;
+	free(text);
 	return rc;
 }
 
@@ -299,10 +286,13 @@ static int read_messages(struct session *s, tacws_wsclient *c)
 			free(msg);
 			return EXIT_CONNECT;
 		}
-		if (st == -EINVAL) /* the server sends a snapshot after a base it cannot serve */
+		if (st == -EINVAL) { /* the server sends a snapshot after a base it cannot serve */
 			note(s->o, "delta not applied (%s); waiting for a snapshot", why);
-		else
+			cat_resume_forget(s->resume, msg);
+		} else {
 			print_message(s->o, whole ? whole : msg);
+			cat_resume_feed(s->resume, msg);
+		}
 		free(whole);
 		free(msg);
 		if (s->o->timeout_s > 0)
@@ -340,19 +330,18 @@ static int connect_once(struct session *s, tacws_wsclient **c)
 	return rc;
 }
 
-/* A per-feed socket reconnects from the state it holds: ?since=<seq>&epoch=<epoch>,
- * so an unchanged topic answers "resumed" instead of its snapshot. */
+/* A per-feed socket reconnects from the state it holds:
+ * ?since=<seq>&epoch=<epoch>[&offset=<last event>], so an unchanged topic answers
+ * "resumed" instead of its snapshot and the events missed are replayed. */
 static void resume_from_state(struct session *s)
 {
-	long long seq;
-	char epoch[64];
+	char query[128];
 	free(s->resume_path);
 	s->resume_path = NULL;
 	s->wo.path = s->path;
-	if (s->o->subscribe || s->o->raw || cat_states_resume_point(s->states, &seq, epoch, sizeof epoch))
+	if (s->o->subscribe || cat_resume_query(s->resume, query, sizeof query))
 		return;
-	if (asprintf(&s->resume_path, "%s%csince=%lld&epoch=%s", s->path,
-		     strchr(s->path, '?') ? '&' : '?', seq, epoch) >= 0)
+	if (asprintf(&s->resume_path, "%s%c%s", s->path, strchr(s->path, '?') ? '&' : '?', query) >= 0)
 		s->wo.path = s->resume_path;
 	else
 		s->resume_path = NULL;
@@ -375,7 +364,7 @@ static int run(struct session *s)
 		if (!rc) {
 			note(s->o, "connected to %s", s->o->url);
 			attempts = 0;
-			if (s->o->subscribe && send_subscribe(s->o->subscribe, s->o->delta, c))
+			if (s->o->subscribe && send_subscribe(s, c))
 				note(s->o, "cannot send the subscription");
 			rc = read_messages(s, c);
 			if (rc == EXIT_OK && tacws_wsclient_get_state(c) == TACWS_WSCLIENT_OPEN)
@@ -431,7 +420,8 @@ int main(int argc, char **argv)
 		path = with;
 	}
 	s.wo.path = s.path = path;
-	if (!(s.states = cat_states_new(MAX_TOPICS))) {
+	if (!(s.states = cat_states_new(MAX_TOPICS)) || !(s.resume = cat_resume_new(o.subscribe))) {
+		cat_states_free(s.states);
 		free(host);
 		free(path);
 		return EXIT_CONNECT;
@@ -451,6 +441,7 @@ int main(int argc, char **argv)
 
 	int rc = run(&s);
 	free(s.resume_path);
+	cat_resume_free(s.resume);
 	cat_states_free(s.states);
 	free(host);
 	free(path);

@@ -63,34 +63,6 @@ static void test_wrong_base_is_not_applied(void)
 	cat_states_free(st);
 }
 
-static void test_resume_point(void)
-{
-	cat_states *st = cat_states_new(8);
-	char *whole = NULL, epoch[64];
-	long long seq = 0;
-	CU_ASSERT_EQUAL(cat_states_resume_point(st, &seq, epoch, sizeof epoch), -ENOENT);
-	/* a snapshot without an epoch (an older server): no resume */
-	CU_ASSERT_EQUAL(feed(st, "{\"type\":\"queue_update\",\"data\":{},\"seq\":4}", &whole), 0);
-	CU_ASSERT_EQUAL(cat_states_resume_point(st, &seq, epoch, sizeof epoch), -ENOENT);
-	CU_ASSERT_EQUAL(feed(st, "{\"type\":\"queue_update\",\"data\":{},\"seq\":5,\"epoch\":\"E1\"}",
-	                     &whole),
-	                0);
-	CU_ASSERT_EQUAL(cat_states_resume_point(st, &seq, epoch, sizeof epoch), 0);
-	CU_ASSERT_EQUAL(seq, 5);
-	CU_ASSERT_STRING_EQUAL(epoch, "E1");
-	/* a delta moves the seq on, the epoch stays */
-	CU_ASSERT_EQUAL(feed(st, "{\"type\":\"queue_update\",\"delta\":[],\"base_seq\":5,\"seq\":6}",
-	                     &whole),
-	                1);
-	free(whole);
-	CU_ASSERT_EQUAL(cat_states_resume_point(st, &seq, epoch, sizeof epoch), 0);
-	CU_ASSERT_EQUAL(seq, 6);
-	/* two topics: not a per-feed socket's single state */
-	CU_ASSERT_EQUAL(feed(st, "{\"type\":\"other\",\"data\":1,\"seq\":1,\"epoch\":\"E2\"}", &whole), 0);
-	CU_ASSERT_EQUAL(cat_states_resume_point(st, &seq, epoch, sizeof epoch), -ENOENT);
-	cat_states_free(st);
-}
-
 static void test_topics_are_apart_and_bounded(void)
 {
 	cat_states *st = cat_states_new(2);
@@ -119,7 +91,6 @@ int main(void)
 	    {"a delta applied gives the whole state", test_delta_gives_whole_state},
 	    {"a delta on another base is not applied", test_wrong_base_is_not_applied},
 	    {"topics are kept apart, and at most max of them", test_topics_are_apart_and_bounded},
-	    {"a per-feed socket resumes from its one state", test_resume_point},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("tacws-cat states", NULL, NULL, cases);

@@ -382,6 +382,134 @@ static void test_reconnects_after_restart(void)
 	free(err);
 }
 
+/* The first line at or after index from that holds needle; -1 when none came in time. */
+static int cat_wait_contains(struct cat *c, int from, const char *needle, int timeout_ms)
+{
+	long long deadline = tacws_test_now_ms() + timeout_ms;
+	char line[4096];
+	for (int i = from;; i++) {
+		long long left = deadline - tacws_test_now_ms();
+		if (cat_read_lines(c, i + 1, left > 0 ? (int)left : 0) <= i)
+			return -1;
+		if (strstr(cat_line(c, i, line, sizeof(line)), needle))
+			return i;
+	}
+}
+
+static void publish_alert(int n)
+{
+	static const char *const headers[] = {"Authorization: Bearer pub", NULL};
+	char body[128];
+	snprintf(body, sizeof body, "{\"feed\":\"alpha\",\"type\":\"alert\",\"data\":{\"n\":%d}}", n);
+	tacws_http_reply r;
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_post(srv, "/api/v1/publish", headers, body, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 202);
+	tacws_http_reply_clear(&r);
+}
+
+/* What c printed: snapshots, resumed messages, and the alerts' n in order (at most max). */
+struct printed {
+	int snapshots, resumed, recovered, alerts, n[32];
+};
+
+static struct printed cat_printed(struct cat *c)
+{
+	struct printed p = {0};
+	char line[4096];
+	for (int i = 0; cat_line(c, i, line, sizeof(line)); i++) {
+		json_object *o = json_tokener_parse(line), *v, *d;
+		const char *type = json_object_object_get_ex(o, "type", &v) ? json_object_get_string(v) : "";
+		if (!strcmp(type, "test_update")) {
+			p.snapshots++;
+		} else if (!strcmp(type, "resumed")) {
+			p.resumed++;
+			p.recovered += json_object_object_get_ex(o, "recovered", &v) &&
+			               json_object_get_boolean(v);
+		} else if (!strcmp(type, "alert") && p.alerts < 32 &&
+		           json_object_object_get_ex(o, "data", &d) &&
+		           json_object_object_get_ex(d, "n", &v)) {
+			p.n[p.alerts++] = json_object_get_int(v);
+		}
+		json_object_put(o);
+	}
+	return p;
+}
+
+/* One of two tacws-cat processes is cut off: SIGSTOP, and the server drops it when
+ * it stops answering pings (ping_interval_s = 1); events are published meanwhile and
+ * the other one (the topic's subscriber all along) gets them live. After SIGCONT it
+ * reconnects with since, epoch and the last offset, and prints the missed events. */
+static void cut_off_and_back(struct cat *away, struct cat *stays, int first, int missed)
+{
+	long long conns = tacws_server_metric(srv, "tacws_connections");
+	CU_ASSERT_EQUAL_FATAL(kill(away->pid, SIGSTOP), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_server_wait_metric_equal(srv, "tacws_connections", conns - 1, 20000),
+	                      conns - 1);
+	int at = cat_read_lines(away, 1 << 20, 0);
+	for (int n = first; n < first + missed; n++)
+		publish_alert(n);
+	char want[32];
+	snprintf(want, sizeof want, "{\"n\":%d}", first + missed - 1);
+	CU_ASSERT(cat_wait_contains(stays, 0, want, 5000) >= 0);
+	CU_ASSERT_EQUAL_FATAL(kill(away->pid, SIGCONT), 0);
+	int resumed_at = cat_wait_contains(away, at, "\"resumed\"", 20000);
+	CU_ASSERT_FATAL(resumed_at >= 0);
+	CU_ASSERT(cat_wait_contains(away, resumed_at, want, 5000) > resumed_at);
+	publish_alert(first + missed); /* live again: once */
+	snprintf(want, sizeof want, "{\"n\":%d}", first + missed);
+	CU_ASSERT(cat_wait_contains(away, resumed_at, want, 5000) > resumed_at);
+	CU_ASSERT(cat_wait_contains(stays, 0, want, 5000) >= 0);
+}
+
+static void check_all_once(struct cat *c, int last, int resumed)
+{
+	cat_read_lines(c, 1 << 20, 300); /* anything more, such as a duplicate, is read too */
+	struct printed p = cat_printed(c);
+	CU_ASSERT_EQUAL(p.snapshots, 1); /* resumed instead of the unchanged snapshot */
+	CU_ASSERT_EQUAL(p.resumed, resumed);
+	CU_ASSERT_EQUAL(p.recovered, resumed);
+	CU_ASSERT_EQUAL(p.alerts, last);
+	for (int i = 0; i < p.alerts; i++)
+		CU_ASSERT_EQUAL(p.n[i], i + 1);
+}
+
+static void test_resumes_missed_events(void)
+{
+	CU_ASSERT_EQUAL(tacws_server_fixture_stop(srv, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(write_alpha("{\"n\": 20}"), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    start_server("[server]\nping_interval_s = 1\n[auth]\npublish_token = pub\n"), 0);
+	struct cat feed, mux;
+	char u_feed[256], u_mux[256];
+	url(u_feed, sizeof(u_feed), "alpha");
+	snprintf(u_mux, sizeof(u_mux), "ws://127.0.0.1:%d/api/v1/ws", tacws_server_fixture_port(srv));
+	const char *feed_args[] = {"--timeout", "60", u_feed, NULL};
+	const char *mux_args[] = {"--subscribe", "alpha", "--timeout", "60", u_mux, NULL};
+	CU_ASSERT_EQUAL_FATAL(cat_start(&feed, feed_args), 0);
+	CU_ASSERT_EQUAL_FATAL(cat_start(&mux, mux_args), 0);
+	CU_ASSERT(cat_wait_contains(&feed, 0, "test_update", 5000) >= 0);
+	CU_ASSERT(cat_wait_contains(&mux, 0, "test_update", 5000) >= 0);
+	publish_alert(1); /* both get it: an offset to resume from */
+	CU_ASSERT(cat_wait_contains(&feed, 0, "{\"n\":1}", 5000) >= 0);
+	CU_ASSERT(cat_wait_contains(&mux, 0, "{\"n\":1}", 5000) >= 0);
+
+	cut_off_and_back(&feed, &mux, 2, 2); /* a per-feed socket: ?since=&epoch=&offset= */
+	cut_off_and_back(&mux, &feed, 5, 3); /* the multiplexed one: the subscription object */
+
+	kill(feed.pid, SIGTERM);
+	kill(mux.pid, SIGTERM);
+	CU_ASSERT_EQUAL(cat_wait(&feed, 5000), 0);
+	CU_ASSERT_EQUAL(cat_wait(&mux, 5000), 0);
+	check_all_once(&feed, 8, 1);
+	check_all_once(&mux, 8, 1);
+	char *err = cat_stderr(&feed);
+	CU_ASSERT(err && strstr(err, "connection closed"));
+	free(err);
+
+	CU_ASSERT_EQUAL(tacws_server_fixture_stop(srv, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(start_server(NULL), 0);
+}
+
 static void test_no_server_exits_2(void)
 {
 	struct cat c;
@@ -437,6 +565,8 @@ int main(void)
 	    {"unknown feed exits 4", test_refused_exits_4},
 	    {"token: 401 exits 4, right token reads", test_token},
 	    {"reconnects after a server restart", test_reconnects_after_restart},
+	    {"events missed while cut off are printed once each, in order, after the reconnect",
+	     test_resumes_missed_events},
 	    {"no server exits 2, or 3 with --timeout", test_no_server_exits_2},
 	    {"usage errors exit 1, --help exits 0", test_usage},
 	    {NULL, NULL},
