@@ -33,3 +33,17 @@ bench_wait_port() {
 	echo "server on port $1 did not come up" >&2
 	return 1
 }
+
+# bench_agents REPO_ROOT N: N workflow runs in REPO_ROOT/agents (adw_state.json each, every
+# third one past build), so the workflows feed's snapshot is about 118 bytes per run: 290
+# runs give 34 KB, the size of the demo's workflow-history snapshot (docs/BENCHMARKS.md).
+bench_agents() {
+	local i id
+	for i in $(seq "$2"); do
+		id=$(printf 'b%07x' "$i")
+		mkdir -p "$1/agents/$id"
+		[ $((i % 3)) = 0 ] && mkdir -p "$1/agents/$id/adw_build_iso"
+		printf '{"adw_id":"%s","issue_number":%d,"github_url":"https://github.com/acme/tac-demo/issues/%d"}\n' \
+			"$id" $((1000 + i)) $((1000 + i)) >"$1/agents/$id/adw_state.json"
+	done
+}

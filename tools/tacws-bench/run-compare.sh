@@ -5,7 +5,9 @@
 #
 #   tools/tacws-bench/run-compare.sh SCENARIO [RUNS]      (from the repo root)
 #   SCENARIO: b | latency | memory | slow | slow-baseline | storm | deflate | deflate-baseline |
-#             deflate-10k | deflate-baseline-10k | smoke
+#             deflate-10k | deflate-baseline-10k | smoke | storm-snapshot | storm-resume
+#   storm-snapshot and storm-resume (tacws only): 19,000 subscribers of a 34 KB workflows
+#   snapshot drop and reconnect at once, without and with ?since=&epoch= (N: env STORM_N)
 #   env: BUILD (default build), PORT_TACWS (18003), PORT_NODE (18004),
 #        SERVERS ("tacws node")
 set -euo pipefail
@@ -34,11 +36,20 @@ deflate-baseline) args=(-n 1000 -m 100 -r 10 -s 2048) ;;
 deflate-10k) args=(-n 10000 -m 100 -r 10 -s 2048 --concurrency 1000 --deflate) ;;
 deflate-baseline-10k) args=(-n 10000 -m 100 -r 10 -s 2048 --concurrency 1000) ;;
 smoke) args=(-n 50 -m 20 -r 100 -s 512) ;;
+storm-snapshot) args=(-n "${STORM_N:-19000}" -m 0 --storm --concurrency 1000) ;;
+storm-resume) args=(-n "${STORM_N:-19000}" -m 0 --storm --resume --concurrency 1000) ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
 
 mkdir -p "$work/repo/agents"
 . "$root/tools/tacws-bench/bench-lib.sh"
+servers=${SERVERS:-tacws node}
+case $scenario in
+storm-snapshot | storm-resume)
+	bench_agents "$work/repo" 290 # a 34 KB snapshot
+	servers=${SERVERS:-tacws} # the Node peer has no resume
+	;;
+esac
 bench_ini "$port_t" "$root/$build/plugins" "$work/repo" "$token" >"$work/tacws.ini"
 if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
 	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
@@ -58,7 +69,7 @@ stop_server() {
 trap 'stop_server; rm -rf "$work"' EXIT
 
 for run in $(seq "$runs"); do
-	for server in ${SERVERS:-tacws node}; do
+	for server in $servers; do
 		if [ "$server" = tacws ]; then
 			"$tacwsd" --config "$work/tacws.ini" >>"$work/tacwsd.log" 2>&1 &
 			server_pid=$!
@@ -72,7 +83,7 @@ for run in $(seq "$runs"); do
 		bench_wait_port "$port"
 		"$bench" --port "$port" --pid "$server_pid" --token "$token" --feed workflows \
 			--label "$server" --timeout 240 "${args[@]}"
-		if [ "$scenario" = storm ] && [ "$server" = tacws ]; then
+		if [ "${scenario%%-*}" = storm ] && [ "$server" = tacws ]; then
 			curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
 				grep -E "^tacws_(polls_total|changes_total|messages_sent_total|connections_total)" >&2 || true
 		fi

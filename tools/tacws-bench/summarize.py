@@ -34,6 +34,11 @@ FIELDS = [
     ("storm snapshots", "storm.snapshots"),
     ("storm connect p99 ms", "storm.connect_ms.p99"),
     ("storm snapshot p99 ms", "storm.snapshot_ms.p99"),
+    ("storm resumed", "storm.resumed"),
+    ("storm payload B", "storm.payload_bytes"),
+    ("storm rx B", "storm.rx_bytes"),
+    ("storm wall s", "storm.wall_s"),
+    ("storm CPU s", "storm.server_cpu_s"),
     ("tool CPU s", "tool_cpu_s"),
 ]
 

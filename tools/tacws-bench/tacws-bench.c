@@ -9,6 +9,10 @@
  * POST <prefix>/publish, each carrying its send time and index in "data", so
  * latency, loss and duplicates are measured per delivery. The result is one
  * JSON line on stdout. Loopback only; every phase is bounded in time.
+ *
+ * --storm then drops every subscriber and reconnects all at once; with --resume
+ * each comes back with ?since=&epoch= of the snapshot it holds, and counts the
+ * bytes it receives, to set a resume storm against a full-snapshot one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +51,10 @@ struct client {
 	bool slow;           /* never reads after the handshake */
 	bool got_first;      /* first message (the snapshot) seen */
 	bool counted_open;   /* counted in the current phase's connected set */
+	bool has_point;      /* seq and epoch of its first snapshot are known (--resume) */
 	int64_t t_start;     /* connect() time, ns */
+	int64_t seq;         /* of that snapshot */
+	char epoch[33];
 	unsigned char *pend; /* unparsed bytes: handshake reply or a partial frame */
 	uint32_t plen, pcap;
 };
@@ -73,7 +80,7 @@ struct opts {
 	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
-	bool storm, deflate;
+	bool storm, deflate, resume;
 	pid_t pids[MAX_NODES]; /* the server's processes: their CPU is summed */
 	int n_pids;
 	int sub_ports[MAX_NODES]; /* subscriber i connects to sub_ports[i % n_sub_ports] */
@@ -117,6 +124,10 @@ static struct {
 	long connected, connect_errors, snapshots, delivered, duplicates, bad_frames, server_closes,
 	    eof_closes, pings, sent, publish_ok, publish_errors, open_healthy, deflate_accepted;
 	uint64_t wire_bytes; /* text payload bytes as received (compressed or not) */
+	uint64_t rx_bytes;   /* every byte read from the sockets: 101 answers, frame headers */
+	long resumed;	     /* first messages that were "resumed", not a snapshot */
+	long snapshot_bytes; /* the first snapshot's size */
+	bool resuming;	     /* connects send ?since=&epoch= when they hold a snapshot */
 	long inflight;
 	int64_t first_send, last_delivery;
 	bool measuring_conn, measuring_snap;
@@ -323,6 +334,26 @@ static long parse_field(const unsigned char *p, size_t len, const char *key, boo
 	return k ? strtol((const char *)k + strlen(key), NULL, 10) : 0;
 }
 
+/* --resume: the seq and epoch a snapshot ends with (,"seq":N,"epoch":"…"}), read from
+ * its last bytes: the data before them may hold members of the same names. */
+static void resume_point(struct client *c, const unsigned char *p, size_t len)
+{
+	size_t tail = len < 80 ? len : 80;
+	const unsigned char *t = p + len - tail, *sq = NULL;
+	for (const unsigned char *k = t; (k = memmem(k, (size_t)(p + len - k), "\"seq\":", 6)); k++)
+		sq = k; /* the last one: the envelope's */
+	const unsigned char *ek = sq ? memmem(sq, (size_t)(p + len - sq), "\"epoch\":\"", 9) : NULL;
+	if (!sq || !ek)
+		return;
+	const unsigned char *e = ek + 9, *end = memchr(e, '"', (size_t)(p + len - e));
+	if (!end || end == e || (size_t)(end - e) >= sizeof c->epoch)
+		return;
+	c->seq = strtoll((const char *)sq + 6, NULL, 10);
+	memcpy(c->epoch, e, (size_t)(end - e));
+	c->epoch[end - e] = '\0';
+	c->has_point = true;
+}
+
 /* One server message. The index and time are found by scanning, not by a JSON
  * parser: at 10^5 deliveries per second the tool must stay cheap. */
 static void on_text(long ci, struct client *c, const unsigned char *p, size_t len)
@@ -331,6 +362,12 @@ static void on_text(long ci, struct client *c, const unsigned char *p, size_t le
 	if (!c->got_first) {
 		c->got_first = true;
 		st.snapshots++;
+		if (len > 16 && memmem(p, len < 32 ? len : 32, "\"type\":\"resumed\"", 16))
+			st.resumed++;
+		else if (o.resume)
+			resume_point(c, p, len);
+		if (!st.snapshot_bytes)
+			st.snapshot_bytes = (long)len;
 		if (st.measuring_snap)
 			samples_add(&snap_us, (uint32_t)((now - c->t_start) / 1000));
 	}
@@ -504,6 +541,25 @@ static void on_open(long ci, struct client *c)
 	(void)ci;
 }
 
+/* The upgrade request; with c, resuming from the snapshot c holds. Returns its length. */
+static size_t handshake_build(char *buf, size_t cap, const struct client *c)
+{
+	char query[96] = "";
+	if (c)
+		snprintf(query, sizeof query, "?since=%lld&epoch=%s", (long long)c->seq, c->epoch);
+	int n = snprintf(
+	    buf, cap,
+	    "GET %s/ws/%s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Key: dGFjd3MtYmVuY2gta2V5MQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
+	    o.prefix, o.feed, query, o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
+	    *o.token ? "\r\n" : "",
+	    o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+			"client_no_context_takeover\r\n"
+		      : "");
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static void client_event(long ci, uint32_t events)
 {
 	struct client *c = &clients[ci];
@@ -516,7 +572,14 @@ static void client_event(long ci, uint32_t events)
 			client_close(c);
 			return;
 		}
-		if (send(c->fd, handshake, handshake_len, MSG_NOSIGNAL) != (ssize_t)handshake_len) {
+		char own[1024];
+		const char *hs = handshake;
+		size_t hs_len = handshake_len;
+		if (st.resuming && c->has_point) {
+			hs_len = handshake_build(own, sizeof own, c);
+			hs = own;
+		}
+		if (send(c->fd, hs, hs_len, MSG_NOSIGNAL) != (ssize_t)hs_len) {
 			st.connect_errors++;
 			client_close(c);
 			return;
@@ -530,6 +593,8 @@ static void client_event(long ci, uint32_t events)
 		ssize_t n = recv(c->fd, rxbuf, RX_CHUNK, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
+		if (n > 0)
+			st.rx_bytes += (uint64_t)n;
 		if (n <= 0) {
 			if (c->state == C_HANDSHAKE)
 				st.connect_errors++;
@@ -838,6 +903,8 @@ static void usage(FILE *out)
 	    "  --concurrency C    handshakes in flight while connecting (512)\n"
 	    "  --idle SECS        after connecting, idle this long and measure the server\n"
 	    "  --storm            at the end, all subscribers disconnect and reconnect at once\n"
+	    "  --resume           in the storm, each comes back with ?since=&epoch= of the\n"
+	    "                     snapshot it holds (\"resumed\" instead of the snapshot)\n"
 	    "  --deflate          offer permessage-deflate (no context takeover) and inflate;\n"
 	    "                     the padding is then JSON-like text rather than one letter\n"
 	    "  --drain SECS       wait this long for the last deliveries (10)\n"
@@ -864,7 +931,8 @@ static int parse_args(int argc, char **argv)
 		O_TYPE,
 		O_RCVBUF,
 		O_SUB_PORTS,
-		O_REDIS_PID
+		O_REDIS_PID,
+		O_RESUME
 	};
 	static const struct option lo[] = {
 	    {"port", required_argument, NULL, O_PORT},
@@ -887,6 +955,7 @@ static int parse_args(int argc, char **argv)
 	    {"concurrency", required_argument, NULL, O_CONC},
 	    {"idle", required_argument, NULL, O_IDLE},
 	    {"storm", no_argument, NULL, O_STORM},
+	    {"resume", no_argument, NULL, O_RESUME},
 	    {"deflate", no_argument, NULL, O_DEFLATE},
 	    {"drain", required_argument, NULL, O_DRAIN},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -963,6 +1032,9 @@ static int parse_args(int argc, char **argv)
 		case O_STORM:
 			o.storm = true;
 			break;
+		case O_RESUME:
+			o.resume = true;
+			break;
 		case O_DEFLATE:
 			o.deflate = true;
 			break;
@@ -982,7 +1054,8 @@ static int parse_args(int argc, char **argv)
 	if (optind < argc || o.port <= 0 || o.port > 65535 || o.subscribers < 0 || o.slow < 0 ||
 	    o.messages < 0 || o.rate <= 0 || o.size < 0 || o.size > (16 << 20) || o.sources < 1 ||
 	    o.sources > 250 || o.publishers < 1 || o.publishers > MAX_PUBLISHERS || o.conc < 1 ||
-	    o.timeout_s <= 0 || o.slow_rcvbuf < 0 || o.drain_s < 0 || o.idle_s < 0)
+	    o.timeout_s <= 0 || o.slow_rcvbuf < 0 || o.drain_s < 0 || o.idle_s < 0 ||
+	    (o.resume && !o.storm))
 		return -EINVAL;
 	struct in_addr a;
 	/* loopback only: this tool must never load another machine */
@@ -1045,16 +1118,7 @@ int main(int argc, char **argv)
 		pubs[j].fd = -1;
 	size_t hcap = 640 + strlen(o.prefix) + strlen(o.feed) + strlen(o.token);
 	handshake = malloc(hcap);
-	handshake_len = (size_t)snprintf(
-	    handshake, hcap,
-	    "GET %s/ws/%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-	    "Connection: Upgrade\r\nSec-WebSocket-Key: dGFjd3MtYmVuY2gta2V5MQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
-	    o.prefix, o.feed, o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
-	    *o.token ? "\r\n" : "",
-	    o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
-			"client_no_context_takeover\r\n"
-		      : "");
+	handshake_len = handshake ? handshake_build(handshake, hcap, NULL) : 0;
 
 	json_object *out = json_object_new_object();
 	json_object_object_add(out, "server", json_object_new_string(o.label));
@@ -1079,6 +1143,7 @@ int main(int argc, char **argv)
 	json_object *cq = quantiles(&conn_us);
 	json_object_object_add(out, "connect_ms", cq);
 	json_object_object_add(out, "snapshots", json_object_new_int64(st.snapshots));
+	json_object_object_add(out, "snapshot_bytes", json_object_new_int64(st.snapshot_bytes));
 	if (p1.ok) {
 		json_object_object_add(out, "server_rss_kb_idle0",
 		                       json_object_new_int64(p0.rss_kb));
@@ -1188,8 +1253,13 @@ int main(int argc, char **argv)
 		for (long i = 0; i < o.subscribers; i++)
 			if (clients[i].fd >= 0)
 				client_close(&clients[i]);
-		long snaps_before = st.snapshots;
+		long snaps_before = st.snapshots, resumed_before = st.resumed;
 		long conn_before = st.connected, err_before = st.connect_errors;
+		uint64_t payload_before = st.wire_bytes, rx_before = st.rx_bytes;
+		long points = 0;
+		for (long i = 0; i < o.subscribers; i++)
+			points += clients[i].has_point;
+		st.resuming = o.resume;
 		struct proc_stat sa = proc_read();
 		conn_us.n = 0;
 		snap_us.n = 0;
@@ -1204,8 +1274,17 @@ int main(int argc, char **argv)
 		                       json_object_new_int64(st.connected - conn_before));
 		json_object_object_add(storm, "errors",
 		                       json_object_new_int64(st.connect_errors - err_before));
+		long resumed = st.resumed - resumed_before;
+		json_object_object_add(storm, "resume", json_object_new_boolean(o.resume));
+		json_object_object_add(storm, "resume_points", json_object_new_int64(points));
 		json_object_object_add(storm, "snapshots",
-		                       json_object_new_int64(st.snapshots - snaps_before));
+		                       json_object_new_int64(st.snapshots - snaps_before - resumed));
+		json_object_object_add(storm, "resumed", json_object_new_int64(resumed));
+		/* what the server sent: text payloads, and every byte read (HTTP 101, frame headers) */
+		json_object_object_add(storm, "payload_bytes",
+		                       json_object_new_int64((int64_t)(st.wire_bytes - payload_before)));
+		json_object_object_add(storm, "rx_bytes",
+		                       json_object_new_int64((int64_t)(st.rx_bytes - rx_before)));
 		json_object_object_add(storm, "wall_s", num(secs));
 		json_object_object_add(storm, "connect_ms", quantiles(&conn_us));
 		json_object_object_add(storm, "snapshot_ms", quantiles(&snap_us));

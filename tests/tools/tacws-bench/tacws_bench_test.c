@@ -21,11 +21,21 @@ static int suite_init(void)
 	const char *dir = tacws_server_fixture_dir(srv);
 	if (tacws_test_write_file(dir, "alpha.json", "{\"state\":1}"))
 		return -1;
+	/* beta: a 9 KB snapshot, for the resume storm's bytes */
+	char big[12000];
+	int at = snprintf(big, sizeof big, "{\"rows\":[");
+	for (int i = 0; i < 100; i++)
+		at += snprintf(big + at, sizeof big - (size_t)at, "%s{\"id\":\"row-%04d\",\"pad\":\"%s\"}",
+		               i ? "," : "", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	snprintf(big + at, sizeof big - (size_t)at, "]}");
+	if (tacws_test_write_file(dir, "big.json", big))
+		return -1;
 	char ini[1024];
 	snprintf(ini, sizeof ini,
 	         "[auth]\npublish_token = " TOKEN "\n"
-	         "[feed.alpha]\nplugin = testfeed\ninterval_ms = 60000\nfile = %s/alpha.json\n",
-	         dir);
+	         "[feed.alpha]\nplugin = testfeed\ninterval_ms = 60000\nfile = %s/alpha.json\n"
+	         "[feed.beta]\nplugin = testfeed\ninterval_ms = 60000\nfile = %s/big.json\n",
+	         dir, dir);
 	tacws_server_config cfg = {
 	    .server_keys = "send_queue_bytes = 1048576\nmax_connections = 1000\n",
 	    .ini = ini,
@@ -176,6 +186,35 @@ static void test_reconnect_storm_gets_snapshots(void)
 	json_object_put(o);
 }
 
+/* --resume: the storm comes back with ?since=&epoch= of the snapshot each holds, and the
+ * unchanged topic answers "resumed" (a few dozen bytes) instead of its 9 KB snapshot. */
+static void test_resume_storm_gets_resumed(void)
+{
+	const char *full_args[] = {"--feed", "beta", "-n", "100", "-m", "0", "--storm", NULL};
+	json_object *full = bench(full_args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(full);
+	long snapshot = field(full, "snapshot_bytes");
+	CU_ASSERT(snapshot > 8000);
+	CU_ASSERT_EQUAL(field(full, "storm.snapshots"), 100);
+	CU_ASSERT_EQUAL(field(full, "storm.resumed"), 0);
+	CU_ASSERT_EQUAL(field(full, "storm.payload_bytes"), 100 * snapshot);
+	CU_ASSERT(field(full, "storm.rx_bytes") > 100 * snapshot); /* 101 answers, frame headers */
+
+	const char *args[] = {"--feed", "beta", "-n", "100", "-m", "0", "--storm", "--resume", NULL};
+	json_object *o = bench(args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_EQUAL(field(o, "storm.resume_points"), 100);
+	CU_ASSERT_EQUAL(field(o, "storm.reconnected"), 100);
+	CU_ASSERT_EQUAL(field(o, "storm.errors"), 0);
+	CU_ASSERT_EQUAL(field(o, "storm.resumed"), 100);
+	CU_ASSERT_EQUAL(field(o, "storm.snapshots"), 0);
+	long payload = field(o, "storm.payload_bytes");
+	CU_ASSERT(payload > 0 && payload <= 100 * 200); /* "resumed" only */
+	CU_ASSERT(field(o, "storm.rx_bytes") < field(full, "storm.rx_bytes") / 10);
+	json_object_put(o);
+	json_object_put(full);
+}
+
 /* --sub-ports spreads the subscribers over servers while publishing stays on --port: with a
  * second tacwsd, not linked to the first, half the subscribers get nothing. --pid sums the
  * servers' CPU and RSS; --redis-pid (here the second server) is reported apart. */
@@ -223,6 +262,7 @@ int main(void)
 	    {"slow readers are dropped, healthy ones get everything",
 	     test_slow_readers_are_dropped_not_waited_for},
 	    {"a reconnect storm gets its snapshots", test_reconnect_storm_gets_snapshots},
+	    {"a resume storm gets resumed, not the snapshots", test_resume_storm_gets_resumed},
 	    {"subscribers over several ports, CPU over several PIDs",
 	     test_subscribers_over_several_ports},
 	    {NULL, NULL},
