@@ -647,6 +647,7 @@ export class TacwsClient {
 		if (this.delta && perFeed) params.push('delta=json-patch');
 		const from = perFeed && this._resumeFrom(topic);
 		if (from) params.push(`since=${from.since}`, `epoch=${encodeURIComponent(from.epoch)}`);
+		if (from && from.offset !== undefined) params.push(`offset=${from.offset}`);
 		const q = params.length ? `?${params.join('&')}` : '';
 		return `${this.url}${this.apiPrefix}/${path}${q}`;
 	}

@@ -641,6 +641,21 @@ test('resume: the last event offset of the epoch goes with since and epoch; a ne
 	client.stop();
 });
 
+test('resume: a per-feed socket sends the last event offset of its epoch as ?offset=', async () => {
+	const { env, instances } = makeEnv();
+	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
+	client.subscribe('queue', () => {});
+	await client.start();
+	instances[0].serverOpen();
+	instances[0].serverSend({ type: 'queue_update', data: { phases: [] }, seq: 3, epoch: 'E1' });
+	instances[0].serverSend({ type: 'alert', data: {}, seq: 3, epoch: 'E1', offset: 9 });
+	instances[0].serverClose();
+	client.reconnectNow();
+	const ws = instances.at(-1);
+	assert.equal(ws.url, 'ws://127.0.0.1:1/api/v1/ws/queue?since=3&epoch=E1&offset=9');
+	client.stop();
+});
+
 test('resume: a per-feed socket reconnects with ?since=&epoch=; recovered false is no resume', async () => {
 	const { env, instances } = makeEnv();
 	const client = new TacwsClient({ url: 'ws://127.0.0.1:1', env, multiplex: false });
