@@ -39,6 +39,8 @@ FIELDS = [
     ("storm rx B", "storm.rx_bytes"),
     ("storm wall s", "storm.wall_s"),
     ("storm CPU s", "storm.server_cpu_s"),
+    ("storm sys s", "storm.server_sys_s"),
+    ("storm close CPU s", "storm.close_server_cpu_s"),
     ("tool CPU s", "tool_cpu_s"),
 ]
 
@@ -66,7 +68,7 @@ def main():
             cells = []
             for _, p in cols:
                 v = median(runs, p)
-                cells.append("" if v is None else f"{v:g}" if isinstance(v, int) else f"{v:.3g}")
+                cells.append("" if v is None else f"{v}" if isinstance(v, int) else f"{v:.3g}")
             print(f"| {server} | {len(runs)} | " + " | ".join(cells) + " |")
         t, n = by_server.get("tacws"), by_server.get("node")
         if t and n:

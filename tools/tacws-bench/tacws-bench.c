@@ -15,6 +15,7 @@
  * bytes it receives, to set a resume storm against a full-snapshot one.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -185,13 +186,14 @@ static void samples_sort(struct samples *s)
 
 struct proc_stat {
 	double cpu_s;
+	double sys_s; /* the part of cpu_s in the kernel (stime) */
 	long rss_kb;
 	bool ok;
 };
 
 static struct proc_stat proc_read_pid(pid_t pid)
 {
-	struct proc_stat p = {0, 0, false};
+	struct proc_stat p = {0, 0, 0, false};
 	if (pid <= 0)
 		return p;
 	char path[64], buf[4096];
@@ -209,6 +211,7 @@ static struct proc_stat proc_read_pid(pid_t pid)
 	    sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
 		return p;
 	p.cpu_s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+	p.sys_s = (double)stime / (double)sysconf(_SC_CLK_TCK);
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
@@ -224,14 +227,32 @@ static struct proc_stat proc_read_pid(pid_t pid)
 /* The server: CPU and RSS summed over its processes (the nodes of a cluster). */
 static struct proc_stat proc_read(void)
 {
-	struct proc_stat sum = {0, 0, o.n_pids > 0};
+	struct proc_stat sum = {0, 0, 0, o.n_pids > 0};
 	for (int i = 0; i < o.n_pids; i++) {
 		struct proc_stat p = proc_read_pid(o.pids[i]);
 		sum.cpu_s += p.cpu_s;
+		sum.sys_s += p.sys_s;
 		sum.rss_kb += p.rss_kb;
 		sum.ok = sum.ok && p.ok;
 	}
 	return sum;
+}
+
+/* Descriptors the server's processes hold (/proc/<pid>/fd), or -1 without --pid. */
+static long proc_fds(void)
+{
+	long n = o.n_pids ? 0 : -1;
+	for (int i = 0; i < o.n_pids; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/fd", (int)o.pids[i]);
+		DIR *d = opendir(path);
+		if (!d)
+			return -1;
+		for (struct dirent *e; (e = readdir(d));)
+			n += e->d_name[0] != '.';
+		closedir(d);
+	}
+	return n;
 }
 
 /* "a,b,c" of positive numbers into out (at most MAX_NODES). Returns the count, or -1. */
@@ -1129,6 +1150,7 @@ int main(int argc, char **argv)
 	json_object_object_add(out, "size", json_object_new_int64(o.size));
 
 	/* connect */
+	long fds0 = proc_fds();
 	struct proc_stat p0 = proc_read();
 	int64_t t0 = now_ns();
 	st.measuring_conn = true;
@@ -1249,10 +1271,18 @@ int main(int argc, char **argv)
 	}
 
 	if (o.storm) {
-		/* every healthy subscriber drops at once, then all come back at once */
+		/* every healthy subscriber drops at once, then all come back at once; the server's
+		 * CPU for the closes is measured apart, until it holds about its first descriptors
+		 * again (the slow subscribers', the publishers' and a few of its own aside) */
+		struct proc_stat sc = proc_read();
+		int64_t tc = now_ns();
 		for (long i = 0; i < o.subscribers; i++)
 			if (clients[i].fd >= 0)
 				client_close(&clients[i]);
+		int64_t settle_end = tc + 30000000000LL;
+		while (fds0 >= 0 && proc_fds() > fds0 + o.slow + o.publishers + 4 && !past(settle_end))
+			poll_once(20);
+		double close_s = (double)(now_ns() - tc) / 1e9;
 		long snaps_before = st.snapshots, resumed_before = st.resumed;
 		long conn_before = st.connected, err_before = st.connect_errors;
 		uint64_t payload_before = st.wire_bytes, rx_before = st.rx_bytes;
@@ -1276,6 +1306,9 @@ int main(int argc, char **argv)
 		                       json_object_new_int64(st.connect_errors - err_before));
 		long resumed = st.resumed - resumed_before;
 		json_object_object_add(storm, "resume", json_object_new_boolean(o.resume));
+		json_object_object_add(storm, "close_wall_s", num(close_s));
+		if (sc.ok && sa.ok)
+			json_object_object_add(storm, "close_server_cpu_s", num(sa.cpu_s - sc.cpu_s));
 		json_object_object_add(storm, "resume_points", json_object_new_int64(points));
 		json_object_object_add(storm, "snapshots",
 		                       json_object_new_int64(st.snapshots - snaps_before - resumed));
@@ -1288,8 +1321,10 @@ int main(int argc, char **argv)
 		json_object_object_add(storm, "wall_s", num(secs));
 		json_object_object_add(storm, "connect_ms", quantiles(&conn_us));
 		json_object_object_add(storm, "snapshot_ms", quantiles(&snap_us));
-		if (sa.ok && sb.ok)
+		if (sa.ok && sb.ok) {
 			json_object_object_add(storm, "server_cpu_s", num(sb.cpu_s - sa.cpu_s));
+			json_object_object_add(storm, "server_sys_s", num(sb.sys_s - sa.sys_s));
+		}
 		json_object_object_add(out, "storm", storm);
 	}
 	json_object_object_add(out, "server_closes", json_object_new_int64(st.server_closes));
