@@ -199,8 +199,9 @@ function writeConfig(port, demoPort) {
 		`plugin_dir = ${PLUGINS}`,
 		`web_dir = ${path.join(SRC, 'web')}`,
 		'workers = 2',
-		// TACWS_COMPRESSION=1: Chromium offers permessage-deflate and tacwsd takes it
-		...(process.env.TACWS_COMPRESSION === '1' ? ['compression = 1'] : []),
+		// TACWS_COMPRESSION=1: Chromium offers permessage-deflate and tacwsd takes it;
+		// otherwise compression = 0 (on by default): plain frames
+		`compression = ${process.env.TACWS_COMPRESSION === '1' ? 1 : 0}`,
 		'',
 		'[sources]',
 		`repo_root = ${path.join(tmp, 'repo')}`,
