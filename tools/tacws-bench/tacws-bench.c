@@ -73,7 +73,7 @@ struct opts {
 	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
-	bool storm, deflate;
+	bool storm, deflate, delta;
 	pid_t pids[MAX_NODES]; /* the server's processes: their CPU is summed */
 	int n_pids;
 	int sub_ports[MAX_NODES]; /* subscriber i connects to sub_ports[i % n_sub_ports] */
@@ -117,6 +117,7 @@ static struct {
 	long connected, connect_errors, snapshots, delivered, duplicates, bad_frames, server_closes,
 	    eof_closes, pings, sent, publish_ok, publish_errors, open_healthy, deflate_accepted;
 	uint64_t wire_bytes; /* text payload bytes as received (compressed or not) */
+	long updates, update_deltas; /* text messages after each client's first; those with "delta" */
 	long inflight;
 	int64_t first_send, last_delivery;
 	bool measuring_conn, measuring_snap;
@@ -333,6 +334,10 @@ static void on_text(long ci, struct client *c, const unsigned char *p, size_t le
 		st.snapshots++;
 		if (st.measuring_snap)
 			samples_add(&snap_us, (uint32_t)((now - c->t_start) / 1000));
+	} else {
+		/* a change of a polled feed (--idle with the feed's source changing) */
+		st.updates++;
+		st.update_deltas += memmem(p, len < 128 ? len : 128, "\"delta\":", 8) != NULL;
 	}
 	/* the envelope's "data" holds {"t":ns,"i":index,...}; search only its start */
 	size_t window = len < 256 ? len : 256;
@@ -840,6 +845,7 @@ static void usage(FILE *out)
 	    "  --storm            at the end, all subscribers disconnect and reconnect at once\n"
 	    "  --deflate          offer permessage-deflate (no context takeover) and inflate;\n"
 	    "                     the padding is then JSON-like text rather than one letter\n"
+	    "  --delta            subscribe with ?delta=json-patch (JSON Patch deltas)\n"
 	    "  --drain SECS       wait this long for the last deliveries (10)\n"
 	    "  --timeout SECS     hard limit for the whole run (300)\n");
 }
@@ -859,6 +865,7 @@ static int parse_args(int argc, char **argv)
 		O_IDLE,
 		O_STORM,
 		O_DEFLATE,
+		O_DELTA,
 		O_DRAIN,
 		O_TIMEOUT,
 		O_TYPE,
@@ -888,6 +895,7 @@ static int parse_args(int argc, char **argv)
 	    {"idle", required_argument, NULL, O_IDLE},
 	    {"storm", no_argument, NULL, O_STORM},
 	    {"deflate", no_argument, NULL, O_DEFLATE},
+	    {"delta", no_argument, NULL, O_DELTA},
 	    {"drain", required_argument, NULL, O_DRAIN},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
@@ -962,6 +970,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case O_STORM:
 			o.storm = true;
+			break;
+		case O_DELTA:
+			o.delta = true;
 			break;
 		case O_DEFLATE:
 			o.deflate = true;
@@ -1047,10 +1058,10 @@ int main(int argc, char **argv)
 	handshake = malloc(hcap);
 	handshake_len = (size_t)snprintf(
 	    handshake, hcap,
-	    "GET %s/ws/%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+	    "GET %s/ws/%s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: dGFjd3MtYmVuY2gta2V5MQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
-	    o.prefix, o.feed, o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
+	    o.prefix, o.feed, o.delta ? "?delta=json-patch" : "", o.host, o.port, *o.token ? "Authorization: Bearer " : "", o.token,
 	    *o.token ? "\r\n" : "",
 	    o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
 			"client_no_context_takeover\r\n"
@@ -1093,10 +1104,23 @@ int main(int argc, char **argv)
 	if (o.idle_s > 0) {
 		struct proc_stat a = proc_read();
 		int64_t ti = now_ns();
+		long up0 = st.updates, ud0 = st.update_deltas;
+		uint64_t wb0 = st.wire_bytes;
 		run_for(o.idle_s);
 		struct proc_stat b = proc_read();
 		double secs = (double)(now_ns() - ti) / 1e9;
+		long ups = st.updates - up0;
 		json_object *idle = json_object_new_object();
+		/* the feed's changes the subscribers got in the window (its source changed by
+		 * someone else, e.g. tools/tacws-bench/run-feed-changes.sh) */
+		json_object_object_add(idle, "updates", json_object_new_int64(ups));
+		json_object_object_add(idle, "update_deltas",
+				       json_object_new_int64(st.update_deltas - ud0));
+		json_object_object_add(idle, "wire_bytes_per_update",
+				       num(ups ? (double)(st.wire_bytes - wb0) / (double)ups : 0));
+		if (a.ok && b.ok && ups)
+			json_object_object_add(idle, "server_us_per_update",
+					       num((b.cpu_s - a.cpu_s) * 1e6 / (double)ups));
 		json_object_object_add(idle, "seconds", num(secs));
 		json_object_object_add(idle, "pings", json_object_new_int64(st.pings));
 		json_object_object_add(idle, "open", json_object_new_int64(st.open_healthy));
