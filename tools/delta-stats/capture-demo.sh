@@ -17,9 +17,11 @@ build=${TACWS_BUILD_DIR:-$src/build}
 mkdir -p "$out"
 export TACWS_DEMO_DIR=${TACWS_DEMO_DIR:-$out/demo}
 rm -rf "$TACWS_DEMO_DIR"
-"$src/tools/demo/run-demo.sh" >"$out/demo.log" 2>&1 &
+# its own process group: run-demo.sh runs tacwsd in the foreground, so a TERM to the
+# script alone waits for tacwsd; the whole group (the script, tacwsd, tacws-demo) is stopped
+setsid "$src/tools/demo/run-demo.sh" >"$out/demo.log" 2>&1 &
 demo_pid=$!
-trap 'kill -TERM $demo_pid 2>/dev/null || true; wait $demo_pid 2>/dev/null || true' EXIT
+trap 'kill -TERM -- -$demo_pid 2>/dev/null || true; wait $demo_pid 2>/dev/null || true' EXIT
 port=
 for ((i = 0; i < 600; i++)); do
 	port=$(sed -n 's|.*open http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$out/demo.log" | head -1)
