@@ -49,7 +49,7 @@ static const struct key_spec specs[] = {
 	{"server", "max_topics", K_LONG, OFF(max_topics), "10000", 1, 10000000},
 	{"server", "topic_creations_per_s", K_LONG, OFF(topic_creations_per_s), "20", 1, 100000},
 	{"server", "delta_keys", K_STRING, OFF(delta_keys), "id", 0, 0},
-	{"server", "compression", K_LONG, OFF(compression), "0", 0, 1},
+	{"server", "compression", K_LONG, OFF(compression), "1", 0, 1},
 	{"server", "log_level", K_LEVEL, OFF(log_level), "info", 0, 0},
 	{"auth", "ws_token", K_STRING, OFF(ws_token), "", 0, 0},
 	{"auth", "allowed_origins", K_STRING, OFF(allowed_origins), "", 0, 0},

@@ -73,7 +73,7 @@ typedef struct tacws_config {
 	long topic_idle_s;
 	long max_topics;	   /* live topics per feed */
 	long topic_creations_per_s; /* new topics one connection may create */
-	long compression; /* 1: offer permessage-deflate */
+	long compression; /* 1 (default): take permessage-deflate offers */
 	char *delta_keys; /* members that identify array rows in deltas: "id, queue_id" */
 	char *log_level;
 

@@ -285,24 +285,88 @@ int tacws_conn_drain(tacws_conn *conn)
 	return 0;
 }
 
-/* Whether lws's permessage-deflate is active on wsi (setting an option fails on a
- * connection without it; rx_buf_size 10 is its default), the client's offer
- * takes the shared compressed frames and the client is not one known to break.
- * An offer or User-Agent too long to read whole gets plain frames: a User-Agent
- * cut short (or taken as none) could be Safari 15.0-15.3's. */
-static bool deflate_negotiated(tacws_server *srv, struct lws *wsi)
+/* Whether wsi's client may get the shared compressed frames, as far as its request
+ * tells: its offer is one tacws takes (copied into offer, *n its length) and it
+ * is not a client known to break. An offer or User-Agent too long to read whole
+ * gets plain frames: a User-Agent cut short (or taken as none) could be Safari
+ * 15.0-15.3's. */
+static bool deflate_offered(tacws_server *srv, struct lws *wsi,
+			    char offer[TACWS_DEFLATE_OFFER_MAX + 1], int *n)
 {
-	char offer[TACWS_DEFLATE_OFFER_MAX + 1], agent[512];
-	int n = tacws_header_copy(wsi, WSI_TOKEN_EXTENSIONS, offer, sizeof offer);
-	int a = n > 0 ? tacws_header_copy(wsi, WSI_TOKEN_HTTP_USER_AGENT, agent, sizeof agent) : 0;
-	if (n < 0 || a < 0) {
+	char agent[512];
+	*n = tacws_header_copy(wsi, WSI_TOKEN_EXTENSIONS, offer, TACWS_DEFLATE_OFFER_MAX + 1);
+	int a = *n > 0 ? tacws_header_copy(wsi, WSI_TOKEN_HTTP_USER_AGENT, agent, sizeof agent) : 0;
+	if (*n < 0 || a < 0) {
 		srv->metrics.limit_hits[TACWS_LIMIT_HEADER_BYTES]++;
 		return false;
 	}
-	if (!n || !tacws_deflate_offer_accepts(offer, (size_t)n))
-		return false;
-	return tacws_deflate_user_agent_ok(a > 0 ? agent : NULL) &&
+	return *n && tacws_deflate_offer_accepts(offer, (size_t)*n) &&
+	       tacws_deflate_user_agent_ok(a > 0 ? agent : NULL);
+}
+
+/* Whether lws's permessage-deflate is active on wsi (setting an option fails on a
+ * connection without it; rx_buf_size 10 is its default) and was answered: the
+ * same test as tacws_conn_answer_deflate's. */
+static bool deflate_negotiated(tacws_server *srv, struct lws *wsi)
+{
+	char offer[TACWS_DEFLATE_OFFER_MAX + 1];
+	int n;
+	return deflate_offered(srv, wsi, offer, &n) &&
 	       lws_set_extension_option(wsi, "permessage-deflate", "rx_buf_size", "10") == 0;
+}
+
+/* The start of the header line that ends at end ("...\r\n"), looked for at most
+ * 256 bytes back; NULL when there is none. */
+static char *line_start(char *end)
+{
+	if (end[-1] != '\n' || end[-2] != '\r')
+		return NULL;
+	for (char *q = end - 3; q > end - 256; q--)
+		if (q[-2] == '\r' && q[-1] == '\n')
+			return q;
+	return NULL;
+}
+
+int tacws_conn_answer_deflate(tacws_server *srv, struct lws *wsi,
+			      struct lws_process_html_args *args)
+{
+	static const char field[] = "Sec-WebSocket-Extensions: ";
+	/* lws answered an offer only with its extension on, and only in the upgrade
+	 * (no mount of tacws's has a protocol, so no file response comes here) */
+	if (!srv->cfg->compression || lws_hdr_total_length(wsi, WSI_TOKEN_KEY) <= 0 ||
+	    lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) <= 0 ||
+	    lws_set_extension_option(wsi, "permessage-deflate", "rx_buf_size", "10"))
+		return 0;
+	/* lws's line is the last one before args->p; it is answered again or taken out */
+	char *line = line_start(args->p);
+	if (!line || strncmp(line, field, sizeof field - 1) ||
+	    strncmp(line + sizeof field - 1, "permessage-deflate", 18))
+		return 0;
+	char offer[TACWS_DEFLATE_OFFER_MAX + 1], answer[TACWS_DEFLATE_ANSWER_MAX];
+	int n, inflate_bits = 15;
+	size_t alen = deflate_offered(srv, wsi, offer, &n)
+			  ? tacws_deflate_answer(offer, (size_t)n, answer, sizeof answer,
+						 &inflate_bits)
+			  : 0;
+	size_t room = (size_t)(args->p - line) + (size_t)args->max_len;
+	if (alen + sizeof field + 2 > room)
+		return -1;
+	/* declined: no line, so the client neither expects nor sends compressed
+	 * frames (lws's extension stays on, idle) */
+	args->p = line;
+	if (alen)
+		args->p += snprintf(line, room, "%s%s\r\n", field, answer);
+	args->max_len = (int)(room - (size_t)(args->p - line));
+	/* lws's inflater ends after each message when its server_no_context_takeover
+	 * is set (client_no_context_takeover, answered above, is what allows it), and
+	 * is opened with server_max_window_bits: the window answered to the client */
+	char bits[4];
+	snprintf(bits, sizeof bits, "%d", inflate_bits);
+	if (lws_set_extension_option(wsi, "permessage-deflate", "server_no_context_takeover",
+				     "1") ||
+	    lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", bits))
+		return -1;
+	return 0;
 }
 
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,

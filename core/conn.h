@@ -75,6 +75,15 @@ struct tacws_conn {
 int tacws_conn_open(tacws_server *srv, tacws_conn *conn, struct lws *wsi, bool mux,
 		    tacws_feed *feed, const char *param, const tacws_sub_options *opts);
 
+/* LWS_CALLBACK_ADD_HEADERS of an upgrade: lws's permessage-deflate answered the
+ * client's offer with a bare "permessage-deflate" (lws 4.1 answers no window
+ * parameter and only the no_context_takeover ones offered). Its line is
+ * replaced with tacws_deflate_answer's, or taken out when tacws declines the
+ * offer, and lws's inflater is set to end after each message, with the window
+ * answered. Returns 0, or -1 to fail the upgrade. */
+int tacws_conn_answer_deflate(tacws_server *srv, struct lws *wsi,
+			      struct lws_process_html_args *args);
+
 /* LWS_CALLBACK_CLOSED: frees the queue and the subscriptions. */
 void tacws_conn_closed(tacws_server *srv, tacws_conn *conn);
 

@@ -1,6 +1,7 @@
 #include "deflate.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
@@ -63,9 +64,15 @@ static int window_bits(const char *s, size_t n)
 
 enum pmd_param { SERVER_NCT, CLIENT_NCT, SERVER_MWB, CLIENT_MWB, PMD_PARAMS };
 
+/* What one permessage-deflate offer asks for, as far as tacws's answer goes. */
+struct pmd_offer {
+	bool takes_ours;  /* it takes our 32 KB window (server_max_window_bits absent or 15) */
+	int client_bits;  /* client_max_window_bits: -1 absent, 0 without a value, else 8..15 */
+};
+
 /* Checks one permessage-deflate parameter; seen records which came already. */
 static bool pmd_param_ok(const char *name, size_t nlen, const char *val, size_t vlen,
-			 bool has_value, bool seen[PMD_PARAMS], bool *takes_ours)
+			 bool has_value, bool seen[PMD_PARAMS], struct pmd_offer *po)
 {
 	static const char *const names[PMD_PARAMS] = {
 	    "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
@@ -84,23 +91,24 @@ static bool pmd_param_ok(const char *name, size_t nlen, const char *val, size_t 
 		int bits = has_value ? window_bits(val, vlen) : -1;
 		if (bits < 0)
 			return false;
-		*takes_ours = *takes_ours && bits == 15;
+		po->takes_ours = po->takes_ours && bits == 15;
 		return true;
 	}
 	default: /* client_max_window_bits: a value is optional */
-		return !has_value || window_bits(val, vlen) >= 0;
+		po->client_bits = has_value ? window_bits(val, vlen) : 0;
+		return po->client_bits >= 0;
 	}
 }
 
 /* One list element: a name and its parameters, up to ',' or the end. */
-static bool read_extension(struct offer_cursor *c, bool *is_pmd, bool *takes_ours)
+static bool read_extension(struct offer_cursor *c, bool *is_pmd, struct pmd_offer *po)
 {
 	const char *name;
 	size_t nlen = read_token(c, &name);
 	if (!nlen)
 		return false;
 	*is_pmd = token_is(name, nlen, "permessage-deflate");
-	*takes_ours = true;
+	*po = (struct pmd_offer){.takes_ours = true, .client_bits = -1};
 	bool seen[PMD_PARAMS] = {false};
 	for (skip_ows(c); c->p < c->end && *c->p == ';'; skip_ows(c)) {
 		c->p++;
@@ -117,13 +125,15 @@ static bool read_extension(struct offer_cursor *c, bool *is_pmd, bool *takes_our
 			if (!(vlen = read_value(c, &val)))
 				return false;
 		}
-		if (*is_pmd && !pmd_param_ok(pname, plen, val, vlen, has_value, seen, takes_ours))
+		if (*is_pmd && !pmd_param_ok(pname, plen, val, vlen, has_value, seen, po))
 			return false;
 	}
 	return c->p == c->end || *c->p == ',';
 }
 
-bool tacws_deflate_offer_accepts(const char *offer, size_t len)
+/* Whether the offer is one tacws takes; *first gets its first permessage-deflate
+ * offer, the one lws picks and answers. */
+static bool read_offer(const char *offer, size_t len, struct pmd_offer *first)
 {
 	if (!offer || len > TACWS_DEFLATE_OFFER_MAX)
 		return false;
@@ -137,13 +147,44 @@ bool tacws_deflate_offer_accepts(const char *offer, size_t len)
 		}
 		if (c.p == c.end)
 			return any;
-		bool is_pmd, takes_ours;
-		if (!read_extension(&c, &is_pmd, &takes_ours))
+		bool is_pmd;
+		struct pmd_offer po;
+		if (!read_extension(&c, &is_pmd, &po))
 			return false;
-		if (is_pmd && !takes_ours)
+		if (is_pmd && !po.takes_ours)
 			return false; /* lws may pick this one: its window is smaller than ours */
+		if (is_pmd && !any)
+			*first = po;
 		any = any || is_pmd;
 	}
+}
+
+bool tacws_deflate_offer_accepts(const char *offer, size_t len)
+{
+	struct pmd_offer first;
+	return read_offer(offer, len, &first);
+}
+
+size_t tacws_deflate_answer(const char *offer, size_t len, char *out, size_t cap, int *inflate_bits)
+{
+	struct pmd_offer first;
+	if (!read_offer(offer, len, &first) || cap < TACWS_DEFLATE_ANSWER_MAX)
+		return 0;
+	/* RFC 7692 7.1.1: both no_context_takeover parameters may be answered
+	 * whether offered or not. 7.1.2.2: client_max_window_bits only when offered,
+	 * and not above the offered value. */
+	int n = snprintf(out, cap, "permessage-deflate; server_no_context_takeover; "
+				   "client_no_context_takeover");
+	*inflate_bits = 15;
+	if (first.client_bits >= 0) {
+		int bits = first.client_bits && first.client_bits < TACWS_DEFLATE_CLIENT_WINDOW_BITS
+			       ? first.client_bits
+			       : TACWS_DEFLATE_CLIENT_WINDOW_BITS;
+		n += snprintf(out + n, cap - (size_t)n, "; client_max_window_bits=%d", bits);
+		/* zlib's raw deflate takes 8 as 9: an inflater with 512 bytes reads both */
+		*inflate_bits = bits < 9 ? 9 : bits;
+	}
+	return (size_t)n;
 }
 
 /* ---- clients known to break ---- */

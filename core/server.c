@@ -62,6 +62,8 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	case LWS_CALLBACK_WSI_DESTROY:
 		tacws_handshake_done(srv, wsi); /* gone before its headers were in */
 		return 0;
+	case LWS_CALLBACK_ADD_HEADERS: /* only the upgrade's answer comes here */
+		return srv ? tacws_conn_answer_deflate(srv, wsi, in) : 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		return tacws_client_open(wsi, srv, conn);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -81,10 +83,11 @@ static int callback_tacws(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
-/* [server] compression = 1: lws's permessage-deflate answers the offer and inflates
+/* [server] compression = 1: lws's permessage-deflate takes the offer and inflates
  * what clients send (lws 4.1 closes on RSV1 frames without an active extension);
- * tacws writes the shared compressed frames itself (deflate.h), so lws's per
- * connection compressor is never set up. */
+ * tacws rewrites its answer (tacws_conn_answer_deflate: no context takeover either
+ * way, a small client window) and writes the shared compressed frames itself
+ * (deflate.h), so lws's per connection compressor is never set up. */
 static const struct lws_extension deflate_extension[] = {
 	{"permessage-deflate", lws_extension_callback_pm_deflate,
 	 "permessage-deflate; client_no_context_takeover; client_max_window_bits"},

@@ -88,6 +88,45 @@ static void test_user_agents(void)
 	    "CriOS/98.0.4758.97 Mobile/15E148 Safari/604.1"));
 }
 
+/* answer's text for offer, "" when declined; bits gets the inflater's window. */
+static const char *answer(const char *offer, int *bits)
+{
+	static char text[TACWS_DEFLATE_ANSWER_MAX];
+	*bits = 0;
+	if (!tacws_deflate_answer(offer, strlen(offer), text, sizeof text, bits))
+		text[0] = '\0';
+	return text;
+}
+
+#define NCT "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+
+static void test_answers(void)
+{
+	int bits;
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate; client_max_window_bits", &bits),
+			       NCT "; client_max_window_bits=9");
+	CU_ASSERT_EQUAL(bits, 9);
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate", &bits), NCT);
+	CU_ASSERT_EQUAL(bits, 15); /* the client may use any window */
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate; client_max_window_bits=\"15\"", &bits),
+			       NCT "; client_max_window_bits=9");
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate; client_max_window_bits=8", &bits),
+			       NCT "; client_max_window_bits=8");
+	CU_ASSERT_EQUAL(bits, 9); /* zlib's raw deflate takes 8 as 9 */
+	CU_ASSERT_STRING_EQUAL(answer("x-foo, permessage-deflate; client_max_window_bits=11, "
+				      "permessage-deflate",
+				      &bits),
+			       NCT "; client_max_window_bits=9");
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate, permessage-deflate; client_max_window_bits",
+				      &bits),
+			       NCT);
+	CU_ASSERT_STRING_EQUAL(answer("permessage-deflate; server_max_window_bits=12", &bits), "");
+	CU_ASSERT_STRING_EQUAL(answer("x-webkit-deflate-frame", &bits), "");
+	CU_ASSERT_STRING_EQUAL(answer("", &bits), "");
+	char small[16];
+	CU_ASSERT_EQUAL(tacws_deflate_answer("permessage-deflate", 18, small, sizeof small, &bits), 0);
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -95,6 +134,7 @@ int main(void)
 	    {"smaller windows and other extensions do not", test_not_ours},
 	    {"malformed or overlong offers do not", test_malformed},
 	    {"Safari 15.0-15.3 gets plain frames", test_user_agents},
+	    {"the answer to each offer", test_answers},
 	    {NULL, NULL},
 	};
 	return tacws_test_run("deflate_offer", NULL, NULL, cases);

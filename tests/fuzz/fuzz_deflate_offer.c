@@ -1,6 +1,7 @@
 /* The client's Sec-WebSocket-Extensions offer, checked as the server does
  * (deflate.h): read only within its length, and accepted only when it names
- * permessage-deflate. */
+ * permessage-deflate; the answer (tacws_deflate_answer) is given for exactly
+ * those offers. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!named || size > TACWS_DEFLATE_OFFER_MAX)
 			abort();
 	}
+	/* the answer: given exactly for the offers accepted, within its room, and
+	 * with a window an inflater can open */
+	char answer[TACWS_DEFLATE_ANSWER_MAX];
+	int bits = 0;
+	size_t alen = tacws_deflate_answer(offer, size, answer, sizeof answer, &bits);
+	if ((alen > 0) != tacws_deflate_offer_accepts(offer, size) || alen >= sizeof answer ||
+	    (alen && (strlen(answer) != alen || bits < 9 || bits > 15 ||
+		      strncmp(answer, "permessage-deflate; server_no_context_takeover; "
+				      "client_no_context_takeover", 74))))
+		abort();
 	free(offer);
 	return 0;
 }

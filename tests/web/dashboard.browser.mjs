@@ -27,7 +27,8 @@ const PLUGINS = process.env.TACWS_PLUGIN_DIR || path.join(BUILD, 'plugins');
 const SHOTS = process.env.TACWS_SCREENSHOT_DIR || path.join(BUILD, 'tests/web/screenshots');
 const TOTAL_MS = 240000;
 const ALLOWED_ORIGINS = process.env.TACWS_ALLOWED_ORIGINS || '';
-const STEPS = ALLOWED_ORIGINS ? 16 : 15;
+// one step more for each of allowed_origins and compression
+const STEPS = 15 + (ALLOWED_ORIGINS ? 1 : 0) + (process.env.TACWS_COMPRESSION === '1' ? 1 : 0);
 const GRACE_MS = 1500; // hidden-page grace period asked of the page under test
 
 const children = new Set();
@@ -199,8 +200,9 @@ function writeConfig(port, demoPort) {
 		`plugin_dir = ${PLUGINS}`,
 		`web_dir = ${path.join(SRC, 'web')}`,
 		'workers = 2',
-		// TACWS_COMPRESSION=1: Chromium offers permessage-deflate and tacwsd takes it
-		...(process.env.TACWS_COMPRESSION === '1' ? ['compression = 1'] : []),
+		// TACWS_COMPRESSION=1: Chromium offers permessage-deflate and tacwsd takes it;
+		// otherwise compression = 0 (on by default): plain frames
+		`compression = ${process.env.TACWS_COMPRESSION === '1' ? 1 : 0}`,
 		'',
 		'[sources]',
 		`repo_root = ${path.join(tmp, 'repo')}`,
@@ -467,6 +469,47 @@ async function main() {
 				fullPage: true,
 			});
 		});
+
+		// Chromium takes tacwsd's answer, and the messages it compresses (with the
+		// 512-byte window answered, each on its own stream) are read: on a socket of
+		// its own, two 2 KB pings, both answered
+		if (mode === 'multiplexed' && process.env.TACWS_COMPRESSION === '1')
+			await step('compression: the answer Chromium took; its compressed pings', async () => {
+				const r = await page.evaluate(
+					(url) =>
+						new Promise((resolve) => {
+							const ws = new WebSocket(url);
+							const stamps = ['deflate-a-', 'deflate-b-'].map(
+								(p) => p + 'running;'.repeat(250),
+							);
+							const got = [];
+							ws.onopen = () =>
+								stamps.forEach((t) =>
+									ws.send(JSON.stringify({ type: 'ping', timestamp: t })),
+								);
+							ws.onmessage = (e) => {
+								const m = JSON.parse(e.data);
+								if (m.type === 'pong') got.push(stamps.indexOf(m.timestamp));
+								if (got.length === 2) {
+									resolve({ extensions: ws.extensions, got });
+									ws.close();
+								}
+							};
+							ws.onerror = () => resolve({ error: true });
+							setTimeout(
+								() => resolve({ timeout: true, extensions: ws.extensions, got }),
+								5000,
+							);
+						}),
+					`${base.replace('http', 'ws')}/api/v1/ws/workflows`,
+				);
+				const want =
+					'permessage-deflate; server_no_context_takeover; ' +
+					'client_no_context_takeover; client_max_window_bits=9';
+				if (r.extensions !== want) throw new Error(`extensions ${JSON.stringify(r)}`);
+				if (JSON.stringify(r.got) !== '[0,1]') throw new Error(`pongs ${JSON.stringify(r)}`);
+				log(`extensions: ${r.extensions}`);
+			});
 
 		await step(`${mode}: a source change shows up without a reload`, async () => {
 			const before = (await readPage(page)).panels.workflows.seq;

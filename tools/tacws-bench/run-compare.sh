@@ -55,6 +55,8 @@ if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
 	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
 	node_extra=(--deflate)
 else
+	# compression is on by default; the baselines are plain frames for every client
+	sed -i 's/^\[server\]$/[server]\ncompression = 0/' "$work/tacws.ini"
 	node_extra=()
 fi
 

@@ -81,7 +81,7 @@ struct opts {
 	int port, sources, slow, publishers, conc, slow_rcvbuf;
 	long subscribers, messages, size;
 	double rate, timeout_s, drain_s, idle_s;
-	bool storm, deflate, resume;
+	bool storm, deflate, resume, delta;
 	pid_t pids[MAX_NODES]; /* the server's processes: their CPU is summed */
 	int n_pids;
 	int sub_ports[MAX_NODES]; /* subscriber i connects to sub_ports[i % n_sub_ports] */
@@ -129,6 +129,7 @@ static struct {
 	long resumed;	     /* first messages that were "resumed", not a snapshot */
 	long snapshot_bytes; /* the first snapshot's size */
 	bool resuming;	     /* connects send ?since=&epoch= when they hold a snapshot */
+	long updates, update_deltas; /* text messages after each client's first; those with "delta" */
 	long inflight;
 	int64_t first_send, last_delivery;
 	bool measuring_conn, measuring_snap;
@@ -391,6 +392,10 @@ static void on_text(long ci, struct client *c, const unsigned char *p, size_t le
 			st.snapshot_bytes = (long)len;
 		if (st.measuring_snap)
 			samples_add(&snap_us, (uint32_t)((now - c->t_start) / 1000));
+	} else {
+		/* a change of a polled feed (--idle with the feed's source changing) */
+		st.updates++;
+		st.update_deltas += memmem(p, len < 128 ? len : 128, "\"delta\":", 8) != NULL;
 	}
 	/* the envelope's "data" holds {"t":ns,"i":index,...}; search only its start */
 	size_t window = len < 256 ? len : 256;
@@ -565,9 +570,12 @@ static void on_open(long ci, struct client *c)
 /* The upgrade request; with c, resuming from the snapshot c holds. Returns its length. */
 static size_t handshake_build(char *buf, size_t cap, const struct client *c)
 {
-	char query[96] = "";
+	char query[128] = "";
 	if (c)
-		snprintf(query, sizeof query, "?since=%lld&epoch=%s", (long long)c->seq, c->epoch);
+		snprintf(query, sizeof query, "?since=%lld&epoch=%s%s", (long long)c->seq, c->epoch,
+			 o.delta ? "&delta=json-patch" : "");
+	else if (o.delta)
+		snprintf(query, sizeof query, "?delta=json-patch");
 	int n = snprintf(
 	    buf, cap,
 	    "GET %s/ws/%s%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
@@ -928,6 +936,7 @@ static void usage(FILE *out)
 	    "                     snapshot it holds (\"resumed\" instead of the snapshot)\n"
 	    "  --deflate          offer permessage-deflate (no context takeover) and inflate;\n"
 	    "                     the padding is then JSON-like text rather than one letter\n"
+	    "  --delta            subscribe with ?delta=json-patch (JSON Patch deltas)\n"
 	    "  --drain SECS       wait this long for the last deliveries (10)\n"
 	    "  --timeout SECS     hard limit for the whole run (300)\n");
 }
@@ -947,6 +956,7 @@ static int parse_args(int argc, char **argv)
 		O_IDLE,
 		O_STORM,
 		O_DEFLATE,
+		O_DELTA,
 		O_DRAIN,
 		O_TIMEOUT,
 		O_TYPE,
@@ -978,6 +988,7 @@ static int parse_args(int argc, char **argv)
 	    {"storm", no_argument, NULL, O_STORM},
 	    {"resume", no_argument, NULL, O_RESUME},
 	    {"deflate", no_argument, NULL, O_DEFLATE},
+	    {"delta", no_argument, NULL, O_DELTA},
 	    {"drain", required_argument, NULL, O_DRAIN},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
@@ -1055,6 +1066,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case O_RESUME:
 			o.resume = true;
+			break;
+		case O_DELTA:
+			o.delta = true;
 			break;
 		case O_DEFLATE:
 			o.deflate = true;
@@ -1180,10 +1194,23 @@ int main(int argc, char **argv)
 	if (o.idle_s > 0) {
 		struct proc_stat a = proc_read();
 		int64_t ti = now_ns();
+		long up0 = st.updates, ud0 = st.update_deltas;
+		uint64_t wb0 = st.wire_bytes;
 		run_for(o.idle_s);
 		struct proc_stat b = proc_read();
 		double secs = (double)(now_ns() - ti) / 1e9;
+		long ups = st.updates - up0;
 		json_object *idle = json_object_new_object();
+		/* the feed's changes the subscribers got in the window (its source changed by
+		 * someone else, e.g. tools/tacws-bench/run-feed-changes.sh) */
+		json_object_object_add(idle, "updates", json_object_new_int64(ups));
+		json_object_object_add(idle, "update_deltas",
+				       json_object_new_int64(st.update_deltas - ud0));
+		json_object_object_add(idle, "wire_bytes_per_update",
+				       num(ups ? (double)(st.wire_bytes - wb0) / (double)ups : 0));
+		if (a.ok && b.ok && ups)
+			json_object_object_add(idle, "server_us_per_update",
+					       num((b.cpu_s - a.cpu_s) * 1e6 / (double)ups));
 		json_object_object_add(idle, "seconds", num(secs));
 		json_object_object_add(idle, "pings", json_object_new_int64(st.pings));
 		json_object_object_add(idle, "open", json_object_new_int64(st.open_healthy));
