@@ -131,6 +131,7 @@ typedef struct tacws_broker_ops {
 	int (*history)(tacws_broker *b, const char *topic, uint64_t since, const char *epoch,
 		       unsigned limit, tacws_broker_history_cb cb, void *arg);
 	int (*request_poll)(tacws_broker *b, const char *topic);
+	int (*seq_floor)(tacws_broker *b, const char *topic, uint64_t seq);
 	int (*subscribe)(tacws_broker *b, const char *topic);
 	int (*unsubscribe)(tacws_broker *b, const char *topic);
 	int (*is_up)(const tacws_broker *b, unsigned shard);
@@ -170,7 +171,8 @@ static inline int tacws_broker_lease_release(tacws_broker *b, const char *topic,
 /* Commits topic's new snapshot data (the envelope as subscribers get it) on top of
  * base_seq, the seq this node last saw, in one atomic step: refused with NOT_HOLDER unless
  * token holds the lease, with STALE unless the stored seq is base_seq (cb gets the stored
- * seq and epoch: resynchronise). Else stores seq base_seq+1, the snapshot and the epoch,
+ * seq and epoch: resynchronise). Else stores seq base_seq+1 (or above a floor set by
+ * tacws_broker_seq_floor), the snapshot and the epoch,
  * delivers the change to the subscribed nodes (this one too, when subscribed) and calls cb
  * with 0, the new seq and the epoch. A topic the broker does not know gets a new epoch. */
 static inline int tacws_broker_commit(tacws_broker *b, const char *topic, const char *token,
@@ -212,6 +214,16 @@ static inline int tacws_broker_history(tacws_broker *b, const char *topic, uint6
 static inline int tacws_broker_request_poll(tacws_broker *b, const char *topic)
 {
 	return b->ops->request_poll(b, topic);
+}
+
+/* The next commit of topic gets a seq above seq: max(base_seq, the highest floor) + 1. A
+ * node whose subscribers hold seqs of its own (made while cut off from the broker) asks
+ * this, so that no subscriber of it sees seq go back once it takes the broker's changes
+ * again. Fire and forget, ordered before this node's later requests on the topic: 0 when
+ * sent, -ENOTCONN, -EINVAL. */
+static inline int tacws_broker_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
+{
+	return b->ops->seq_floor(b, topic, seq);
 }
 
 /* This node wants (or no longer wants) topic's changes and events through on_message.

@@ -4,7 +4,8 @@
  * receives the topics' channels and the node's own channel (the liveness probe).
  * Keys of a topic share a hash tag, so a script's keys live on one Redis Cluster slot:
  *   tacws:{topic}:lease  the lease holder's token (SET NX PX)
- *   tacws:{topic}:snap   hash: seq, epoch, data (the cached snapshot), eseq (last event)
+ *   tacws:{topic}:snap   hash: seq, epoch, data (the cached snapshot), eseq (last event),
+ *                        floor (the next commit's seq is above it: tacws_broker_seq_floor)
  *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", field d
  * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>". */
 #include "broker.h"
@@ -26,7 +27,15 @@
 
 /* The scripts. Each returns a status first (0, or a TACWS_BROKER_* outcome) so one
  * reply parser serves them all. */
-enum { SCRIPT_RENEW, SCRIPT_RELEASE, SCRIPT_COMMIT, SCRIPT_EVENT, SCRIPT_HISTORY, N_SCRIPTS };
+enum {
+	SCRIPT_RENEW,
+	SCRIPT_RELEASE,
+	SCRIPT_COMMIT,
+	SCRIPT_EVENT,
+	SCRIPT_HISTORY,
+	SCRIPT_FLOOR,
+	N_SCRIPTS
+};
 
 static const char *const script_text[N_SCRIPTS] = {
 	/* RENEW KEYS lease ARGV token ttl_ms: extend the TTL only while the lease is ours. */
@@ -41,9 +50,9 @@ static const char *const script_text[N_SCRIPTS] = {
 	"return {1}\n",
 	/* COMMIT KEYS lease snap hist ARGV token base data new_epoch channel
 	 * -> {0|1|2, seq, epoch}: 1 not the holder, 2 stored seq is not base (both with the
-	 * stored seq and epoch); 0 stored base+1 and published. A topic without a stored seq
-	 * takes any base; one without an epoch gets new_epoch and an empty history. */
-	"local cur = redis.call('HMGET', KEYS[2], 'seq', 'epoch')\n"
+	 * stored seq and epoch); 0 stored max(base, floor)+1 and published. A topic without a
+	 * stored seq takes any base; one without an epoch gets new_epoch and an empty history. */
+	"local cur = redis.call('HMGET', KEYS[2], 'seq', 'epoch', 'floor')\n"
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
 	"  return {1, cur[1] or '0', cur[2] or ''}\n"
 	"end\n"
@@ -55,6 +64,8 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  redis.call('DEL', KEYS[3])\n"
 	"  redis.call('HDEL', KEYS[2], 'eseq')\n"
 	"end\n"
+	"local floor = tonumber(cur[3] or '0')\n"
+	"if floor > base then base = floor end\n"
 	"local seq = string.format('%.0f', base + 1)\n"
 	"redis.call('HSET', KEYS[2], 'seq', seq, 'epoch', epoch, 'data', ARGV[3])\n"
 	"redis.call('PUBLISH', ARGV[5], 'c ' .. seq .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
@@ -92,6 +103,10 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  out[#out + 1] = e[2][2]\n"
 	"end\n"
 	"return out\n",
+	/* FLOOR KEYS snap ARGV seq -> {0}: the topic's next commit gets a seq above seq. */
+	"local f = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0')\n"
+	"if tonumber(ARGV[1]) > f then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end\n"
+	"return {0}\n",
 };
 
 typedef struct redis_broker redis_broker;
@@ -852,6 +867,21 @@ static int redis_request_poll(tacws_broker *b, const char *topic)
 		       : -EIO;
 }
 
+static int redis_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
+{
+	redis_broker *rb = (redis_broker *)b;
+	if (!topic_ok(topic))
+		return -EINVAL;
+	shard *sh = shard_for(rb, topic);
+	if (rb->closing || !sh->up || !sh->cmd)
+		return -ENOTCONN;
+	char snap[KEY_SIZE], s[24];
+	topic_key(snap, sizeof snap, topic, "snap");
+	snprintf(s, sizeof s, "%llu", (unsigned long long)seq);
+	const char *argv[] = {"EVALSHA", rb->sha[SCRIPT_FLOOR], "1", snap, s};
+	return redisAsyncCommandArgv(sh->cmd, NULL, NULL, 5, argv, NULL) == REDIS_OK ? 0 : -EIO;
+}
+
 static topic_sub **sub_find(redis_broker *rb, const char *topic)
 {
 	topic_sub **p = &rb->subs;
@@ -949,6 +979,7 @@ static const tacws_broker_ops redis_ops = {
 	.event_append = redis_event_append,
 	.history = redis_history,
 	.request_poll = redis_request_poll,
+	.seq_floor = redis_seq_floor,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.is_up = redis_is_up,

@@ -75,7 +75,9 @@ struct tacws_topic {
 		bool held;	 /* this node holds the lease: it polls and commits */
 		bool lease_busy, snapshot_busy, committing;
 		bool synced;	 /* seq and epoch are the broker's */
-		bool diverged;	 /* the epoch is this node's own (changes made while cut off) */
+		bool diverged;	 /* the epoch is not the broker's (changes made while cut off, or
+				    the broker's seq is below what this node's subscribers hold) */
+		uint64_t bseq;	 /* diverged: the broker's seq as last read, the next commit's base */
 		bool poll_after_sync; /* lease just taken: poll once the snapshot is read */
 		char token[TACWS_BROKER_TOKEN_MAX];
 		uint64_t base; /* the change being committed, on top of seq base: */
@@ -360,10 +362,13 @@ static void topic_start_poll(tacws_topic *t);
 static void on_timer(uv_timer_t *timer)
 {
 	tacws_topic *t = timer->data;
-	if (t->subs.count && !cluster_waits(t))
-		topic_start_poll(t);
-	else if (!t->in_flight)
+	if (t->subs.count) {
+		/* linked and another node polls: its changes come through the broker */
+		if (!cluster_waits(t))
+			topic_start_poll(t);
+	} else if (!t->in_flight) {
 		topic_free(t); /* idle for topic_idle_s: forget it */
+	}
 }
 
 static void topic_schedule(tacws_topic *t, long delay_ms)
@@ -1286,7 +1291,53 @@ static void greet_waiting(tacws_topic *t)
 	lws_end_foreach_dll(d);
 }
 
-/* The broker's state (seq, epoch, data) for t: adopted when newer, or of another epoch. */
+static bool same_data(const tacws_topic *t, const char *data, size_t len)
+{
+	return t->last_data && strlen(t->last_data) == len && !memcmp(t->last_data, data, len);
+}
+
+/* The broker's numbering (seq, epoch) for what t's subscribers already hold: taken without
+ * sending them anything (they would get a change they have again, under another seq).
+ * They keep the seq they hold, below t's: the next change is above it, as a full snapshot
+ * (a delta's base is the seq a subscriber holds). */
+static void topic_renumber(tacws_topic *t, uint64_t seq, const char *epoch)
+{
+	tacws_feed *feed = t->feed;
+	if (strcmp(epoch, t->epoch)) {
+		snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
+		events_clear(t); /* offsets count within an epoch */
+		t->event_offset = 0;
+	}
+	t->seq = seq;
+	tacws_msg *m = build_envelope(feed, t, feed->type_json, t->last_data, seq);
+	if (m) { /* else newcomers get the old numbering: a resume across it is not recovered */
+		tacws_msg_unref(t->cached);
+		t->cached = m;
+	}
+}
+
+static void cluster_catch_up(tacws_topic *t);
+
+/* The broker's state is of another epoch and not above t's seq: taking it would show t's
+ * subscribers seq going back (t numbered changes of its own while cut off, or the broker
+ * lost its state). t keeps its own numbering until a change above it comes; the broker is
+ * asked to number its next change above t's seq, and the holder stores its state now. */
+static void cluster_ahead(tacws_topic *t, uint64_t broker_seq)
+{
+	t->cl.diverged = true;
+	t->cl.bseq = broker_seq;
+	tacws_broker *b = topic_broker(t);
+	if (!b)
+		return;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	tacws_broker_seq_floor(b, name, t->seq);
+	cluster_catch_up(t);
+}
+
+/* The broker's state (seq, epoch, data) for t: adopted when above t's seq. Content t's
+ * subscribers hold already only renumbers t; one of another epoch not above t's seq
+ * leaves t on its own numbering (cluster_ahead). */
 static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, const char *data,
 			     size_t len)
 {
@@ -1297,18 +1348,25 @@ static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, co
 		snprintf(t->cl.in_epoch, sizeof t->cl.in_epoch, "%s", epoch);
 		return;
 	}
-	bool same_epoch = !strcmp(epoch, t->epoch);
-	if (t->cl.committing && same_epoch && seq == t->cl.base + 1)
+	if (t->cl.committing && t->cl.data && strlen(t->cl.data) == len &&
+	    !memcmp(t->cl.data, data, len))
 		return; /* most likely this node's own change: its answer brings the delta too */
 	t->cl.synced = true;
-	t->cl.diverged = false;
-	if (same_epoch && seq <= t->seq) {
+	if (seq <= t->seq) {
+		/* had it already (this node committed it, or a duplicate), or of another epoch */
+		if (strcmp(epoch, t->epoch))
+			cluster_ahead(t, seq);
 		greet_waiting(t);
-		return; /* had it already (this node committed it, or a duplicate) */
+		return;
 	}
-	char *copy = strndup(data, len);
-	if (copy)
-		topic_apply(t, copy, NULL, NULL, NULL, seq, epoch);
+	t->cl.diverged = false;
+	if (same_data(t, data, len)) {
+		topic_renumber(t, seq, epoch);
+	} else {
+		char *copy = strndup(data, len);
+		if (copy)
+			topic_apply(t, copy, NULL, NULL, NULL, seq, epoch);
+	}
 	greet_waiting(t);
 }
 
@@ -1328,6 +1386,8 @@ static bool cluster_apply_deferred(tacws_topic *t)
 
 static void cluster_resync(tacws_topic *t);
 
+static void cluster_lease_acquire(tacws_topic *t);
+
 static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 {
 	tacws_topic *t = arg;
@@ -1341,46 +1401,57 @@ static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
+	bool applied = false;
 	if (status == 0) {
 		srv->cluster.commits++;
 		t->cl.synced = true;
-		t->cl.diverged = false;
 		bool as_built = !strcmp(epoch, t->epoch) && seq == t->cl.base + 1 && t->seq == t->cl.base;
-		if (!strcmp(epoch, t->epoch) && seq <= t->seq) { /* its message came first */
-			free(data);
-			json_object_put(doc);
-			tacws_msg_unref(msg);
-			tacws_msg_unref(delta);
+		if (seq <= t->seq) { /* its message came first, or numbered below this node's own */
+			if (strcmp(epoch, t->epoch))
+				cluster_ahead(t, seq);
 		} else {
-			if (!as_built) {
-				tacws_msg_unref(msg);
-				tacws_msg_unref(delta);
-				msg = delta = NULL;
+			t->cl.diverged = false;
+			if (same_data(t, data, strlen(data))) {
+				topic_renumber(t, seq, epoch); /* the state t had, stored anew */
+			} else {
+				if (!as_built) {
+					tacws_msg_unref(msg);
+					tacws_msg_unref(delta);
+					msg = delta = NULL;
+				}
+				topic_apply(t, data, doc, msg, delta, seq, epoch);
+				applied = true;
 			}
-			topic_apply(t, data, doc, msg, delta, seq, epoch);
 		}
 		greet_waiting(t);
-	} else {
+	} else if (status == TACWS_BROKER_STALE) {
+		srv->cluster.commits_stale++;
+		cluster_resync(t); /* then the next poll commits on the broker's seq */
+	} else if (status == TACWS_BROKER_NOT_HOLDER) {
+		/* the lease expired (or the broker lost it: an empty Redis came back): take it
+		 * again when nobody else has, and read what the broker has meanwhile */
+		srv->cluster.commits_not_holder++;
+		srv->cluster.leases_lost++;
+		t->cl.held = false;
+		t->poll_again = false;
+		cluster_resync(t);
+		if (t->subs.count && !srv->stopping)
+			cluster_lease_acquire(t);
+	}
+	/* a link lost mid-commit: the next poll (local while cut off) tries again */
+	if (!applied) {
 		free(data);
 		json_object_put(doc);
 		tacws_msg_unref(msg);
 		tacws_msg_unref(delta);
-		if (status == TACWS_BROKER_STALE) {
-			srv->cluster.commits_stale++;
-			cluster_resync(t); /* then the next poll commits on the broker's seq */
-		} else if (status == TACWS_BROKER_NOT_HOLDER) {
-			srv->cluster.commits_not_holder++;
-			srv->cluster.leases_lost++;
-			t->cl.held = false;
-			t->poll_again = false;
-		}
-		/* a link lost mid-commit: the next poll (local while cut off) tries again */
 	}
 	if (t->poll_again && t->subs.count && !srv->stopping && !cluster_waits(t))
 		topic_start_poll(t);
 }
 
-/* Commits a change the holder's poll found; takes data, doc, msg and delta. */
+/* Commits a change the holder's poll found; takes data, doc, msg and delta. On top of the
+ * seq t last took from the broker; while t numbers on its own (diverged), above the seq
+ * its subscribers hold too. */
 static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
 			   tacws_msg *delta)
 {
@@ -1391,11 +1462,13 @@ static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_m
 	t->cl.doc = doc;
 	t->cl.msg = msg;
 	t->cl.delta = delta;
-	t->cl.base = t->seq;
+	t->cl.base = t->cl.diverged ? t->cl.bseq : t->seq;
 	t->cl.refs++;
 	t->cl.committing = true;
-	int rc = tacws_broker_commit(srv->broker, name, t->cl.token, t->seq, data, strlen(data),
-				     on_commit, t);
+	int rc = t->cl.diverged ? tacws_broker_seq_floor(srv->broker, name, t->seq) : 0;
+	if (!rc)
+		rc = tacws_broker_commit(srv->broker, name, t->cl.token, t->cl.base, data,
+					 strlen(data), on_commit, t);
 	if (!rc)
 		return;
 	t->cl.refs--;
@@ -1406,7 +1479,23 @@ static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_m
 	topic_diverge(t); /* cut off just now: a change of this node's own */
 	tacws_msg_unref(msg);
 	tacws_msg_unref(delta);
-	topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
+	if (same_data(t, data, strlen(data))) {
+		free(data); /* a catch-up: nothing new */
+		json_object_put(doc);
+	} else {
+		topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
+	}
+}
+
+/* The holder stores the state its subscribers hold when the broker's is behind it. */
+static void cluster_catch_up(tacws_topic *t)
+{
+	if (!t->cl.held || !t->last_data || t->in_flight || t->cl.committing ||
+	    !t->feed->srv->broker || t->feed->srv->stopping)
+		return;
+	char *copy = strdup(t->last_data);
+	if (copy)
+		cluster_commit(t, copy, NULL, NULL, NULL);
 }
 
 static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, const char *data,
@@ -1422,12 +1511,10 @@ static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, 
 	} else if (status == TACWS_BROKER_EMPTY) {
 		t->cl.synced = true;
 		greet_waiting(t);
-		/* the broker lost it (or never had it): the holder stores what this node has */
-		if (t->cl.held && t->last_data && !t->in_flight && !t->cl.committing && srv->broker) {
-			char *copy = strdup(t->last_data);
-			if (copy)
-				cluster_commit(t, copy, NULL, NULL, NULL);
-		}
+		/* the broker lost it (or never had it): its next seq goes above this node's, and
+		 * the holder stores what this node has */
+		if (t->last_data)
+			cluster_ahead(t, 0);
 	}
 	if (t->cl.poll_after_sync && !srv->stopping) {
 		t->cl.poll_after_sync = false;
@@ -1480,11 +1567,14 @@ static void on_lease(void *arg, int status, const char *token)
 			topic_start_poll(t);
 		}
 	} else if (!acquiring && status == TACWS_BROKER_NOT_HOLDER) {
-		t->cl.held = false; /* it expired and another node took it: stop polling */
+		/* it expired: another node took it (stop polling), or nobody (take it again) */
+		t->cl.held = false;
 		srv->cluster.leases_lost++;
 		t->poll_again = false;
 		tacws_log_info("cluster", "%s%s%s: lease lost", t->feed->base, t->param ? "/" : "",
 			       t->param ? t->param : "");
+		if (t->subs.count && !srv->stopping)
+			cluster_lease_acquire(t);
 	}
 }
 
@@ -1561,6 +1651,10 @@ void tacws_feed_cluster_subscribed(tacws_server *srv, const char *name)
 	events_clear(t); /* those sent while the subscription was down never came */
 	t->event_offset = 0;
 	cluster_resync(t);
+	/* a lease held before the link went may be gone (expired, or Redis came back empty) */
+	tacws_broker *b = topic_broker(t);
+	if (b && t->cl.held && !t->cl.lease_busy && !srv->stopping)
+		cluster_lease_renew(t, b);
 }
 
 static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)

@@ -546,6 +546,38 @@ static void test_commit_refuses_stale_and_foreign(void)
 	close_pair(&a, &b);
 }
 
+/* A floor: the next commit is numbered above it, on top of the stored base as before; a
+ * lower floor changes nothing. Works on a topic Redis does not store (an empty Redis). */
+static void test_seq_floor(void)
+{
+	node a, b;
+	char topic[64];
+	open_pair(&a, &b, topic, sizeof topic, "floor");
+	answer lease = acquire(&a, topic, 10000);
+	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 9), 0);
+	/* (an answer on b's connection: the floor before it is stored) */
+	CU_ASSERT_EQUAL(snapshot(&b, topic).status, TACWS_BROKER_EMPTY);
+	answer c = commit(&a, topic, lease.token, 0, "{\"v\":1}");
+	CU_ASSERT_EQUAL(c.status, 0);
+	CU_ASSERT_EQUAL(c.seq, 10);
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 10, "{\"v\":2}").seq, 11);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 20), 0);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 5), 0);
+	CU_ASSERT_EQUAL(snapshot(&b, topic).seq, 11);
+	/* the base must still be the stored seq */
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 20, "{\"v\":3}").status, TACWS_BROKER_STALE);
+	c = commit(&a, topic, lease.token, 11, "{\"v\":3}");
+	CU_ASSERT_EQUAL(c.status, 0);
+	CU_ASSERT_EQUAL(c.seq, 21);
+	answer s = snapshot(&b, topic);
+	CU_ASSERT_EQUAL(s.seq, 21);
+	CU_ASSERT_STRING_EQUAL(s.data, "{\"v\":3}");
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 21, "{\"v\":4}").seq, 22);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, "", 1), -EINVAL);
+	close_pair(&a, &b);
+}
+
 static void test_events_history(void)
 {
 	node a, b;
@@ -865,6 +897,7 @@ int main(void)
 		{"lease_exclusive", test_lease_exclusive},
 		{"lease_expiry_hands_over", test_lease_expiry_hands_over},
 		{"commit_refuses_stale_and_foreign", test_commit_refuses_stale_and_foreign},
+		{"seq_floor", test_seq_floor},
 		{"events_history", test_events_history},
 		{"history_trimmed", test_history_trimmed},
 		{"killed_subscription", test_killed_subscription},
