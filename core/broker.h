@@ -82,6 +82,7 @@ unsigned tacws_broker_shard_of(const char *topic, unsigned n_shards);
 typedef struct tacws_broker_options {
 	const char *node_id;	    /* unique in the cluster, up to TACWS_BROKER_NODE_ID_MAX-1 */
 	unsigned history_max;	    /* events kept per topic, about (trimmed in blocks); 0: 1000 */
+	unsigned history_ttl_ms;    /* and none older than this (Redis's clock); 0: no age limit */
 	unsigned probe_interval_ms; /* liveness probe of the subscription; 0: 2000 */
 	unsigned backoff_max_ms;    /* reconnect backoff doubles from 100 ms up to this; 0: 5000 */
 	/* A shard's link went up (1) or down (0). After up, messages sent while it was down

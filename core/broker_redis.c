@@ -6,7 +6,8 @@
  *   tacws:{topic}:lease  the lease holder's token (SET NX PX)
  *   tacws:{topic}:snap   hash: seq, epoch, data (the cached snapshot), eseq (last event),
  *                        floor (the next commit's seq is above it: tacws_broker_seq_floor)
- *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", field d
+ *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", fields d (the event) and t
+ *                        (Redis's clock in ms when appended, for history_ttl_ms)
  * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>". */
 #include "broker.h"
 
@@ -36,6 +37,27 @@ enum {
 	SCRIPT_FLOOR,
 	N_SCRIPTS
 };
+
+/* Lua for EVENT and HISTORY, with ttl (ms, 0: none) set: drops the oldest events of KEYS[2]
+ * appended more than ttl ms ago (field t), by Redis's clock; sets now (ms). Entries are in
+ * offset order, so it stops at the first younger one. */
+#define AGE_TRIM                                                                                   \
+	"local clock = redis.call('TIME')\n"                                                      \
+	"local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n"         \
+	"if ttl > 0 then\n"                                                                       \
+	"  local keep\n"                                                                          \
+	"  repeat\n"                                                                              \
+	"    local batch = redis.call('XRANGE', KEYS[2], keep or '-', '+', 'COUNT', 100)\n"       \
+	"    local young = nil\n"                                                                 \
+	"    for _, e in ipairs(batch) do\n"                                                      \
+	"      local at = tonumber(e[2][4] or '0')\n"                                             \
+	"      if e[2][3] == 't' and at > now - ttl then young = e[1] break end\n"                \
+	"      keep = '(' .. e[1]\n"                                                              \
+	"    end\n"                                                                               \
+	"    if young then redis.call('XTRIM', KEYS[2], 'MINID', young) keep = nil break end\n"   \
+	"  until #batch < 100\n"                                                                  \
+	"  if keep then redis.call('DEL', KEYS[2]) end\n"                                         \
+	"end\n"
 
 static const char *const script_text[N_SCRIPTS] = {
 	/* RENEW KEYS lease ARGV token ttl_ms: extend the TTL only while the lease is ours. */
@@ -70,9 +92,10 @@ static const char *const script_text[N_SCRIPTS] = {
 	"redis.call('HSET', KEYS[2], 'seq', seq, 'epoch', epoch, 'data', ARGV[3])\n"
 	"redis.call('PUBLISH', ARGV[5], 'c ' .. seq .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
 	"return {0, seq, epoch}\n",
-	/* EVENT KEYS snap hist ARGV new_epoch maxlen data channel -> {0, offset, epoch}:
-	 * the next offset of the topic, appended (history trimmed to about maxlen) and
-	 * published. A topic without an epoch gets new_epoch and an empty history. */
+	/* EVENT KEYS snap hist ARGV new_epoch maxlen data channel ttl_ms -> {0, offset, epoch}:
+	 * the next offset of the topic, appended (history trimmed to about maxlen, and of the
+	 * events older than ttl_ms when not 0: AGE_TRIM) and published. A topic without an
+	 * epoch gets new_epoch and an empty history. */
 	"local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
 	"if not epoch then\n"
 	"  epoch = ARGV[1]\n"
@@ -80,14 +103,20 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  redis.call('DEL', KEYS[2])\n"
 	"end\n"
 	"local off = redis.call('HINCRBY', KEYS[1], 'eseq', 1)\n"
-	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], off .. '-0', 'd', ARGV[3])\n"
+	"local ttl = tonumber(ARGV[5])\n"
+	AGE_TRIM
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], off .. '-0', 'd', ARGV[3], 't', now)\n"
+	"if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end\n"
 	"redis.call('PUBLISH', ARGV[4], 'e ' .. off .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
 	"return {0, off, epoch}\n",
-	/* HISTORY KEYS snap hist ARGV since epoch limit -> {0|4, epoch, off1, d1, off2, d2...}:
-	 * 4 when epoch is not the topic's or an event after since was trimmed. Offsets are
-	 * contiguous, so the oldest entry kept tells whether anything after since is gone. */
+	/* HISTORY KEYS snap hist ARGV since epoch limit ttl_ms
+	 * -> {0|4, epoch, off1, d1, off2, d2...}: 4 when epoch is not the topic's or an event
+	 * after since was trimmed (by count, or older than ttl_ms). Offsets are contiguous, so
+	 * the oldest entry kept tells whether anything after since is gone. */
 	"local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
 	"if not epoch or epoch ~= ARGV[2] then return {4, epoch or ''} end\n"
+	"local ttl = tonumber(ARGV[4])\n"
+	AGE_TRIM
 	"local since = tonumber(ARGV[1])\n"
 	"local top = tonumber(redis.call('HGET', KEYS[1], 'eseq') or '0')\n"
 	"if since > top then return {4, epoch} end\n"
@@ -821,17 +850,19 @@ static int redis_event_append(tacws_broker *b, const char *topic, const char *da
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_COMMIT, arg);
 	q->cb.commit = cb;
-	char snap[KEY_SIZE], hist[KEY_SIZE], ch[KEY_SIZE], maxlen[16];
+	char snap[KEY_SIZE], hist[KEY_SIZE], ch[KEY_SIZE], maxlen[16], ttl[16];
 	char epoch[TACWS_BROKER_EPOCH_LEN + 1];
 	topic_key(snap, sizeof snap, topic, "snap");
 	topic_key(hist, sizeof hist, topic, "hist");
 	topic_channel(ch, sizeof ch, topic);
 	snprintf(maxlen, sizeof maxlen, "%u", rb->opt.history_max);
+	snprintf(ttl, sizeof ttl, "%u", rb->opt.history_ttl_ms);
 	random_hex(epoch, TACWS_BROKER_EPOCH_LEN);
-	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, epoch, maxlen, data ? data : "", ch};
-	size_t lens[9];
-	arg_lengths(argv, lens, 9, 7, len);
-	return request_send(rb, topic, q, SCRIPT_EVENT, 9, argv, lens);
+	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, epoch, maxlen, data ? data : "", ch,
+			      ttl};
+	size_t lens[10];
+	arg_lengths(argv, lens, 10, 7, len);
+	return request_send(rb, topic, q, SCRIPT_EVENT, 10, argv, lens);
 }
 
 static int redis_history(tacws_broker *b, const char *topic, uint64_t since, const char *epoch,
@@ -842,13 +873,14 @@ static int redis_history(tacws_broker *b, const char *topic, uint64_t since, con
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_HISTORY, arg);
 	q->cb.history = cb;
-	char snap[KEY_SIZE], hist[KEY_SIZE], s[24], l[16];
+	char snap[KEY_SIZE], hist[KEY_SIZE], s[24], l[16], ttl[16];
 	topic_key(snap, sizeof snap, topic, "snap");
 	topic_key(hist, sizeof hist, topic, "hist");
 	snprintf(s, sizeof s, "%llu", (unsigned long long)since);
 	snprintf(l, sizeof l, "%u", limit);
-	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, s, epoch, l};
-	return request_send(rb, topic, q, SCRIPT_HISTORY, 8, argv, NULL);
+	snprintf(ttl, sizeof ttl, "%u", rb->opt.history_ttl_ms);
+	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, s, epoch, l, ttl};
+	return request_send(rb, topic, q, SCRIPT_HISTORY, 9, argv, NULL);
 }
 
 static int redis_request_poll(tacws_broker *b, const char *topic)

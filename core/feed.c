@@ -104,6 +104,14 @@ struct tacws_topic {
 	} job;
 };
 
+/* [cluster] a read of the broker's events for one resuming subscriber (history_start). */
+struct tacws_history_read {
+	tacws_topic *topic;
+	tacws_sub *sub; /* NULL once it unsubscribed */
+	uint64_t since; /* this page asks for the events after it */
+};
+
+#define HISTORY_PAGE 1000 /* events per read of the broker's history */
 #define DEFAULT_INTERVAL_MS 2000
 #define DEFAULT_PARAM_PATTERN "[A-Za-z0-9_-]{1,64}"
 #define MAX_PARAM_LEN 256
@@ -624,8 +632,17 @@ static tacws_msg *msg_for(const tacws_sub *sub, tacws_msg *full, tacws_msg *delt
 	return delta && sub->opts.delta && !sub->pending && sub->last_seq == base_seq ? delta : full;
 }
 
-/* An event: to every subscriber, never coalesced. */
-static void fan_out(tacws_topic *t, tacws_msg *msg)
+/* Whether sub gets the live event of offset (0: none): not while the broker's history is
+ * read for it (the topic's ring keeps it for after), nor one that history replayed. */
+static bool event_wanted(const tacws_sub *sub, const tacws_topic *t, uint64_t offset)
+{
+	if (sub->history)
+		return false;
+	return !offset || offset > sub->replayed || strcmp(sub->replayed_epoch, t->epoch);
+}
+
+/* An event (its offset, or 0): to every subscriber, never coalesced. */
+static void fan_out(tacws_topic *t, tacws_msg *msg, uint64_t offset)
 {
 	/* Each delivery reads three cold objects: the sub, its connection, lws's wsi.
 	 * Fetching the next sub's connection while this one is written hides a miss. */
@@ -633,7 +650,8 @@ static void fan_out(tacws_topic *t, tacws_msg *msg)
 		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
 		if (d->next)
 			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
-		tacws_conn_push(sub->conn, NULL, t->feed, msg);
+		if (event_wanted(sub, t, offset))
+			tacws_conn_push(sub->conn, NULL, t->feed, msg);
 	}
 	lws_end_foreach_dll(d);
 }
@@ -822,16 +840,11 @@ static void send_resumed(tacws_conn *conn, const tacws_topic *t, bool recovered)
 	tacws_conn_send_json(conn, o);
 }
 
-/* What a new subscription gets now: the cached snapshot; on a resume from the
- * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
- * history cannot serve (another epoch, a seq it never had), "resumed" with
- * "recovered": false before the snapshot. */
-static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+/* The first answer to sub: "resumed" (recovered or not) and/or the cached snapshot. */
+static void subscribe_greet(tacws_conn *conn, tacws_sub *sub, tacws_topic *t, bool recovered)
 {
 	const tacws_sub_options *o = &sub->opts;
 	sub->greeted = true;
-	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq &&
-			 (!o->has_offset || events_cover(t, o->offset));
 	bool holds_current = recovered && o->since == t->seq && t->cached;
 	if (o->resume && (!recovered || holds_current))
 		send_resumed(conn, t, recovered);
@@ -840,7 +853,35 @@ static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 	sub->last_seq = t->seq;
 	if (!holds_current)
 		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
-	if (recovered && o->has_offset)
+}
+
+static bool history_start(tacws_sub *sub, tacws_topic *t, uint64_t since);
+
+/* A resume this topic's history of seqs can serve: same epoch, a seq it had. */
+static bool resumable(const tacws_sub *sub, const tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	return o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+}
+
+/* What a new subscription gets now: the cached snapshot; on a resume from the
+ * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
+ * history cannot serve (another epoch, a seq it never had), "resumed" with
+ * "recovered": false before the snapshot. The events after the client's offset follow,
+ * from this node's ring, or in a cluster from the broker's history when the ring does not
+ * reach back (the answer comes later). */
+static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	if (sub->history)
+		return; /* greeted when the broker's history answers */
+	bool can = resumable(sub, t);
+	if (can && o->has_offset && !events_cover(t, o->offset) && t->cached &&
+	    history_start(sub, t, o->offset))
+		return;
+	bool recovered = can && (!o->has_offset || events_cover(t, o->offset));
+	subscribe_greet(conn, sub, t, recovered);
+	if (recovered && o->has_offset && t->cached)
 		events_replay(conn, t, o->offset); /* then live ones: no gap, none twice */
 }
 
@@ -893,6 +934,8 @@ tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *
 void tacws_unsubscribe(tacws_sub *sub)
 {
 	tacws_topic *t = sub->topic;
+	if (sub->history)
+		sub->history->sub = NULL; /* its answer finds nobody */
 	tacws_conn_detach(sub);
 	lws_dll2_remove(&sub->topic_link);
 	t->feed->stats.subscribers--;
@@ -966,7 +1009,7 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 			}
 			queued += m ? 0 : (int)t->subs.count;
 			if (m) {
-				fan_out(t, m);
+				fan_out(t, m, t->event_offset);
 				queued += (int)t->subs.count;
 				tacws_msg_unref(m);
 			}
@@ -1657,18 +1700,28 @@ void tacws_feed_cluster_subscribed(tacws_server *srv, const char *name)
 		cluster_lease_renew(t, b);
 }
 
+/* An event as the broker keeps it ("<type as JSON>\n<data>", cluster_event) as t's frame
+ * at offset (0: none). NULL when malformed or out of memory. */
+static tacws_msg *event_frame(tacws_topic *t, const char *payload, size_t len, uint64_t offset)
+{
+	const char *nl = memchr(payload, '\n', len);
+	if (!nl)
+		return NULL;
+	char *type_json = strndup(payload, (size_t)(nl - payload));
+	char *data = strndup(nl + 1, len - (size_t)(nl + 1 - payload));
+	tacws_msg *m = type_json && data ? build_event(t, type_json, data, offset) : NULL;
+	free(type_json);
+	free(data);
+	return m;
+}
+
 static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
 {
-	/* "<type as JSON>\n<data>" (cluster_event) */
-	const char *nl = memchr(m->data, '\n', m->len);
-	if (!nl || !t->subs.count)
+	if (!t->subs.count)
 		return;
-	char *type_json = strndup(m->data, (size_t)(nl - m->data));
-	char *data = strndup(nl + 1, m->len - (size_t)(nl + 1 - m->data));
 	/* offsets count in the broker's epoch, which this node may not have adopted yet */
 	bool placed = !strcmp(m->epoch, t->epoch);
-	tacws_msg *msg = type_json && data ? build_event(t, type_json, data, placed ? m->seq : 0)
-					   : NULL;
+	tacws_msg *msg = event_frame(t, m->data, m->len, placed ? m->seq : 0);
 	if (msg && placed) {
 		events_keep(t, m->seq, msg);
 	} else {
@@ -1676,11 +1729,99 @@ static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
 		t->event_offset = 0;
 	}
 	if (msg) {
-		fan_out(t, msg);
+		fan_out(t, msg, placed ? m->seq : 0);
 		tacws_msg_unref(msg);
 	}
-	free(type_json);
-	free(data);
+}
+
+/* Resume from the broker's history: a subscriber whose offset this node's ring does not
+ * reach back to (it joined the topic later, restarted, or its ring was cleared) waits,
+ * ungreeted, while the history after its offset is read. Live events meanwhile are not
+ * sent to it but kept in the topic's ring. On the answer it gets its greeting (recovered),
+ * the events read, then the ring's after them; then live ones, any the history already
+ * had skipped (replayed). When the history cannot cover the offset (trimmed, aged out,
+ * another epoch) or the read fails: recovered:false and the snapshot. */
+static void on_history(void *arg, int status, const char *epoch, const tacws_broker_msg *msgs,
+		       size_t n);
+
+static int history_request(struct tacws_history_read *r)
+{
+	tacws_topic *t = r->topic;
+	tacws_broker *b = topic_broker(t);
+	if (!b || t->feed->srv->stopping)
+		return -ENOTCONN;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.refs++;
+	int rc = tacws_broker_history(b, name, r->since, t->epoch, HISTORY_PAGE, on_history, r);
+	if (rc)
+		t->cl.refs--;
+	return rc;
+}
+
+static bool history_start(tacws_sub *sub, tacws_topic *t, uint64_t since)
+{
+	if (!topic_broker(t) || !t->cl.synced || t->cl.diverged)
+		return false;
+	struct tacws_history_read *r = calloc(1, sizeof *r);
+	if (!r)
+		return false;
+	r->topic = t;
+	r->sub = sub;
+	r->since = since;
+	if (history_request(r)) {
+		free(r);
+		return false;
+	}
+	sub->history = r;
+	t->feed->srv->cluster.history_reads++;
+	return true;
+}
+
+static void on_history(void *arg, int status, const char *epoch, const tacws_broker_msg *msgs,
+		       size_t n)
+{
+	struct tacws_history_read *r = arg;
+	tacws_topic *t = r->topic;
+	tacws_sub *sub = r->sub;
+	if (!topic_answered(t) || !sub) { /* the topic goes only once its subscribers went */
+		free(r);
+		return;
+	}
+	tacws_conn *conn = sub->conn;
+	uint64_t last = r->since;
+	bool ok = status == 0 && epoch && !strcmp(epoch, t->epoch) && resumable(sub, t) && t->cached;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = msgs[i].seq == ++last; /* contiguous from since + 1 */
+	if (!ok) {
+		sub->history = NULL;
+		free(r);
+		/* (a later page that fails: the rest comes live, the events between are missed) */
+		if (!sub->greeted)
+			subscribe_greet(conn, sub, t, false);
+		return;
+	}
+	if (!sub->greeted)
+		subscribe_greet(conn, sub, t, true);
+	for (size_t i = 0; i < n; i++) {
+		tacws_msg *m = event_frame(t, msgs[i].data, msgs[i].len, msgs[i].seq);
+		if (m) {
+			tacws_conn_push(conn, NULL, t->feed, m);
+			tacws_msg_unref(m);
+		}
+	}
+	sub->replayed = last;
+	snprintf(sub->replayed_epoch, sizeof sub->replayed_epoch, "%s", t->epoch);
+	if (events_cover(t, last)) {
+		events_replay(conn, t, last); /* those that came live meanwhile */
+		sub->replayed = t->event_offset;
+	} else if (t->event_offset > last && n) {
+		r->since = last; /* more in the history than one page */
+		if (!history_request(r))
+			return;
+	}
+	sub->history = NULL;
+	free(r);
 }
 
 void tacws_feed_cluster_message(tacws_server *srv, const tacws_broker_msg *m)

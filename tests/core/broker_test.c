@@ -92,11 +92,14 @@ static void node_subscribed(void *arg, const char *topic)
 	((node *)arg)->subscribed++;
 }
 
+static unsigned next_history_ttl_ms; /* for the next node_open_with */
+
 static void node_open_with(node *n, const char *id, unsigned history_max, unsigned probe_ms)
 {
 	memset(n, 0, sizeof *n);
 	tacws_broker_options opt = {.node_id = id,
 				    .history_max = history_max,
+				    .history_ttl_ms = next_history_ttl_ms,
 				    .probe_interval_ms = probe_ms,
 				    .backoff_max_ms = 400,
 				    .on_state = node_state,
@@ -641,6 +644,39 @@ static void test_history_trimmed(void)
 	node_close(&a);
 }
 
+/* history_ttl_ms: events older than it leave the stream (by Redis's clock); younger ones
+ * and the offsets stay. */
+static void test_history_age_limit(void)
+{
+	node a;
+	char topic[64];
+	topic_name(topic, sizeof topic, "aged");
+	next_history_ttl_ms = 400;
+	node_open_with(&a, "node-a", 0, 0);
+	next_history_ttl_ms = 0;
+	answer e = event(&a, topic, "old1");
+	event(&a, topic, "old2");
+	answer h = history(&a, topic, 0, e.epoch);
+	CU_ASSERT_EQUAL(h.status, 0);
+	CU_ASSERT_STRING_EQUAL(h.data, "old1;old2;");
+	/* the only event here is the age: ask until the history says both are gone (the
+	 * second, so the first too: they leave in order) */
+	uv_update_time(&loop);
+	uint64_t until = uv_now(&loop) + 5000;
+	while ((h = history(&a, topic, 1, e.epoch)).status == 0 && uv_now(&loop) < until)
+		CU_ASSERT_STRING_EQUAL(h.data, "old2;");
+	CU_ASSERT_EQUAL(h.status, TACWS_BROKER_GAP);
+	CU_ASSERT_EQUAL(history(&a, topic, 0, e.epoch).status, TACWS_BROKER_GAP);
+	answer f = event(&a, topic, "new");
+	CU_ASSERT_EQUAL(f.seq, 3);
+	CU_ASSERT_STRING_EQUAL(f.epoch, e.epoch);
+	h = history(&a, topic, 2, e.epoch);
+	CU_ASSERT_EQUAL(h.status, 0);
+	CU_ASSERT_STRING_EQUAL(h.data, "new;");
+	CU_ASSERT_EQUAL(history(&a, topic, 1, e.epoch).status, TACWS_BROKER_GAP);
+	node_close(&a);
+}
+
 static void redis_ctl(const char *cmd)
 {
 	char line[1024];
@@ -900,6 +936,7 @@ int main(void)
 		{"seq_floor", test_seq_floor},
 		{"events_history", test_events_history},
 		{"history_trimmed", test_history_trimmed},
+		{"history_age_limit", test_history_age_limit},
 		{"killed_subscription", test_killed_subscription},
 		{"probe_detects_silent_subscription", test_probe_detects_silent_subscription},
 		{"redis_restart", test_redis_restart},

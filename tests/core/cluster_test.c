@@ -141,6 +141,106 @@ static void test_missed_events_replayed_on_another_node(void)
 	tacws_wsclient_free(c);
 }
 
+static void publish_item(int node, int n)
+{
+	char body[128];
+	snprintf(body, sizeof body,
+		 "{\"feed\":\"item\",\"param\":\"s1\",\"type\":\"alert\",\"data\":%d}", n);
+	CU_ASSERT_EQUAL(post(node, "/api/v1/publish", body), 202);
+}
+
+/* A client resumes on a node that never had the topic: the events it missed, published on
+ * node a, come from the Redis Stream in order, then the live ones, none twice. */
+static void test_missed_events_from_the_stream(void)
+{
+	tacws_wsclient *c = NULL;
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[0], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/s1\"]}"), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 5000, &m), 0);
+	long long item_seq = tacws_ws_seq(m);
+	char item_epoch[64];
+	snprintf(item_epoch, sizeof item_epoch, "%s", str_of(m, "epoch"));
+	json_object_put(m);
+	publish_item(0, 1);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 5000, &m), 0);
+	long long offset = int_of(m, "offset");
+	CU_ASSERT_TRUE(offset > 0);
+	json_object_put(m);
+	tacws_wsclient_free(c);
+	for (int n = 2; n <= 4; n++)
+		publish_item(n % 2, n); /* on node a and b; c has never had the topic */
+	long long reads = tacws_server_metric(fx[2], "tacws_cluster_history_reads_total");
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[2], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "{\"type\":\"subscribe\",\"feeds\":[{\"topic\":\"item/s1\",\"since\":%lld,"
+		 "\"epoch\":\"%s\",\"offset\":%lld}]}",
+		 item_seq, item_epoch, offset);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 5000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "true");
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), item_seq);
+	json_object_put(m);
+	for (int n = 2; n <= 4; n++) {
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), offset + n - 1);
+		CU_ASSERT_EQUAL(int_of(m, "data"), n);
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(tacws_server_metric(fx[2], "tacws_cluster_history_reads_total"), reads + 1);
+	/* then live, from any node, once */
+	publish_item(0, 5);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+	CU_ASSERT_EQUAL(int_of(m, "offset"), offset + 4);
+	CU_ASSERT_EQUAL(int_of(m, "data"), 5);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
+/* A resume on a node that never had the topic, from an offset the stream no longer has
+ * (history_max 50 in this test): recovered:false and the snapshot. */
+static void test_trimmed_stream_not_recovered(void)
+{
+	tacws_wsclient *c = NULL;
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[0], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/s2\"]}"), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 5000, &m), 0);
+	long long item_seq = tacws_ws_seq(m);
+	char item_epoch[64];
+	snprintf(item_epoch, sizeof item_epoch, "%s", str_of(m, "epoch"));
+	json_object_put(m);
+	for (int n = 1; n <= 300; n++) {
+		char body[128];
+		snprintf(body, sizeof body,
+			 "{\"feed\":\"item\",\"param\":\"s2\",\"type\":\"alert\",\"data\":%d}", n);
+		CU_ASSERT_EQUAL(post(0, "/api/v1/publish", body), 202);
+	}
+	for (int n = 1; n <= 300; n++) { /* all stored */
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 5000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), n);
+		json_object_put(m);
+	}
+	tacws_wsclient_free(c);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[2], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "{\"type\":\"subscribe\",\"feeds\":[{\"topic\":\"item/s2\",\"since\":%lld,"
+		 "\"epoch\":\"%s\",\"offset\":1}]}",
+		 item_seq, item_epoch);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 5000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "false");
+	json_object_put(m);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 3000, &m), 0);
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), item_seq);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
 /* A late subscriber on any node gets the cluster's snapshot without a poll. */
 static void test_new_subscriber_from_the_cache(void)
 {
@@ -270,8 +370,10 @@ static int start_node(int i, const char *redis_url)
 	snprintf(ini, sizeof ini,
 		 "[auth]\npublish_token = " TOKEN "\n"
 		 "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 600000\n"
-		 "[cluster]\nredis = %s\nnode_id = node-%c\nlease_ttl_ms = 1500\n",
-		 alpha_file, redis_url, 'a' + i);
+		 "[feed.item]\nplugin = testfeed\nfile = %s\ninterval_ms = 600000\n"
+		 "[cluster]\nredis = %s\nnode_id = node-%c\nlease_ttl_ms = 1500\n"
+		 "history_max = 50\n",
+		 alpha_file, alpha_file, redis_url, 'a' + i);
 	if (tacws_server_fixture_new(&fx[i]))
 		return -1;
 	port[i] = tacws_server_fixture_start_ini(fx[i], TEST_PLUGIN_DIR, NULL, ini);
@@ -340,6 +442,9 @@ int main(void)
 	    {"publish on node a reaches every node once", test_publish_reaches_every_node},
 	    {"missed events replayed in order on another node",
 	     test_missed_events_replayed_on_another_node},
+	    {"missed events from the Redis Stream on a node that never had the topic",
+	     test_missed_events_from_the_stream},
+	    {"a stream trimmed past the offset: not recovered", test_trimmed_stream_not_recovered},
 	    {"a new subscriber gets the cluster's snapshot without a poll",
 	     test_new_subscriber_from_the_cache},
 	    {"redis restarts: each node alone, then one epoch and sequence again", test_redis_restart},
