@@ -53,6 +53,10 @@ typedef struct tacws_broker_msg {
 	const char *epoch;
 	const char *data; /* the payload as committed or appended (not NUL-terminated) */
 	size_t len;
+	/* CHANGE: the holder's delta from seq - 1 (as committed, not NUL-terminated), or NULL
+	 * (none, or seq is not the stored seq + 1 of this epoch) */
+	const char *delta;
+	size_t delta_len;
 } tacws_broker_msg;
 
 /* [cluster] redis = redis://[:password@]host:port[/db][,redis://...]
@@ -125,7 +129,8 @@ typedef struct tacws_broker_ops {
 	int (*lease_release)(tacws_broker *b, const char *topic, const char *token,
 			     tacws_broker_lease_cb cb, void *arg);
 	int (*commit)(tacws_broker *b, const char *topic, const char *token, uint64_t base_seq,
-		      const char *data, size_t len, tacws_broker_commit_cb cb, void *arg);
+		      const char *data, size_t len, const char *delta, size_t delta_len,
+		      tacws_broker_commit_cb cb, void *arg);
 	int (*snapshot)(tacws_broker *b, const char *topic, tacws_broker_snapshot_cb cb, void *arg);
 	int (*event_append)(tacws_broker *b, const char *topic, const char *data, size_t len,
 			    tacws_broker_commit_cb cb, void *arg);
@@ -180,7 +185,17 @@ static inline int tacws_broker_commit(tacws_broker *b, const char *topic, const 
 				      uint64_t base_seq, const char *data, size_t len,
 				      tacws_broker_commit_cb cb, void *arg)
 {
-	return b->ops->commit(b, topic, token, base_seq, data, len, cb, arg);
+	return b->ops->commit(b, topic, token, base_seq, data, len, NULL, 0, cb, arg);
+}
+
+/* The same, with the change's delta from base_seq's data (an opaque patch the nodes hand
+ * their delta subscribers): carried in the message to the nodes, not stored. */
+static inline int tacws_broker_commit_delta(tacws_broker *b, const char *topic,
+					    const char *token, uint64_t base_seq, const char *data,
+					    size_t len, const char *delta, size_t delta_len,
+					    tacws_broker_commit_cb cb, void *arg)
+{
+	return b->ops->commit(b, topic, token, base_seq, data, len, delta, delta_len, cb, arg);
 }
 
 /* The cached snapshot of topic: 0 with its seq, epoch and data, or EMPTY. */

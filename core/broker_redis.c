@@ -8,7 +8,8 @@
  *                        floor (the next commit's seq is above it: tacws_broker_seq_floor)
  *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", fields d (the event) and t
  *                        (Redis's clock in ms when appended, for history_ttl_ms)
- * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>". */
+ * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>"; a change
+ * may add the holder's delta: "c <seq> <epoch> <delta length>\n<data><delta>". */
 #include "broker.h"
 
 #include <errno.h>
@@ -70,10 +71,12 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  redis.call('DEL', KEYS[1]) return {0}\n"
 	"end\n"
 	"return {1}\n",
-	/* COMMIT KEYS lease snap hist ARGV token base data new_epoch channel
+	/* COMMIT KEYS lease snap hist ARGV token base data new_epoch channel delta
 	 * -> {0|1|2, seq, epoch}: 1 not the holder, 2 stored seq is not base (both with the
 	 * stored seq and epoch); 0 stored max(base, floor)+1 and published. A topic without a
-	 * stored seq takes any base; one without an epoch gets new_epoch and an empty history. */
+	 * stored seq takes any base; one without an epoch gets new_epoch and an empty history.
+	 * The message carries delta (the patch from base's data) only when seq is base+1 of
+	 * the stored epoch: the one state a node can apply it to. */
 	"local cur = redis.call('HMGET', KEYS[2], 'seq', 'epoch', 'floor')\n"
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
 	"  return {1, cur[1] or '0', cur[2] or ''}\n"
@@ -81,16 +84,20 @@ static const char *const script_text[N_SCRIPTS] = {
 	"local base = tonumber(ARGV[2])\n"
 	"if cur[1] and tonumber(cur[1]) ~= base then return {2, cur[1], cur[2] or ''} end\n"
 	"local epoch = cur[2]\n"
+	"local delta = ARGV[6] or ''\n"
+	"if not epoch or not cur[1] then delta = '' end\n"
 	"if not epoch then\n"
 	"  epoch = ARGV[4]\n"
 	"  redis.call('DEL', KEYS[3])\n"
 	"  redis.call('HDEL', KEYS[2], 'eseq')\n"
 	"end\n"
 	"local floor = tonumber(cur[3] or '0')\n"
-	"if floor > base then base = floor end\n"
+	"if floor > base then base = floor delta = '' end\n"
 	"local seq = string.format('%.0f', base + 1)\n"
 	"redis.call('HSET', KEYS[2], 'seq', seq, 'epoch', epoch, 'data', ARGV[3])\n"
-	"redis.call('PUBLISH', ARGV[5], 'c ' .. seq .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
+	"local head = 'c ' .. seq .. ' ' .. epoch\n"
+	"if #delta > 0 then head = head .. ' ' .. #delta end\n"
+	"redis.call('PUBLISH', ARGV[5], head .. '\\n' .. ARGV[3] .. delta)\n"
 	"return {0, seq, epoch}\n",
 	/* EVENT KEYS snap hist ARGV new_epoch maxlen data channel ttl_ms -> {0, offset, epoch}:
 	 * the next offset of the topic, appended (history trimmed to about maxlen, and of the
@@ -535,13 +542,13 @@ static void shard_connect(shard *sh)
 		shard_lost(sh);
 }
 
-/* Parses "<c|e> <seq> <epoch>\n<data>" and hands it to the node. */
+/* Parses "<c|e> <seq> <epoch>[ <delta length>]\n<data>[<delta>]" and hands it to the node. */
 static void deliver(redis_broker *rb, const char *topic, const char *p, size_t len)
 {
 	const char *nl = memchr(p, '\n', len);
 	if (!nl || len < 2 || (p[0] != 'c' && p[0] != 'e' && p[0] != 'p') || p[1] != ' ')
 		return;
-	char head[64];
+	char head[96];
 	size_t hlen = (size_t)(nl - p);
 	if (hlen >= sizeof head)
 		return;
@@ -551,12 +558,24 @@ static void deliver(redis_broker *rb, const char *topic, const char *p, size_t l
 	unsigned long long seq = strtoull(head + 2, &end, 10);
 	if (*end != ' ')
 		return;
+	size_t body = len - hlen - 1, dlen = 0;
+	char *sp = strchr(end + 1, ' ');
+	if (sp) {
+		*sp = '\0';
+		char *e;
+		unsigned long long n = strtoull(sp + 1, &e, 10);
+		if (*e || n > body)
+			return;
+		dlen = (size_t)n;
+	}
 	tacws_broker_msg m = {.topic = topic,
 			      .kind = (tacws_broker_kind)p[0],
 			      .seq = seq,
 			      .epoch = end + 1,
 			      .data = nl + 1,
-			      .len = len - hlen - 1};
+			      .len = body - dlen,
+			      .delta = dlen ? nl + 1 + body - dlen : NULL,
+			      .delta_len = dlen};
 	rb->stats.messages++;
 	if (rb->opt.on_message)
 		rb->opt.on_message(rb->opt.arg, &m);
@@ -806,10 +825,11 @@ static int redis_lease_release(tacws_broker *b, const char *topic, const char *t
 }
 
 static int redis_commit(tacws_broker *b, const char *topic, const char *token, uint64_t base_seq,
-			const char *data, size_t len, tacws_broker_commit_cb cb, void *arg)
+			const char *data, size_t len, const char *delta, size_t delta_len,
+			tacws_broker_commit_cb cb, void *arg)
 {
 	redis_broker *rb = (redis_broker *)b;
-	if (!cb || !token || (!data && len))
+	if (!cb || !token || (!data && len) || (!delta && delta_len))
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_COMMIT, arg);
 	q->cb.commit = cb;
@@ -822,10 +842,11 @@ static int redis_commit(tacws_broker *b, const char *topic, const char *token, u
 	snprintf(base, sizeof base, "%llu", (unsigned long long)base_seq);
 	random_hex(epoch, TACWS_BROKER_EPOCH_LEN);
 	const char *argv[] = {"EVALSHA", NULL, "3", lease, snap, hist, token, base,
-			      data ? data : "", epoch, ch};
-	size_t lens[11];
-	arg_lengths(argv, lens, 11, 8, len);
-	return request_send(rb, topic, q, SCRIPT_COMMIT, 11, argv, lens);
+			      data ? data : "", epoch, ch, delta ? delta : ""};
+	size_t lens[12];
+	arg_lengths(argv, lens, 12, 8, len);
+	lens[11] = delta_len;
+	return request_send(rb, topic, q, SCRIPT_COMMIT, 12, argv, lens);
 }
 
 static int redis_snapshot(tacws_broker *b, const char *topic, tacws_broker_snapshot_cb cb,

@@ -84,6 +84,7 @@ struct tacws_topic {
 		char *data;
 		json_object *doc;
 		tacws_msg *msg, *delta;
+		char *patch;	/* delta's patch: the other nodes' delta subscribers get it */
 		char *in_data; /* a change that came while a poll was in flight, applied after */
 		uint64_t in_seq;
 		char in_epoch[TOPIC_EPOCH_LEN + 1];
@@ -99,7 +100,8 @@ struct tacws_topic {
 		tacws_msg *msg; /* envelope with seq + 1, when it changed */
 		json_object *doc;  /* the new data, when it changed */
 		tacws_msg *delta;  /* the delta from seq to seq + 1, when smaller than msg */
-		bool want_delta;   /* a subscriber asked for deltas */
+		char *patch;	   /* its patch, for the broker to carry to the other nodes */
+		bool want_delta;   /* a subscriber asked for deltas, or the cluster's holder */
 		double seconds;
 	} job;
 };
@@ -439,6 +441,8 @@ static bool topic_wants_delta(tacws_topic *t)
 	return false;
 }
 
+static tacws_broker *topic_broker(const tacws_topic *t);
+
 static void topic_start_poll(tacws_topic *t)
 {
 	if (t->in_flight || t->cl.committing) {
@@ -454,7 +458,9 @@ static void topic_start_poll(tacws_topic *t)
 	t->job.msg = NULL;
 	t->job.doc = NULL;
 	t->job.delta = NULL;
-	t->job.want_delta = topic_wants_delta(t);
+	t->job.patch = NULL;
+	/* the holder of a cluster's topic makes the delta for every node's subscribers */
+	t->job.want_delta = topic_wants_delta(t) || (t->cl.held && topic_broker(t));
 	tacws_workers_submit(t->feed->srv->workers, &t->job.job);
 }
 
@@ -558,24 +564,29 @@ static void events_replay(tacws_conn *conn, const tacws_topic *t, uint64_t offse
 					  t->events_cap]);
 }
 
-/* On a worker: the delta frame from the topic's last document to doc, or NULL
+/* On a worker: the delta frame from base (the topic's last document) to doc, or NULL
  * when there is no base, the patch cannot be made, or it is not smaller than
- * the full message of full_len bytes. */
-static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json_object *doc,
-			      size_t full_len)
+ * the full message of full_len bytes. *text gets the patch's text with a frame, else NULL. */
+static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json_object *base,
+			      json_object *doc, size_t full_len, char **text)
 {
 	json_object *patch = NULL;
-	if (!t->last_doc || !t->seq ||
-	    tacws_delta_diff(t->last_doc, doc, (const char *const *)feed->delta_keys, &patch))
+	*text = NULL;
+	if (!base || !t->seq ||
+	    tacws_delta_diff(base, doc, (const char *const *)feed->delta_keys, &patch))
 		return NULL;
 	const char *s = json_object_to_json_string_ext(
 		patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1, 0) : NULL;
-	json_object_put(patch);
 	if (m && m->len >= full_len) {
 		tacws_msg_unref(m);
 		m = NULL;
 	}
+	if (m && !(*text = strdup(s))) {
+		tacws_msg_unref(m);
+		m = NULL;
+	}
+	json_object_put(patch);
 	return m;
 }
 
@@ -616,8 +627,14 @@ static void run_poll(tacws_job *job)
 			tj->rc = -ENOMEM;
 			snprintf(tj->err, sizeof tj->err, "out of memory building the message");
 		} else {
-			if (tj->want_delta)
-				tj->delta = build_delta(feed, t, data, tj->msg->len);
+			if (tj->want_delta) {
+				/* a new holder keeps no document yet: its base from the text */
+				json_object *base = t->last_doc, *parsed = NULL;
+				if (!base && t->last_data && t->seq)
+					base = parsed = json_tokener_parse(t->last_data);
+				tj->delta = build_delta(feed, t, base, data, tj->msg->len, &tj->patch);
+				json_object_put(parsed);
+			}
 			tj->doc = json_object_get(data);
 		}
 	}
@@ -710,7 +727,7 @@ static void topic_apply(tacws_topic *t, char *data, json_object *doc, tacws_msg 
 	t->cached = msg;
 	json_object_put(t->last_doc);
 	t->last_doc = NULL; /* a delta's base: kept only while someone takes deltas */
-	if (doc && topic_wants_delta(t))
+	if (doc && (topic_wants_delta(t) || t->cl.held))
 		t->last_doc = doc;
 	else
 		json_object_put(doc);
@@ -729,10 +746,9 @@ static void topic_diverge(tacws_topic *t)
 	t->event_offset = 0;
 }
 
-static tacws_broker *topic_broker(const tacws_topic *t);
 static bool cluster_apply_deferred(tacws_topic *t);
 static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
-			   tacws_msg *delta);
+			   tacws_msg *delta, char *patch);
 
 static void finish_poll(tacws_topic *t)
 {
@@ -784,7 +800,8 @@ static void finish_poll(tacws_topic *t)
 		free(tj->data);
 	} else if (tj->data && topic_broker(t)) {
 		if (t->cl.held) {
-			cluster_commit(t, tj->data, tj->doc, tj->msg, tj->delta);
+			cluster_commit(t, tj->data, tj->doc, tj->msg, tj->delta, tj->patch);
+			tj->patch = NULL;
 		} else { /* the lease went while it polled: the new holder's poll counts */
 			tacws_msg_unref(tj->msg);
 			tacws_msg_unref(tj->delta);
@@ -804,6 +821,8 @@ static void finish_poll(tacws_topic *t)
 	tj->msg = NULL;
 	tj->doc = NULL;
 	tj->delta = NULL;
+	free(tj->patch);
+	tj->patch = NULL;
 	t->last_poll_end = lws_now_usecs();
 	if (srv->stopping)
 		return;
@@ -1032,6 +1051,7 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 		tacws_msg_unref(t->job.delta);
 		json_object_put(t->job.doc);
 		free(t->job.data);
+		free(t->job.patch);
 		topic_free(t);
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -1289,6 +1309,8 @@ static void cluster_drop_commit(tacws_topic *t)
 	json_object_put(t->cl.doc);
 	tacws_msg_unref(t->cl.msg);
 	tacws_msg_unref(t->cl.delta);
+	free(t->cl.patch);
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
@@ -1378,11 +1400,28 @@ static void cluster_ahead(tacws_topic *t, uint64_t broker_seq)
 	cluster_catch_up(t);
 }
 
-/* The broker's state (seq, epoch, data) for t: adopted when above t's seq. Content t's
- * subscribers hold already only renumbers t; one of another epoch not above t's seq
- * leaves t on its own numbering (cluster_ahead). */
+/* The delta frame of the holder's patch (delta_len bytes) for the change to seq, when t's
+ * subscribers can apply it: t is at seq - 1 of the same epoch and one of them takes deltas. */
+static tacws_msg *incoming_delta(tacws_topic *t, uint64_t seq, const char *epoch,
+				 const char *delta, size_t delta_len)
+{
+	if (!delta || !delta_len || seq != t->seq + 1 || strcmp(epoch, t->epoch) ||
+	    !topic_wants_delta(t))
+		return NULL;
+	char *text = strndup(delta, delta_len);
+	tacws_msg *m = text ? build_frame(t->feed, t, t->feed->type_json, "delta", text, t->seq, seq,
+					  0)
+			    : NULL;
+	free(text);
+	return m;
+}
+
+/* The broker's state (seq, epoch, data, and the holder's delta when it came with a
+ * change) for t: adopted when above t's seq. Content t's subscribers hold already only
+ * renumbers t; one of another epoch not above t's seq leaves t on its own numbering
+ * (cluster_ahead). */
 static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, const char *data,
-			     size_t len)
+			     size_t len, const char *delta, size_t delta_len)
 {
 	if (t->in_flight) { /* the worker reads the topic: after the poll */
 		free(t->cl.in_data);
@@ -1407,8 +1446,13 @@ static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, co
 		topic_renumber(t, seq, epoch);
 	} else {
 		char *copy = strndup(data, len);
+		tacws_msg *d = copy ? incoming_delta(t, seq, epoch, delta, delta_len) : NULL;
+		/* with a delta, the full message on the same epoch, built here */
+		tacws_msg *full = d ? build_envelope(t->feed, t, t->feed->type_json, copy, seq) : NULL;
 		if (copy)
-			topic_apply(t, copy, NULL, NULL, NULL, seq, epoch);
+			topic_apply(t, copy, NULL, full, full ? d : NULL, seq, epoch);
+		if (!full)
+			tacws_msg_unref(d);
 	}
 	greet_waiting(t);
 }
@@ -1422,7 +1466,7 @@ static bool cluster_apply_deferred(tacws_topic *t)
 	snprintf(epoch, sizeof epoch, "%s", t->epoch);
 	char *data = t->cl.in_data;
 	t->cl.in_data = NULL;
-	cluster_incoming(t, t->cl.in_seq, t->cl.in_epoch, data, strlen(data));
+	cluster_incoming(t, t->cl.in_seq, t->cl.in_epoch, data, strlen(data), NULL, 0);
 	free(data);
 	return seq != t->seq || strcmp(epoch, t->epoch);
 }
@@ -1441,6 +1485,8 @@ static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 	char *data = t->cl.data;
 	json_object *doc = t->cl.doc;
 	tacws_msg *msg = t->cl.msg, *delta = t->cl.delta;
+	free(t->cl.patch); /* the message carried it */
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
@@ -1492,30 +1538,39 @@ static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 		topic_start_poll(t);
 }
 
-/* Commits a change the holder's poll found; takes data, doc, msg and delta. On top of the
- * seq t last took from the broker; while t numbers on its own (diverged), above the seq
- * its subscribers hold too. */
+/* Commits a change the holder's poll found; takes data, doc, msg, delta and patch (delta's
+ * text, carried to the other nodes when the commit is seq + 1). On top of the seq t last
+ * took from the broker; while t numbers on its own (diverged), above the seq its
+ * subscribers hold too. */
 static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
-			   tacws_msg *delta)
+			   tacws_msg *delta, char *patch)
 {
 	tacws_server *srv = t->feed->srv;
 	char name[TACWS_BROKER_TOPIC_MAX];
 	cluster_name(t, name);
+	if (!delta || t->cl.diverged) {
+		free(patch);
+		patch = NULL;
+	}
 	t->cl.data = data;
 	t->cl.doc = doc;
 	t->cl.msg = msg;
 	t->cl.delta = delta;
+	t->cl.patch = patch;
 	t->cl.base = t->cl.diverged ? t->cl.bseq : t->seq;
 	t->cl.refs++;
 	t->cl.committing = true;
 	int rc = t->cl.diverged ? tacws_broker_seq_floor(srv->broker, name, t->seq) : 0;
 	if (!rc)
-		rc = tacws_broker_commit(srv->broker, name, t->cl.token, t->cl.base, data,
-					 strlen(data), on_commit, t);
+		rc = tacws_broker_commit_delta(srv->broker, name, t->cl.token, t->cl.base, data,
+					       strlen(data), patch, patch ? strlen(patch) : 0,
+					       on_commit, t);
 	if (!rc)
 		return;
 	t->cl.refs--;
 	t->cl.committing = false;
+	free(patch);
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
@@ -1538,7 +1593,7 @@ static void cluster_catch_up(tacws_topic *t)
 		return;
 	char *copy = strdup(t->last_data);
 	if (copy)
-		cluster_commit(t, copy, NULL, NULL, NULL);
+		cluster_commit(t, copy, NULL, NULL, NULL, NULL);
 }
 
 static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, const char *data,
@@ -1550,7 +1605,7 @@ static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, 
 	tacws_server *srv = t->feed->srv;
 	t->cl.snapshot_busy = false;
 	if (status == 0) {
-		cluster_incoming(t, seq, epoch, data, len);
+		cluster_incoming(t, seq, epoch, data, len, NULL, 0);
 	} else if (status == TACWS_BROKER_EMPTY) {
 		t->cl.synced = true;
 		greet_waiting(t);
@@ -1832,7 +1887,7 @@ void tacws_feed_cluster_message(tacws_server *srv, const tacws_broker_msg *m)
 	switch (m->kind) {
 	case TACWS_BROKER_CHANGE:
 		srv->cluster.changes_in++;
-		cluster_incoming(t, m->seq, m->epoch, m->data, m->len);
+		cluster_incoming(t, m->seq, m->epoch, m->data, m->len, m->delta, m->delta_len);
 		break;
 	case TACWS_BROKER_EVENT:
 		srv->cluster.events_in++;

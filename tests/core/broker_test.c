@@ -53,6 +53,7 @@ typedef struct seen_msg {
 	char epoch[TACWS_BROKER_EPOCH_LEN + 1];
 	char topic[64];
 	char data[64];
+	char delta[64]; /* a change's delta, "" without */
 } seen_msg;
 
 typedef struct node {
@@ -84,6 +85,8 @@ static void node_message(void *arg, const tacws_broker_msg *m)
 	snprintf(s->epoch, sizeof s->epoch, "%s", m->epoch);
 	snprintf(s->topic, sizeof s->topic, "%s", m->topic);
 	snprintf(s->data, sizeof s->data, "%.*s", (int)(m->len < 63 ? m->len : 63), m->data);
+	snprintf(s->delta, sizeof s->delta, "%.*s", (int)(m->delta_len < 63 ? m->delta_len : 63),
+		 m->delta ? m->delta : "");
 }
 
 static void node_subscribed(void *arg, const char *topic)
@@ -581,6 +584,52 @@ static void test_seq_floor(void)
 	close_pair(&a, &b);
 }
 
+/* A change's delta rides with its message, only on top of the stored seq of its epoch. */
+static void test_commit_carries_delta(void)
+{
+	node a, b;
+	char topic[64];
+	open_pair(&a, &b, topic, sizeof topic, "delta");
+	subscribe(&b, topic);
+	answer lease = acquire(&a, topic, 10000);
+	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
+	answer c = {0};
+	/* a new epoch: no base for a delta */
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 0, "{\"v\":1}", 7, "[x]",
+						  3, on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 1);
+	CU_ASSERT_FATAL(wait_seen(&b, 1, 3000));
+	CU_ASSERT_STRING_EQUAL(b.seen[0].data, "{\"v\":1}");
+	CU_ASSERT_STRING_EQUAL(b.seen[0].delta, "");
+	c = (answer){0};
+	static const char patch[] = "[{\"op\":\"replace\",\"path\":\"/v\",\"value\":2}]";
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 1, "{\"v\":2}", 7, patch,
+						  strlen(patch), on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 2);
+	CU_ASSERT_FATAL(wait_seen(&b, 2, 3000));
+	CU_ASSERT_EQUAL(b.seen[1].seq, 2);
+	CU_ASSERT_STRING_EQUAL(b.seen[1].data, "{\"v\":2}");
+	CU_ASSERT_STRING_EQUAL(b.seen[1].delta, patch);
+	CU_ASSERT_STRING_EQUAL(snapshot(&b, topic).data, "{\"v\":2}"); /* not stored */
+	/* numbered above a floor: seq - 1 is no state a node had, so no delta */
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 5), 0);
+	CU_ASSERT_EQUAL(snapshot(&b, topic).seq, 2);
+	c = (answer){0};
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 2, "{\"v\":3}", 7, "[y]",
+						  3, on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 6);
+	CU_ASSERT_FATAL(wait_seen(&b, 3, 3000));
+	CU_ASSERT_STRING_EQUAL(b.seen[2].data, "{\"v\":3}");
+	CU_ASSERT_STRING_EQUAL(b.seen[2].delta, "");
+	close_pair(&a, &b);
+}
+
 static void test_events_history(void)
 {
 	node a, b;
@@ -934,6 +983,7 @@ int main(void)
 		{"lease_expiry_hands_over", test_lease_expiry_hands_over},
 		{"commit_refuses_stale_and_foreign", test_commit_refuses_stale_and_foreign},
 		{"seq_floor", test_seq_floor},
+		{"commit_carries_delta", test_commit_carries_delta},
 		{"events_history", test_events_history},
 		{"history_trimmed", test_history_trimmed},
 		{"history_age_limit", test_history_age_limit},
