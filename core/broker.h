@@ -53,6 +53,10 @@ typedef struct tacws_broker_msg {
 	const char *epoch;
 	const char *data; /* the payload as committed or appended (not NUL-terminated) */
 	size_t len;
+	/* CHANGE: the holder's delta from seq - 1 (as committed, not NUL-terminated), or NULL
+	 * (none, or seq is not the stored seq + 1 of this epoch) */
+	const char *delta;
+	size_t delta_len;
 } tacws_broker_msg;
 
 /* [cluster] redis = redis://[:password@]host:port[/db][,redis://...]
@@ -82,6 +86,7 @@ unsigned tacws_broker_shard_of(const char *topic, unsigned n_shards);
 typedef struct tacws_broker_options {
 	const char *node_id;	    /* unique in the cluster, up to TACWS_BROKER_NODE_ID_MAX-1 */
 	unsigned history_max;	    /* events kept per topic, about (trimmed in blocks); 0: 1000 */
+	unsigned history_ttl_ms;    /* and none older than this (Redis's clock); 0: no age limit */
 	unsigned probe_interval_ms; /* liveness probe of the subscription; 0: 2000 */
 	unsigned backoff_max_ms;    /* reconnect backoff doubles from 100 ms up to this; 0: 5000 */
 	/* A shard's link went up (1) or down (0). After up, messages sent while it was down
@@ -124,13 +129,15 @@ typedef struct tacws_broker_ops {
 	int (*lease_release)(tacws_broker *b, const char *topic, const char *token,
 			     tacws_broker_lease_cb cb, void *arg);
 	int (*commit)(tacws_broker *b, const char *topic, const char *token, uint64_t base_seq,
-		      const char *data, size_t len, tacws_broker_commit_cb cb, void *arg);
+		      const char *data, size_t len, const char *delta, size_t delta_len,
+		      tacws_broker_commit_cb cb, void *arg);
 	int (*snapshot)(tacws_broker *b, const char *topic, tacws_broker_snapshot_cb cb, void *arg);
 	int (*event_append)(tacws_broker *b, const char *topic, const char *data, size_t len,
 			    tacws_broker_commit_cb cb, void *arg);
 	int (*history)(tacws_broker *b, const char *topic, uint64_t since, const char *epoch,
 		       unsigned limit, tacws_broker_history_cb cb, void *arg);
 	int (*request_poll)(tacws_broker *b, const char *topic);
+	int (*seq_floor)(tacws_broker *b, const char *topic, uint64_t seq);
 	int (*subscribe)(tacws_broker *b, const char *topic);
 	int (*unsubscribe)(tacws_broker *b, const char *topic);
 	int (*is_up)(const tacws_broker *b, unsigned shard);
@@ -170,14 +177,25 @@ static inline int tacws_broker_lease_release(tacws_broker *b, const char *topic,
 /* Commits topic's new snapshot data (the envelope as subscribers get it) on top of
  * base_seq, the seq this node last saw, in one atomic step: refused with NOT_HOLDER unless
  * token holds the lease, with STALE unless the stored seq is base_seq (cb gets the stored
- * seq and epoch: resynchronise). Else stores seq base_seq+1, the snapshot and the epoch,
+ * seq and epoch: resynchronise). Else stores seq base_seq+1 (or above a floor set by
+ * tacws_broker_seq_floor), the snapshot and the epoch,
  * delivers the change to the subscribed nodes (this one too, when subscribed) and calls cb
  * with 0, the new seq and the epoch. A topic the broker does not know gets a new epoch. */
 static inline int tacws_broker_commit(tacws_broker *b, const char *topic, const char *token,
 				      uint64_t base_seq, const char *data, size_t len,
 				      tacws_broker_commit_cb cb, void *arg)
 {
-	return b->ops->commit(b, topic, token, base_seq, data, len, cb, arg);
+	return b->ops->commit(b, topic, token, base_seq, data, len, NULL, 0, cb, arg);
+}
+
+/* The same, with the change's delta from base_seq's data (an opaque patch the nodes hand
+ * their delta subscribers): carried in the message to the nodes, not stored. */
+static inline int tacws_broker_commit_delta(tacws_broker *b, const char *topic,
+					    const char *token, uint64_t base_seq, const char *data,
+					    size_t len, const char *delta, size_t delta_len,
+					    tacws_broker_commit_cb cb, void *arg)
+{
+	return b->ops->commit(b, topic, token, base_seq, data, len, delta, delta_len, cb, arg);
 }
 
 /* The cached snapshot of topic: 0 with its seq, epoch and data, or EMPTY. */
@@ -212,6 +230,16 @@ static inline int tacws_broker_history(tacws_broker *b, const char *topic, uint6
 static inline int tacws_broker_request_poll(tacws_broker *b, const char *topic)
 {
 	return b->ops->request_poll(b, topic);
+}
+
+/* The next commit of topic gets a seq above seq: max(base_seq, the highest floor) + 1. A
+ * node whose subscribers hold seqs of its own (made while cut off from the broker) asks
+ * this, so that no subscriber of it sees seq go back once it takes the broker's changes
+ * again. Fire and forget, ordered before this node's later requests on the topic: 0 when
+ * sent, -ENOTCONN, -EINVAL. */
+static inline int tacws_broker_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
+{
+	return b->ops->seq_floor(b, topic, seq);
 }
 
 /* This node wants (or no longer wants) topic's changes and events through on_message.

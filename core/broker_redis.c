@@ -4,9 +4,12 @@
  * receives the topics' channels and the node's own channel (the liveness probe).
  * Keys of a topic share a hash tag, so a script's keys live on one Redis Cluster slot:
  *   tacws:{topic}:lease  the lease holder's token (SET NX PX)
- *   tacws:{topic}:snap   hash: seq, epoch, data (the cached snapshot), eseq (last event)
- *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", field d
- * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>". */
+ *   tacws:{topic}:snap   hash: seq, epoch, data (the cached snapshot), eseq (last event),
+ *                        floor (the next commit's seq is above it: tacws_broker_seq_floor)
+ *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", fields d (the event) and t
+ *                        (Redis's clock in ms when appended, for history_ttl_ms)
+ * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>"; a change
+ * may add the holder's delta: "c <seq> <epoch> <delta length>\n<data><delta>". */
 #include "broker.h"
 
 #include <errno.h>
@@ -26,7 +29,36 @@
 
 /* The scripts. Each returns a status first (0, or a TACWS_BROKER_* outcome) so one
  * reply parser serves them all. */
-enum { SCRIPT_RENEW, SCRIPT_RELEASE, SCRIPT_COMMIT, SCRIPT_EVENT, SCRIPT_HISTORY, N_SCRIPTS };
+enum {
+	SCRIPT_RENEW,
+	SCRIPT_RELEASE,
+	SCRIPT_COMMIT,
+	SCRIPT_EVENT,
+	SCRIPT_HISTORY,
+	SCRIPT_FLOOR,
+	N_SCRIPTS
+};
+
+/* Lua for EVENT and HISTORY, with ttl (ms, 0: none) set: drops the oldest events of KEYS[2]
+ * appended more than ttl ms ago (field t), by Redis's clock; sets now (ms). Entries are in
+ * offset order, so it stops at the first younger one. */
+#define AGE_TRIM                                                                                   \
+	"local clock = redis.call('TIME')\n"                                                      \
+	"local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n"         \
+	"if ttl > 0 then\n"                                                                       \
+	"  local keep\n"                                                                          \
+	"  repeat\n"                                                                              \
+	"    local batch = redis.call('XRANGE', KEYS[2], keep or '-', '+', 'COUNT', 100)\n"       \
+	"    local young = nil\n"                                                                 \
+	"    for _, e in ipairs(batch) do\n"                                                      \
+	"      local at = tonumber(e[2][4] or '0')\n"                                             \
+	"      if e[2][3] == 't' and at > now - ttl then young = e[1] break end\n"                \
+	"      keep = '(' .. e[1]\n"                                                              \
+	"    end\n"                                                                               \
+	"    if young then redis.call('XTRIM', KEYS[2], 'MINID', young) keep = nil break end\n"   \
+	"  until #batch < 100\n"                                                                  \
+	"  if keep then redis.call('DEL', KEYS[2]) end\n"                                         \
+	"end\n"
 
 static const char *const script_text[N_SCRIPTS] = {
 	/* RENEW KEYS lease ARGV token ttl_ms: extend the TTL only while the lease is ours. */
@@ -39,29 +71,38 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  redis.call('DEL', KEYS[1]) return {0}\n"
 	"end\n"
 	"return {1}\n",
-	/* COMMIT KEYS lease snap hist ARGV token base data new_epoch channel
+	/* COMMIT KEYS lease snap hist ARGV token base data new_epoch channel delta
 	 * -> {0|1|2, seq, epoch}: 1 not the holder, 2 stored seq is not base (both with the
-	 * stored seq and epoch); 0 stored base+1 and published. A topic without a stored seq
-	 * takes any base; one without an epoch gets new_epoch and an empty history. */
-	"local cur = redis.call('HMGET', KEYS[2], 'seq', 'epoch')\n"
+	 * stored seq and epoch); 0 stored max(base, floor)+1 and published. A topic without a
+	 * stored seq takes any base; one without an epoch gets new_epoch and an empty history.
+	 * The message carries delta (the patch from base's data) only when seq is base+1 of
+	 * the stored epoch: the one state a node can apply it to. */
+	"local cur = redis.call('HMGET', KEYS[2], 'seq', 'epoch', 'floor')\n"
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
 	"  return {1, cur[1] or '0', cur[2] or ''}\n"
 	"end\n"
 	"local base = tonumber(ARGV[2])\n"
 	"if cur[1] and tonumber(cur[1]) ~= base then return {2, cur[1], cur[2] or ''} end\n"
 	"local epoch = cur[2]\n"
+	"local delta = ARGV[6] or ''\n"
+	"if not epoch or not cur[1] then delta = '' end\n"
 	"if not epoch then\n"
 	"  epoch = ARGV[4]\n"
 	"  redis.call('DEL', KEYS[3])\n"
 	"  redis.call('HDEL', KEYS[2], 'eseq')\n"
 	"end\n"
+	"local floor = tonumber(cur[3] or '0')\n"
+	"if floor > base then base = floor delta = '' end\n"
 	"local seq = string.format('%.0f', base + 1)\n"
 	"redis.call('HSET', KEYS[2], 'seq', seq, 'epoch', epoch, 'data', ARGV[3])\n"
-	"redis.call('PUBLISH', ARGV[5], 'c ' .. seq .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
+	"local head = 'c ' .. seq .. ' ' .. epoch\n"
+	"if #delta > 0 then head = head .. ' ' .. #delta end\n"
+	"redis.call('PUBLISH', ARGV[5], head .. '\\n' .. ARGV[3] .. delta)\n"
 	"return {0, seq, epoch}\n",
-	/* EVENT KEYS snap hist ARGV new_epoch maxlen data channel -> {0, offset, epoch}:
-	 * the next offset of the topic, appended (history trimmed to about maxlen) and
-	 * published. A topic without an epoch gets new_epoch and an empty history. */
+	/* EVENT KEYS snap hist ARGV new_epoch maxlen data channel ttl_ms -> {0, offset, epoch}:
+	 * the next offset of the topic, appended (history trimmed to about maxlen, and of the
+	 * events older than ttl_ms when not 0: AGE_TRIM) and published. A topic without an
+	 * epoch gets new_epoch and an empty history. */
 	"local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
 	"if not epoch then\n"
 	"  epoch = ARGV[1]\n"
@@ -69,14 +110,20 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  redis.call('DEL', KEYS[2])\n"
 	"end\n"
 	"local off = redis.call('HINCRBY', KEYS[1], 'eseq', 1)\n"
-	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], off .. '-0', 'd', ARGV[3])\n"
+	"local ttl = tonumber(ARGV[5])\n"
+	AGE_TRIM
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], off .. '-0', 'd', ARGV[3], 't', now)\n"
+	"if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end\n"
 	"redis.call('PUBLISH', ARGV[4], 'e ' .. off .. ' ' .. epoch .. '\\n' .. ARGV[3])\n"
 	"return {0, off, epoch}\n",
-	/* HISTORY KEYS snap hist ARGV since epoch limit -> {0|4, epoch, off1, d1, off2, d2...}:
-	 * 4 when epoch is not the topic's or an event after since was trimmed. Offsets are
-	 * contiguous, so the oldest entry kept tells whether anything after since is gone. */
+	/* HISTORY KEYS snap hist ARGV since epoch limit ttl_ms
+	 * -> {0|4, epoch, off1, d1, off2, d2...}: 4 when epoch is not the topic's or an event
+	 * after since was trimmed (by count, or older than ttl_ms). Offsets are contiguous, so
+	 * the oldest entry kept tells whether anything after since is gone. */
 	"local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
 	"if not epoch or epoch ~= ARGV[2] then return {4, epoch or ''} end\n"
+	"local ttl = tonumber(ARGV[4])\n"
+	AGE_TRIM
 	"local since = tonumber(ARGV[1])\n"
 	"local top = tonumber(redis.call('HGET', KEYS[1], 'eseq') or '0')\n"
 	"if since > top then return {4, epoch} end\n"
@@ -92,6 +139,10 @@ static const char *const script_text[N_SCRIPTS] = {
 	"  out[#out + 1] = e[2][2]\n"
 	"end\n"
 	"return out\n",
+	/* FLOOR KEYS snap ARGV seq -> {0}: the topic's next commit gets a seq above seq. */
+	"local f = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0')\n"
+	"if tonumber(ARGV[1]) > f then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end\n"
+	"return {0}\n",
 };
 
 typedef struct redis_broker redis_broker;
@@ -491,13 +542,13 @@ static void shard_connect(shard *sh)
 		shard_lost(sh);
 }
 
-/* Parses "<c|e> <seq> <epoch>\n<data>" and hands it to the node. */
+/* Parses "<c|e> <seq> <epoch>[ <delta length>]\n<data>[<delta>]" and hands it to the node. */
 static void deliver(redis_broker *rb, const char *topic, const char *p, size_t len)
 {
 	const char *nl = memchr(p, '\n', len);
 	if (!nl || len < 2 || (p[0] != 'c' && p[0] != 'e' && p[0] != 'p') || p[1] != ' ')
 		return;
-	char head[64];
+	char head[96];
 	size_t hlen = (size_t)(nl - p);
 	if (hlen >= sizeof head)
 		return;
@@ -507,12 +558,24 @@ static void deliver(redis_broker *rb, const char *topic, const char *p, size_t l
 	unsigned long long seq = strtoull(head + 2, &end, 10);
 	if (*end != ' ')
 		return;
+	size_t body = len - hlen - 1, dlen = 0;
+	char *sp = strchr(end + 1, ' ');
+	if (sp) {
+		*sp = '\0';
+		char *e;
+		unsigned long long n = strtoull(sp + 1, &e, 10);
+		if (*e || n > body)
+			return;
+		dlen = (size_t)n;
+	}
 	tacws_broker_msg m = {.topic = topic,
 			      .kind = (tacws_broker_kind)p[0],
 			      .seq = seq,
 			      .epoch = end + 1,
 			      .data = nl + 1,
-			      .len = len - hlen - 1};
+			      .len = body - dlen,
+			      .delta = dlen ? nl + 1 + body - dlen : NULL,
+			      .delta_len = dlen};
 	rb->stats.messages++;
 	if (rb->opt.on_message)
 		rb->opt.on_message(rb->opt.arg, &m);
@@ -762,10 +825,11 @@ static int redis_lease_release(tacws_broker *b, const char *topic, const char *t
 }
 
 static int redis_commit(tacws_broker *b, const char *topic, const char *token, uint64_t base_seq,
-			const char *data, size_t len, tacws_broker_commit_cb cb, void *arg)
+			const char *data, size_t len, const char *delta, size_t delta_len,
+			tacws_broker_commit_cb cb, void *arg)
 {
 	redis_broker *rb = (redis_broker *)b;
-	if (!cb || !token || (!data && len))
+	if (!cb || !token || (!data && len) || (!delta && delta_len))
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_COMMIT, arg);
 	q->cb.commit = cb;
@@ -778,10 +842,11 @@ static int redis_commit(tacws_broker *b, const char *topic, const char *token, u
 	snprintf(base, sizeof base, "%llu", (unsigned long long)base_seq);
 	random_hex(epoch, TACWS_BROKER_EPOCH_LEN);
 	const char *argv[] = {"EVALSHA", NULL, "3", lease, snap, hist, token, base,
-			      data ? data : "", epoch, ch};
-	size_t lens[11];
-	arg_lengths(argv, lens, 11, 8, len);
-	return request_send(rb, topic, q, SCRIPT_COMMIT, 11, argv, lens);
+			      data ? data : "", epoch, ch, delta ? delta : ""};
+	size_t lens[12];
+	arg_lengths(argv, lens, 12, 8, len);
+	lens[11] = delta_len;
+	return request_send(rb, topic, q, SCRIPT_COMMIT, 12, argv, lens);
 }
 
 static int redis_snapshot(tacws_broker *b, const char *topic, tacws_broker_snapshot_cb cb,
@@ -806,17 +871,19 @@ static int redis_event_append(tacws_broker *b, const char *topic, const char *da
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_COMMIT, arg);
 	q->cb.commit = cb;
-	char snap[KEY_SIZE], hist[KEY_SIZE], ch[KEY_SIZE], maxlen[16];
+	char snap[KEY_SIZE], hist[KEY_SIZE], ch[KEY_SIZE], maxlen[16], ttl[16];
 	char epoch[TACWS_BROKER_EPOCH_LEN + 1];
 	topic_key(snap, sizeof snap, topic, "snap");
 	topic_key(hist, sizeof hist, topic, "hist");
 	topic_channel(ch, sizeof ch, topic);
 	snprintf(maxlen, sizeof maxlen, "%u", rb->opt.history_max);
+	snprintf(ttl, sizeof ttl, "%u", rb->opt.history_ttl_ms);
 	random_hex(epoch, TACWS_BROKER_EPOCH_LEN);
-	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, epoch, maxlen, data ? data : "", ch};
-	size_t lens[9];
-	arg_lengths(argv, lens, 9, 7, len);
-	return request_send(rb, topic, q, SCRIPT_EVENT, 9, argv, lens);
+	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, epoch, maxlen, data ? data : "", ch,
+			      ttl};
+	size_t lens[10];
+	arg_lengths(argv, lens, 10, 7, len);
+	return request_send(rb, topic, q, SCRIPT_EVENT, 10, argv, lens);
 }
 
 static int redis_history(tacws_broker *b, const char *topic, uint64_t since, const char *epoch,
@@ -827,13 +894,14 @@ static int redis_history(tacws_broker *b, const char *topic, uint64_t since, con
 		return -EINVAL;
 	REQUEST_OR_FAIL(q, rb, topic, REQ_HISTORY, arg);
 	q->cb.history = cb;
-	char snap[KEY_SIZE], hist[KEY_SIZE], s[24], l[16];
+	char snap[KEY_SIZE], hist[KEY_SIZE], s[24], l[16], ttl[16];
 	topic_key(snap, sizeof snap, topic, "snap");
 	topic_key(hist, sizeof hist, topic, "hist");
 	snprintf(s, sizeof s, "%llu", (unsigned long long)since);
 	snprintf(l, sizeof l, "%u", limit);
-	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, s, epoch, l};
-	return request_send(rb, topic, q, SCRIPT_HISTORY, 8, argv, NULL);
+	snprintf(ttl, sizeof ttl, "%u", rb->opt.history_ttl_ms);
+	const char *argv[] = {"EVALSHA", NULL, "2", snap, hist, s, epoch, l, ttl};
+	return request_send(rb, topic, q, SCRIPT_HISTORY, 9, argv, NULL);
 }
 
 static int redis_request_poll(tacws_broker *b, const char *topic)
@@ -850,6 +918,21 @@ static int redis_request_poll(tacws_broker *b, const char *topic)
 				     (const char *[]){"PUBLISH", ch, "p 0 -\n"}, NULL) == REDIS_OK
 		       ? 0
 		       : -EIO;
+}
+
+static int redis_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
+{
+	redis_broker *rb = (redis_broker *)b;
+	if (!topic_ok(topic))
+		return -EINVAL;
+	shard *sh = shard_for(rb, topic);
+	if (rb->closing || !sh->up || !sh->cmd)
+		return -ENOTCONN;
+	char snap[KEY_SIZE], s[24];
+	topic_key(snap, sizeof snap, topic, "snap");
+	snprintf(s, sizeof s, "%llu", (unsigned long long)seq);
+	const char *argv[] = {"EVALSHA", rb->sha[SCRIPT_FLOOR], "1", snap, s};
+	return redisAsyncCommandArgv(sh->cmd, NULL, NULL, 5, argv, NULL) == REDIS_OK ? 0 : -EIO;
 }
 
 static topic_sub **sub_find(redis_broker *rb, const char *topic)
@@ -949,6 +1032,7 @@ static const tacws_broker_ops redis_ops = {
 	.event_append = redis_event_append,
 	.history = redis_history,
 	.request_poll = redis_request_poll,
+	.seq_floor = redis_seq_floor,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.is_up = redis_is_up,

@@ -54,6 +54,7 @@ int tacws_cluster_start(tacws_server *srv)
 		return 0;
 	tacws_broker_options opt = {.node_id = cfg->node_id,
 				    .history_max = (unsigned)cfg->history_max,
+				    .history_ttl_ms = (unsigned)cfg->history_ttl_s * 1000u,
 				    .on_state = on_state,
 				    .on_message = on_message,
 				    .on_subscribed = on_subscribed,

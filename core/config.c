@@ -60,6 +60,7 @@ static const struct key_spec specs[] = {
 	{"cluster", "node_id", K_STRING, OFF(node_id), "", 0, 0},
 	{"cluster", "lease_ttl_ms", K_LONG, OFF(lease_ttl_ms), "3000", 300, 600000},
 	{"cluster", "history_max", K_LONG, OFF(history_max), "1000", 1, 1000000},
+	{"cluster", "history_ttl_s", K_LONG, OFF(history_ttl_s), "0", 0, 4000000},
 };
 
 /* Set by tacwsd when it runs from an installed prefix other than the built one. */

@@ -86,6 +86,7 @@ typedef struct tacws_config {
 	char *node_id;		/* "<hostname>-<pid>" unless set */
 	long lease_ttl_ms;	/* a dead holder's topics move within it */
 	long history_max;	/* events kept per topic for resume */
+	long history_ttl_s;	/* and in Redis none older than this; 0: no age limit */
 	tacws_broker_config broker; /* redis parsed; n_shards 0 without [cluster] */
 
 	/* every key of the file, for plugins (host config_get / config_foreach) */

@@ -75,13 +75,16 @@ struct tacws_topic {
 		bool held;	 /* this node holds the lease: it polls and commits */
 		bool lease_busy, snapshot_busy, committing;
 		bool synced;	 /* seq and epoch are the broker's */
-		bool diverged;	 /* the epoch is this node's own (changes made while cut off) */
+		bool diverged;	 /* the epoch is not the broker's (changes made while cut off, or
+				    the broker's seq is below what this node's subscribers hold) */
+		uint64_t bseq;	 /* diverged: the broker's seq as last read, the next commit's base */
 		bool poll_after_sync; /* lease just taken: poll once the snapshot is read */
 		char token[TACWS_BROKER_TOKEN_MAX];
 		uint64_t base; /* the change being committed, on top of seq base: */
 		char *data;
 		json_object *doc;
 		tacws_msg *msg, *delta;
+		char *patch;	/* delta's patch: the other nodes' delta subscribers get it */
 		char *in_data; /* a change that came while a poll was in flight, applied after */
 		uint64_t in_seq;
 		char in_epoch[TOPIC_EPOCH_LEN + 1];
@@ -97,11 +100,20 @@ struct tacws_topic {
 		tacws_msg *msg; /* envelope with seq + 1, when it changed */
 		json_object *doc;  /* the new data, when it changed */
 		tacws_msg *delta;  /* the delta from seq to seq + 1, when smaller than msg */
-		bool want_delta;   /* a subscriber asked for deltas */
+		char *patch;	   /* its patch, for the broker to carry to the other nodes */
+		bool want_delta;   /* a subscriber asked for deltas, or the cluster's holder */
 		double seconds;
 	} job;
 };
 
+/* [cluster] a read of the broker's events for one resuming subscriber (history_start). */
+struct tacws_history_read {
+	tacws_topic *topic;
+	tacws_sub *sub; /* NULL once it unsubscribed */
+	uint64_t since; /* this page asks for the events after it */
+};
+
+#define HISTORY_PAGE 1000 /* events per read of the broker's history */
 #define DEFAULT_INTERVAL_MS 2000
 #define DEFAULT_PARAM_PATTERN "[A-Za-z0-9_-]{1,64}"
 #define MAX_PARAM_LEN 256
@@ -360,10 +372,13 @@ static void topic_start_poll(tacws_topic *t);
 static void on_timer(uv_timer_t *timer)
 {
 	tacws_topic *t = timer->data;
-	if (t->subs.count && !cluster_waits(t))
-		topic_start_poll(t);
-	else if (!t->in_flight)
+	if (t->subs.count) {
+		/* linked and another node polls: its changes come through the broker */
+		if (!cluster_waits(t))
+			topic_start_poll(t);
+	} else if (!t->in_flight) {
 		topic_free(t); /* idle for topic_idle_s: forget it */
+	}
 }
 
 static void topic_schedule(tacws_topic *t, long delay_ms)
@@ -426,6 +441,8 @@ static bool topic_wants_delta(tacws_topic *t)
 	return false;
 }
 
+static tacws_broker *topic_broker(const tacws_topic *t);
+
 static void topic_start_poll(tacws_topic *t)
 {
 	if (t->in_flight || t->cl.committing) {
@@ -441,7 +458,9 @@ static void topic_start_poll(tacws_topic *t)
 	t->job.msg = NULL;
 	t->job.doc = NULL;
 	t->job.delta = NULL;
-	t->job.want_delta = topic_wants_delta(t);
+	t->job.patch = NULL;
+	/* the holder of a cluster's topic makes the delta for every node's subscribers */
+	t->job.want_delta = topic_wants_delta(t) || (t->cl.held && topic_broker(t));
 	tacws_workers_submit(t->feed->srv->workers, &t->job.job);
 }
 
@@ -545,24 +564,29 @@ static void events_replay(tacws_conn *conn, const tacws_topic *t, uint64_t offse
 					  t->events_cap]);
 }
 
-/* On a worker: the delta frame from the topic's last document to doc, or NULL
+/* On a worker: the delta frame from base (the topic's last document) to doc, or NULL
  * when there is no base, the patch cannot be made, or it is not smaller than
- * the full message of full_len bytes. */
-static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json_object *doc,
-			      size_t full_len)
+ * the full message of full_len bytes. *text gets the patch's text with a frame, else NULL. */
+static tacws_msg *build_delta(const tacws_feed *feed, const tacws_topic *t, json_object *base,
+			      json_object *doc, size_t full_len, char **text)
 {
 	json_object *patch = NULL;
-	if (!t->last_doc || !t->seq ||
-	    tacws_delta_diff(t->last_doc, doc, (const char *const *)feed->delta_keys, &patch))
+	*text = NULL;
+	if (!base || !t->seq ||
+	    tacws_delta_diff(base, doc, (const char *const *)feed->delta_keys, &patch))
 		return NULL;
 	const char *s = json_object_to_json_string_ext(
 		patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	tacws_msg *m = s ? build_frame(feed, t, feed->type_json, "delta", s, t->seq, t->seq + 1, 0) : NULL;
-	json_object_put(patch);
 	if (m && m->len >= full_len) {
 		tacws_msg_unref(m);
 		m = NULL;
 	}
+	if (m && !(*text = strdup(s))) {
+		tacws_msg_unref(m);
+		m = NULL;
+	}
+	json_object_put(patch);
 	return m;
 }
 
@@ -603,8 +627,14 @@ static void run_poll(tacws_job *job)
 			tj->rc = -ENOMEM;
 			snprintf(tj->err, sizeof tj->err, "out of memory building the message");
 		} else {
-			if (tj->want_delta)
-				tj->delta = build_delta(feed, t, data, tj->msg->len);
+			if (tj->want_delta) {
+				/* a new holder keeps no document yet: its base from the text */
+				json_object *base = t->last_doc, *parsed = NULL;
+				if (!base && t->last_data && t->seq)
+					base = parsed = json_tokener_parse(t->last_data);
+				tj->delta = build_delta(feed, t, base, data, tj->msg->len, &tj->patch);
+				json_object_put(parsed);
+			}
 			tj->doc = json_object_get(data);
 		}
 	}
@@ -619,8 +649,17 @@ static tacws_msg *msg_for(const tacws_sub *sub, tacws_msg *full, tacws_msg *delt
 	return delta && sub->opts.delta && !sub->pending && sub->last_seq == base_seq ? delta : full;
 }
 
-/* An event: to every subscriber, never coalesced. */
-static void fan_out(tacws_topic *t, tacws_msg *msg)
+/* Whether sub gets the live event of offset (0: none): not while the broker's history is
+ * read for it (the topic's ring keeps it for after), nor one that history replayed. */
+static bool event_wanted(const tacws_sub *sub, const tacws_topic *t, uint64_t offset)
+{
+	if (sub->history)
+		return false;
+	return !offset || offset > sub->replayed || strcmp(sub->replayed_epoch, t->epoch);
+}
+
+/* An event (its offset, or 0): to every subscriber, never coalesced. */
+static void fan_out(tacws_topic *t, tacws_msg *msg, uint64_t offset)
 {
 	/* Each delivery reads three cold objects: the sub, its connection, lws's wsi.
 	 * Fetching the next sub's connection while this one is written hides a miss. */
@@ -628,7 +667,8 @@ static void fan_out(tacws_topic *t, tacws_msg *msg)
 		tacws_sub *sub = lws_container_of(d, tacws_sub, topic_link);
 		if (d->next)
 			__builtin_prefetch(lws_container_of(d->next, tacws_sub, topic_link)->conn);
-		tacws_conn_push(sub->conn, NULL, t->feed, msg);
+		if (event_wanted(sub, t, offset))
+			tacws_conn_push(sub->conn, NULL, t->feed, msg);
 	}
 	lws_end_foreach_dll(d);
 }
@@ -687,7 +727,7 @@ static void topic_apply(tacws_topic *t, char *data, json_object *doc, tacws_msg 
 	t->cached = msg;
 	json_object_put(t->last_doc);
 	t->last_doc = NULL; /* a delta's base: kept only while someone takes deltas */
-	if (doc && topic_wants_delta(t))
+	if (doc && (topic_wants_delta(t) || t->cl.held))
 		t->last_doc = doc;
 	else
 		json_object_put(doc);
@@ -706,10 +746,9 @@ static void topic_diverge(tacws_topic *t)
 	t->event_offset = 0;
 }
 
-static tacws_broker *topic_broker(const tacws_topic *t);
 static bool cluster_apply_deferred(tacws_topic *t);
 static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
-			   tacws_msg *delta);
+			   tacws_msg *delta, char *patch);
 
 static void finish_poll(tacws_topic *t)
 {
@@ -761,7 +800,8 @@ static void finish_poll(tacws_topic *t)
 		free(tj->data);
 	} else if (tj->data && topic_broker(t)) {
 		if (t->cl.held) {
-			cluster_commit(t, tj->data, tj->doc, tj->msg, tj->delta);
+			cluster_commit(t, tj->data, tj->doc, tj->msg, tj->delta, tj->patch);
+			tj->patch = NULL;
 		} else { /* the lease went while it polled: the new holder's poll counts */
 			tacws_msg_unref(tj->msg);
 			tacws_msg_unref(tj->delta);
@@ -781,6 +821,8 @@ static void finish_poll(tacws_topic *t)
 	tj->msg = NULL;
 	tj->doc = NULL;
 	tj->delta = NULL;
+	free(tj->patch);
+	tj->patch = NULL;
 	t->last_poll_end = lws_now_usecs();
 	if (srv->stopping)
 		return;
@@ -817,16 +859,11 @@ static void send_resumed(tacws_conn *conn, const tacws_topic *t, bool recovered)
 	tacws_conn_send_json(conn, o);
 }
 
-/* What a new subscription gets now: the cached snapshot; on a resume from the
- * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
- * history cannot serve (another epoch, a seq it never had), "resumed" with
- * "recovered": false before the snapshot. */
-static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+/* The first answer to sub: "resumed" (recovered or not) and/or the cached snapshot. */
+static void subscribe_greet(tacws_conn *conn, tacws_sub *sub, tacws_topic *t, bool recovered)
 {
 	const tacws_sub_options *o = &sub->opts;
 	sub->greeted = true;
-	bool recovered = o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq &&
-			 (!o->has_offset || events_cover(t, o->offset));
 	bool holds_current = recovered && o->since == t->seq && t->cached;
 	if (o->resume && (!recovered || holds_current))
 		send_resumed(conn, t, recovered);
@@ -835,7 +872,35 @@ static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
 	sub->last_seq = t->seq;
 	if (!holds_current)
 		tacws_conn_enqueue(conn, sub, t->feed, t->cached);
-	if (recovered && o->has_offset)
+}
+
+static bool history_start(tacws_sub *sub, tacws_topic *t, uint64_t since);
+
+/* A resume this topic's history of seqs can serve: same epoch, a seq it had. */
+static bool resumable(const tacws_sub *sub, const tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	return o->resume && !strcmp(o->epoch, t->epoch) && o->since <= t->seq;
+}
+
+/* What a new subscription gets now: the cached snapshot; on a resume from the
+ * seq the topic is at (same epoch), only "resumed"; on a resume this topic's
+ * history cannot serve (another epoch, a seq it never had), "resumed" with
+ * "recovered": false before the snapshot. The events after the client's offset follow,
+ * from this node's ring, or in a cluster from the broker's history when the ring does not
+ * reach back (the answer comes later). */
+static void subscribe_deliver(tacws_conn *conn, tacws_sub *sub, tacws_topic *t)
+{
+	const tacws_sub_options *o = &sub->opts;
+	if (sub->history)
+		return; /* greeted when the broker's history answers */
+	bool can = resumable(sub, t);
+	if (can && o->has_offset && !events_cover(t, o->offset) && t->cached &&
+	    history_start(sub, t, o->offset))
+		return;
+	bool recovered = can && (!o->has_offset || events_cover(t, o->offset));
+	subscribe_greet(conn, sub, t, recovered);
+	if (recovered && o->has_offset && t->cached)
 		events_replay(conn, t, o->offset); /* then live ones: no gap, none twice */
 }
 
@@ -888,6 +953,8 @@ tacws_sub *tacws_subscribe_with(tacws_conn *conn, tacws_feed *feed, const char *
 void tacws_unsubscribe(tacws_sub *sub)
 {
 	tacws_topic *t = sub->topic;
+	if (sub->history)
+		sub->history->sub = NULL; /* its answer finds nobody */
 	tacws_conn_detach(sub);
 	lws_dll2_remove(&sub->topic_link);
 	t->feed->stats.subscribers--;
@@ -961,7 +1028,7 @@ int tacws_feed_publish(tacws_feed *feed, const char *param, const char *type, js
 			}
 			queued += m ? 0 : (int)t->subs.count;
 			if (m) {
-				fan_out(t, m);
+				fan_out(t, m, t->event_offset);
 				queued += (int)t->subs.count;
 				tacws_msg_unref(m);
 			}
@@ -984,6 +1051,7 @@ void tacws_feed_drop_topics(tacws_feed *feed)
 		tacws_msg_unref(t->job.delta);
 		json_object_put(t->job.doc);
 		free(t->job.data);
+		free(t->job.patch);
 		topic_free(t);
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -1241,6 +1309,8 @@ static void cluster_drop_commit(tacws_topic *t)
 	json_object_put(t->cl.doc);
 	tacws_msg_unref(t->cl.msg);
 	tacws_msg_unref(t->cl.delta);
+	free(t->cl.patch);
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
@@ -1286,9 +1356,72 @@ static void greet_waiting(tacws_topic *t)
 	lws_end_foreach_dll(d);
 }
 
-/* The broker's state (seq, epoch, data) for t: adopted when newer, or of another epoch. */
+static bool same_data(const tacws_topic *t, const char *data, size_t len)
+{
+	return t->last_data && strlen(t->last_data) == len && !memcmp(t->last_data, data, len);
+}
+
+/* The broker's numbering (seq, epoch) for what t's subscribers already hold: taken without
+ * sending them anything (they would get a change they have again, under another seq).
+ * They keep the seq they hold, below t's: the next change is above it, as a full snapshot
+ * (a delta's base is the seq a subscriber holds). */
+static void topic_renumber(tacws_topic *t, uint64_t seq, const char *epoch)
+{
+	tacws_feed *feed = t->feed;
+	if (strcmp(epoch, t->epoch)) {
+		snprintf(t->epoch, sizeof t->epoch, "%s", epoch);
+		events_clear(t); /* offsets count within an epoch */
+		t->event_offset = 0;
+	}
+	t->seq = seq;
+	tacws_msg *m = build_envelope(feed, t, feed->type_json, t->last_data, seq);
+	if (m) { /* else newcomers get the old numbering: a resume across it is not recovered */
+		tacws_msg_unref(t->cached);
+		t->cached = m;
+	}
+}
+
+static void cluster_catch_up(tacws_topic *t);
+
+/* The broker's state is of another epoch and not above t's seq: taking it would show t's
+ * subscribers seq going back (t numbered changes of its own while cut off, or the broker
+ * lost its state). t keeps its own numbering until a change above it comes; the broker is
+ * asked to number its next change above t's seq, and the holder stores its state now. */
+static void cluster_ahead(tacws_topic *t, uint64_t broker_seq)
+{
+	t->cl.diverged = true;
+	t->cl.bseq = broker_seq;
+	tacws_broker *b = topic_broker(t);
+	if (!b)
+		return;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	tacws_broker_seq_floor(b, name, t->seq);
+	cluster_catch_up(t);
+}
+
+/* The delta frame of the holder's patch (delta_len bytes) for the change to seq, when t's
+ * subscribers can apply it: t is at seq - 1 of the same epoch and one of them takes deltas. */
+static tacws_msg *incoming_delta(tacws_topic *t, uint64_t seq, const char *epoch,
+				 const char *delta, size_t delta_len)
+{
+	if (!delta || !delta_len || seq != t->seq + 1 || strcmp(epoch, t->epoch) ||
+	    !topic_wants_delta(t))
+		return NULL;
+	char *text = strndup(delta, delta_len);
+	tacws_msg *m = text ? build_frame(t->feed, t, t->feed->type_json, "delta", text, t->seq, seq,
+					  0)
+			    : NULL;
+	free(text);
+	return m;
+}
+
+/* The broker's state (seq, epoch, data, and the holder's delta when it came with a
+ * change) for t: adopted when above t's seq. Content t's subscribers hold already only
+ * renumbers t; one of another epoch not above t's seq leaves t on its own numbering
+ * (cluster_ahead). */
 static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, const char *data,
-			     size_t len)
+			     size_t len, const char *delta, size_t delta_len)
 {
 	if (t->in_flight) { /* the worker reads the topic: after the poll */
 		free(t->cl.in_data);
@@ -1297,18 +1430,30 @@ static void cluster_incoming(tacws_topic *t, uint64_t seq, const char *epoch, co
 		snprintf(t->cl.in_epoch, sizeof t->cl.in_epoch, "%s", epoch);
 		return;
 	}
-	bool same_epoch = !strcmp(epoch, t->epoch);
-	if (t->cl.committing && same_epoch && seq == t->cl.base + 1)
+	if (t->cl.committing && t->cl.data && strlen(t->cl.data) == len &&
+	    !memcmp(t->cl.data, data, len))
 		return; /* most likely this node's own change: its answer brings the delta too */
 	t->cl.synced = true;
-	t->cl.diverged = false;
-	if (same_epoch && seq <= t->seq) {
+	if (seq <= t->seq) {
+		/* had it already (this node committed it, or a duplicate), or of another epoch */
+		if (strcmp(epoch, t->epoch))
+			cluster_ahead(t, seq);
 		greet_waiting(t);
-		return; /* had it already (this node committed it, or a duplicate) */
+		return;
 	}
-	char *copy = strndup(data, len);
-	if (copy)
-		topic_apply(t, copy, NULL, NULL, NULL, seq, epoch);
+	t->cl.diverged = false;
+	if (same_data(t, data, len)) {
+		topic_renumber(t, seq, epoch);
+	} else {
+		char *copy = strndup(data, len);
+		tacws_msg *d = copy ? incoming_delta(t, seq, epoch, delta, delta_len) : NULL;
+		/* with a delta, the full message on the same epoch, built here */
+		tacws_msg *full = d ? build_envelope(t->feed, t, t->feed->type_json, copy, seq) : NULL;
+		if (copy)
+			topic_apply(t, copy, NULL, full, full ? d : NULL, seq, epoch);
+		if (!full)
+			tacws_msg_unref(d);
+	}
 	greet_waiting(t);
 }
 
@@ -1321,12 +1466,14 @@ static bool cluster_apply_deferred(tacws_topic *t)
 	snprintf(epoch, sizeof epoch, "%s", t->epoch);
 	char *data = t->cl.in_data;
 	t->cl.in_data = NULL;
-	cluster_incoming(t, t->cl.in_seq, t->cl.in_epoch, data, strlen(data));
+	cluster_incoming(t, t->cl.in_seq, t->cl.in_epoch, data, strlen(data), NULL, 0);
 	free(data);
 	return seq != t->seq || strcmp(epoch, t->epoch);
 }
 
 static void cluster_resync(tacws_topic *t);
+
+static void cluster_lease_acquire(tacws_topic *t);
 
 static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 {
@@ -1338,75 +1485,115 @@ static void on_commit(void *arg, int status, uint64_t seq, const char *epoch)
 	char *data = t->cl.data;
 	json_object *doc = t->cl.doc;
 	tacws_msg *msg = t->cl.msg, *delta = t->cl.delta;
+	free(t->cl.patch); /* the message carried it */
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
+	bool applied = false;
 	if (status == 0) {
 		srv->cluster.commits++;
 		t->cl.synced = true;
-		t->cl.diverged = false;
 		bool as_built = !strcmp(epoch, t->epoch) && seq == t->cl.base + 1 && t->seq == t->cl.base;
-		if (!strcmp(epoch, t->epoch) && seq <= t->seq) { /* its message came first */
-			free(data);
-			json_object_put(doc);
-			tacws_msg_unref(msg);
-			tacws_msg_unref(delta);
+		if (seq <= t->seq) { /* its message came first, or numbered below this node's own */
+			if (strcmp(epoch, t->epoch))
+				cluster_ahead(t, seq);
 		} else {
-			if (!as_built) {
-				tacws_msg_unref(msg);
-				tacws_msg_unref(delta);
-				msg = delta = NULL;
+			t->cl.diverged = false;
+			if (same_data(t, data, strlen(data))) {
+				topic_renumber(t, seq, epoch); /* the state t had, stored anew */
+			} else {
+				if (!as_built) {
+					tacws_msg_unref(msg);
+					tacws_msg_unref(delta);
+					msg = delta = NULL;
+				}
+				topic_apply(t, data, doc, msg, delta, seq, epoch);
+				applied = true;
 			}
-			topic_apply(t, data, doc, msg, delta, seq, epoch);
 		}
 		greet_waiting(t);
-	} else {
+	} else if (status == TACWS_BROKER_STALE) {
+		srv->cluster.commits_stale++;
+		cluster_resync(t); /* then the next poll commits on the broker's seq */
+	} else if (status == TACWS_BROKER_NOT_HOLDER) {
+		/* the lease expired (or the broker lost it: an empty Redis came back): take it
+		 * again when nobody else has, and read what the broker has meanwhile */
+		srv->cluster.commits_not_holder++;
+		srv->cluster.leases_lost++;
+		t->cl.held = false;
+		t->poll_again = false;
+		cluster_resync(t);
+		if (t->subs.count && !srv->stopping)
+			cluster_lease_acquire(t);
+	}
+	/* a link lost mid-commit: the next poll (local while cut off) tries again */
+	if (!applied) {
 		free(data);
 		json_object_put(doc);
 		tacws_msg_unref(msg);
 		tacws_msg_unref(delta);
-		if (status == TACWS_BROKER_STALE) {
-			srv->cluster.commits_stale++;
-			cluster_resync(t); /* then the next poll commits on the broker's seq */
-		} else if (status == TACWS_BROKER_NOT_HOLDER) {
-			srv->cluster.commits_not_holder++;
-			srv->cluster.leases_lost++;
-			t->cl.held = false;
-			t->poll_again = false;
-		}
-		/* a link lost mid-commit: the next poll (local while cut off) tries again */
 	}
 	if (t->poll_again && t->subs.count && !srv->stopping && !cluster_waits(t))
 		topic_start_poll(t);
 }
 
-/* Commits a change the holder's poll found; takes data, doc, msg and delta. */
+/* Commits a change the holder's poll found; takes data, doc, msg, delta and patch (delta's
+ * text, carried to the other nodes when the commit is seq + 1). On top of the seq t last
+ * took from the broker; while t numbers on its own (diverged), above the seq its
+ * subscribers hold too. */
 static void cluster_commit(tacws_topic *t, char *data, json_object *doc, tacws_msg *msg,
-			   tacws_msg *delta)
+			   tacws_msg *delta, char *patch)
 {
 	tacws_server *srv = t->feed->srv;
 	char name[TACWS_BROKER_TOPIC_MAX];
 	cluster_name(t, name);
+	if (!delta || t->cl.diverged) {
+		free(patch);
+		patch = NULL;
+	}
 	t->cl.data = data;
 	t->cl.doc = doc;
 	t->cl.msg = msg;
 	t->cl.delta = delta;
-	t->cl.base = t->seq;
+	t->cl.patch = patch;
+	t->cl.base = t->cl.diverged ? t->cl.bseq : t->seq;
 	t->cl.refs++;
 	t->cl.committing = true;
-	int rc = tacws_broker_commit(srv->broker, name, t->cl.token, t->seq, data, strlen(data),
-				     on_commit, t);
+	int rc = t->cl.diverged ? tacws_broker_seq_floor(srv->broker, name, t->seq) : 0;
+	if (!rc)
+		rc = tacws_broker_commit_delta(srv->broker, name, t->cl.token, t->cl.base, data,
+					       strlen(data), patch, patch ? strlen(patch) : 0,
+					       on_commit, t);
 	if (!rc)
 		return;
 	t->cl.refs--;
 	t->cl.committing = false;
+	free(patch);
+	t->cl.patch = NULL;
 	t->cl.data = NULL;
 	t->cl.doc = NULL;
 	t->cl.msg = t->cl.delta = NULL;
 	topic_diverge(t); /* cut off just now: a change of this node's own */
 	tacws_msg_unref(msg);
 	tacws_msg_unref(delta);
-	topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
+	if (same_data(t, data, strlen(data))) {
+		free(data); /* a catch-up: nothing new */
+		json_object_put(doc);
+	} else {
+		topic_apply(t, data, doc, NULL, NULL, t->seq + 1, NULL);
+	}
+}
+
+/* The holder stores the state its subscribers hold when the broker's is behind it. */
+static void cluster_catch_up(tacws_topic *t)
+{
+	if (!t->cl.held || !t->last_data || t->in_flight || t->cl.committing ||
+	    !t->feed->srv->broker || t->feed->srv->stopping)
+		return;
+	char *copy = strdup(t->last_data);
+	if (copy)
+		cluster_commit(t, copy, NULL, NULL, NULL, NULL);
 }
 
 static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, const char *data,
@@ -1418,16 +1605,14 @@ static void on_snapshot(void *arg, int status, uint64_t seq, const char *epoch, 
 	tacws_server *srv = t->feed->srv;
 	t->cl.snapshot_busy = false;
 	if (status == 0) {
-		cluster_incoming(t, seq, epoch, data, len);
+		cluster_incoming(t, seq, epoch, data, len, NULL, 0);
 	} else if (status == TACWS_BROKER_EMPTY) {
 		t->cl.synced = true;
 		greet_waiting(t);
-		/* the broker lost it (or never had it): the holder stores what this node has */
-		if (t->cl.held && t->last_data && !t->in_flight && !t->cl.committing && srv->broker) {
-			char *copy = strdup(t->last_data);
-			if (copy)
-				cluster_commit(t, copy, NULL, NULL, NULL);
-		}
+		/* the broker lost it (or never had it): its next seq goes above this node's, and
+		 * the holder stores what this node has */
+		if (t->last_data)
+			cluster_ahead(t, 0);
 	}
 	if (t->cl.poll_after_sync && !srv->stopping) {
 		t->cl.poll_after_sync = false;
@@ -1480,11 +1665,14 @@ static void on_lease(void *arg, int status, const char *token)
 			topic_start_poll(t);
 		}
 	} else if (!acquiring && status == TACWS_BROKER_NOT_HOLDER) {
-		t->cl.held = false; /* it expired and another node took it: stop polling */
+		/* it expired: another node took it (stop polling), or nobody (take it again) */
+		t->cl.held = false;
 		srv->cluster.leases_lost++;
 		t->poll_again = false;
 		tacws_log_info("cluster", "%s%s%s: lease lost", t->feed->base, t->param ? "/" : "",
 			       t->param ? t->param : "");
+		if (t->subs.count && !srv->stopping)
+			cluster_lease_acquire(t);
 	}
 }
 
@@ -1561,20 +1749,34 @@ void tacws_feed_cluster_subscribed(tacws_server *srv, const char *name)
 	events_clear(t); /* those sent while the subscription was down never came */
 	t->event_offset = 0;
 	cluster_resync(t);
+	/* a lease held before the link went may be gone (expired, or Redis came back empty) */
+	tacws_broker *b = topic_broker(t);
+	if (b && t->cl.held && !t->cl.lease_busy && !srv->stopping)
+		cluster_lease_renew(t, b);
+}
+
+/* An event as the broker keeps it ("<type as JSON>\n<data>", cluster_event) as t's frame
+ * at offset (0: none). NULL when malformed or out of memory. */
+static tacws_msg *event_frame(tacws_topic *t, const char *payload, size_t len, uint64_t offset)
+{
+	const char *nl = memchr(payload, '\n', len);
+	if (!nl)
+		return NULL;
+	char *type_json = strndup(payload, (size_t)(nl - payload));
+	char *data = strndup(nl + 1, len - (size_t)(nl + 1 - payload));
+	tacws_msg *m = type_json && data ? build_event(t, type_json, data, offset) : NULL;
+	free(type_json);
+	free(data);
+	return m;
 }
 
 static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
 {
-	/* "<type as JSON>\n<data>" (cluster_event) */
-	const char *nl = memchr(m->data, '\n', m->len);
-	if (!nl || !t->subs.count)
+	if (!t->subs.count)
 		return;
-	char *type_json = strndup(m->data, (size_t)(nl - m->data));
-	char *data = strndup(nl + 1, m->len - (size_t)(nl + 1 - m->data));
 	/* offsets count in the broker's epoch, which this node may not have adopted yet */
 	bool placed = !strcmp(m->epoch, t->epoch);
-	tacws_msg *msg = type_json && data ? build_event(t, type_json, data, placed ? m->seq : 0)
-					   : NULL;
+	tacws_msg *msg = event_frame(t, m->data, m->len, placed ? m->seq : 0);
 	if (msg && placed) {
 		events_keep(t, m->seq, msg);
 	} else {
@@ -1582,11 +1784,99 @@ static void cluster_deliver_event(tacws_topic *t, const tacws_broker_msg *m)
 		t->event_offset = 0;
 	}
 	if (msg) {
-		fan_out(t, msg);
+		fan_out(t, msg, placed ? m->seq : 0);
 		tacws_msg_unref(msg);
 	}
-	free(type_json);
-	free(data);
+}
+
+/* Resume from the broker's history: a subscriber whose offset this node's ring does not
+ * reach back to (it joined the topic later, restarted, or its ring was cleared) waits,
+ * ungreeted, while the history after its offset is read. Live events meanwhile are not
+ * sent to it but kept in the topic's ring. On the answer it gets its greeting (recovered),
+ * the events read, then the ring's after them; then live ones, any the history already
+ * had skipped (replayed). When the history cannot cover the offset (trimmed, aged out,
+ * another epoch) or the read fails: recovered:false and the snapshot. */
+static void on_history(void *arg, int status, const char *epoch, const tacws_broker_msg *msgs,
+		       size_t n);
+
+static int history_request(struct tacws_history_read *r)
+{
+	tacws_topic *t = r->topic;
+	tacws_broker *b = topic_broker(t);
+	if (!b || t->feed->srv->stopping)
+		return -ENOTCONN;
+	char name[TACWS_BROKER_TOPIC_MAX];
+	cluster_name(t, name);
+	t->cl.refs++;
+	int rc = tacws_broker_history(b, name, r->since, t->epoch, HISTORY_PAGE, on_history, r);
+	if (rc)
+		t->cl.refs--;
+	return rc;
+}
+
+static bool history_start(tacws_sub *sub, tacws_topic *t, uint64_t since)
+{
+	if (!topic_broker(t) || !t->cl.synced || t->cl.diverged)
+		return false;
+	struct tacws_history_read *r = calloc(1, sizeof *r);
+	if (!r)
+		return false;
+	r->topic = t;
+	r->sub = sub;
+	r->since = since;
+	if (history_request(r)) {
+		free(r);
+		return false;
+	}
+	sub->history = r;
+	t->feed->srv->cluster.history_reads++;
+	return true;
+}
+
+static void on_history(void *arg, int status, const char *epoch, const tacws_broker_msg *msgs,
+		       size_t n)
+{
+	struct tacws_history_read *r = arg;
+	tacws_topic *t = r->topic;
+	tacws_sub *sub = r->sub;
+	if (!topic_answered(t) || !sub) { /* the topic goes only once its subscribers went */
+		free(r);
+		return;
+	}
+	tacws_conn *conn = sub->conn;
+	uint64_t last = r->since;
+	bool ok = status == 0 && epoch && !strcmp(epoch, t->epoch) && resumable(sub, t) && t->cached;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = msgs[i].seq == ++last; /* contiguous from since + 1 */
+	if (!ok) {
+		sub->history = NULL;
+		free(r);
+		/* (a later page that fails: the rest comes live, the events between are missed) */
+		if (!sub->greeted)
+			subscribe_greet(conn, sub, t, false);
+		return;
+	}
+	if (!sub->greeted)
+		subscribe_greet(conn, sub, t, true);
+	for (size_t i = 0; i < n; i++) {
+		tacws_msg *m = event_frame(t, msgs[i].data, msgs[i].len, msgs[i].seq);
+		if (m) {
+			tacws_conn_push(conn, NULL, t->feed, m);
+			tacws_msg_unref(m);
+		}
+	}
+	sub->replayed = last;
+	snprintf(sub->replayed_epoch, sizeof sub->replayed_epoch, "%s", t->epoch);
+	if (events_cover(t, last)) {
+		events_replay(conn, t, last); /* those that came live meanwhile */
+		sub->replayed = t->event_offset;
+	} else if (t->event_offset > last && n) {
+		r->since = last; /* more in the history than one page */
+		if (!history_request(r))
+			return;
+	}
+	sub->history = NULL;
+	free(r);
 }
 
 void tacws_feed_cluster_message(tacws_server *srv, const tacws_broker_msg *m)
@@ -1597,7 +1887,7 @@ void tacws_feed_cluster_message(tacws_server *srv, const tacws_broker_msg *m)
 	switch (m->kind) {
 	case TACWS_BROKER_CHANGE:
 		srv->cluster.changes_in++;
-		cluster_incoming(t, m->seq, m->epoch, m->data, m->len);
+		cluster_incoming(t, m->seq, m->epoch, m->data, m->len, m->delta, m->delta_len);
 		break;
 	case TACWS_BROKER_EVENT:
 		srv->cluster.events_in++;

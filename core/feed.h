@@ -54,6 +54,11 @@ typedef struct tacws_sub {
 	uint64_t last_seq;	/* seq of the last snapshot or delta handed to conn */
 	bool greeted; /* got its first answer (snapshot or resumed); in a cluster that waits
 			 for the topic's state from the broker */
+	/* [cluster] a resume whose events this node does not keep: the broker's history is
+	 * read for it (feed.c), and live events wait in the topic's ring meanwhile */
+	struct tacws_history_read *history;
+	uint64_t replayed;	     /* the last event offset replayed to it, in replayed_epoch: */
+	char replayed_epoch[17];     /* a live event not above it is not sent again */
 } tacws_sub;
 
 /* --- life of a feed --- */

@@ -208,6 +208,8 @@ static void cluster_metrics(struct text *t, tacws_server *srv, const tacws_feed_
 	       "Polls made while the topic's link was down (each node on its own).", c->local_polls);
 	global(t, "tacws_cluster_poll_requests_total", "counter",
 	       "Refreshes sent to the topic's lease holder.", c->poll_requests);
+	global(t, "tacws_cluster_history_reads_total", "counter",
+	       "Resumes whose missed events were read from the Redis Stream.", c->history_reads);
 	tacws_broker_stats bs;
 	tacws_broker_get_stats(srv->broker, &bs);
 	global(t, "tacws_cluster_links_lost_total", "counter", "Times a Redis link went down.",

@@ -62,6 +62,7 @@ struct tacws_cluster_metrics {
 	uint64_t resyncs;		/* snapshots re-read */
 	uint64_t local_polls;		/* polls made while the topic's link was down */
 	uint64_t poll_requests;		/* refreshes sent to the holder */
+	uint64_t history_reads;		/* resumes served from the broker's event history */
 };
 
 #endif

@@ -53,6 +53,7 @@ typedef struct seen_msg {
 	char epoch[TACWS_BROKER_EPOCH_LEN + 1];
 	char topic[64];
 	char data[64];
+	char delta[64]; /* a change's delta, "" without */
 } seen_msg;
 
 typedef struct node {
@@ -84,6 +85,8 @@ static void node_message(void *arg, const tacws_broker_msg *m)
 	snprintf(s->epoch, sizeof s->epoch, "%s", m->epoch);
 	snprintf(s->topic, sizeof s->topic, "%s", m->topic);
 	snprintf(s->data, sizeof s->data, "%.*s", (int)(m->len < 63 ? m->len : 63), m->data);
+	snprintf(s->delta, sizeof s->delta, "%.*s", (int)(m->delta_len < 63 ? m->delta_len : 63),
+		 m->delta ? m->delta : "");
 }
 
 static void node_subscribed(void *arg, const char *topic)
@@ -92,11 +95,14 @@ static void node_subscribed(void *arg, const char *topic)
 	((node *)arg)->subscribed++;
 }
 
+static unsigned next_history_ttl_ms; /* for the next node_open_with */
+
 static void node_open_with(node *n, const char *id, unsigned history_max, unsigned probe_ms)
 {
 	memset(n, 0, sizeof *n);
 	tacws_broker_options opt = {.node_id = id,
 				    .history_max = history_max,
+				    .history_ttl_ms = next_history_ttl_ms,
 				    .probe_interval_ms = probe_ms,
 				    .backoff_max_ms = 400,
 				    .on_state = node_state,
@@ -546,6 +552,84 @@ static void test_commit_refuses_stale_and_foreign(void)
 	close_pair(&a, &b);
 }
 
+/* A floor: the next commit is numbered above it, on top of the stored base as before; a
+ * lower floor changes nothing. Works on a topic Redis does not store (an empty Redis). */
+static void test_seq_floor(void)
+{
+	node a, b;
+	char topic[64];
+	open_pair(&a, &b, topic, sizeof topic, "floor");
+	answer lease = acquire(&a, topic, 10000);
+	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 9), 0);
+	/* (an answer on b's connection: the floor before it is stored) */
+	CU_ASSERT_EQUAL(snapshot(&b, topic).status, TACWS_BROKER_EMPTY);
+	answer c = commit(&a, topic, lease.token, 0, "{\"v\":1}");
+	CU_ASSERT_EQUAL(c.status, 0);
+	CU_ASSERT_EQUAL(c.seq, 10);
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 10, "{\"v\":2}").seq, 11);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 20), 0);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 5), 0);
+	CU_ASSERT_EQUAL(snapshot(&b, topic).seq, 11);
+	/* the base must still be the stored seq */
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 20, "{\"v\":3}").status, TACWS_BROKER_STALE);
+	c = commit(&a, topic, lease.token, 11, "{\"v\":3}");
+	CU_ASSERT_EQUAL(c.status, 0);
+	CU_ASSERT_EQUAL(c.seq, 21);
+	answer s = snapshot(&b, topic);
+	CU_ASSERT_EQUAL(s.seq, 21);
+	CU_ASSERT_STRING_EQUAL(s.data, "{\"v\":3}");
+	CU_ASSERT_EQUAL(commit(&a, topic, lease.token, 21, "{\"v\":4}").seq, 22);
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, "", 1), -EINVAL);
+	close_pair(&a, &b);
+}
+
+/* A change's delta rides with its message, only on top of the stored seq of its epoch. */
+static void test_commit_carries_delta(void)
+{
+	node a, b;
+	char topic[64];
+	open_pair(&a, &b, topic, sizeof topic, "delta");
+	subscribe(&b, topic);
+	answer lease = acquire(&a, topic, 10000);
+	CU_ASSERT_EQUAL_FATAL(lease.status, 0);
+	answer c = {0};
+	/* a new epoch: no base for a delta */
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 0, "{\"v\":1}", 7, "[x]",
+						  3, on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 1);
+	CU_ASSERT_FATAL(wait_seen(&b, 1, 3000));
+	CU_ASSERT_STRING_EQUAL(b.seen[0].data, "{\"v\":1}");
+	CU_ASSERT_STRING_EQUAL(b.seen[0].delta, "");
+	c = (answer){0};
+	static const char patch[] = "[{\"op\":\"replace\",\"path\":\"/v\",\"value\":2}]";
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 1, "{\"v\":2}", 7, patch,
+						  strlen(patch), on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 2);
+	CU_ASSERT_FATAL(wait_seen(&b, 2, 3000));
+	CU_ASSERT_EQUAL(b.seen[1].seq, 2);
+	CU_ASSERT_STRING_EQUAL(b.seen[1].data, "{\"v\":2}");
+	CU_ASSERT_STRING_EQUAL(b.seen[1].delta, patch);
+	CU_ASSERT_STRING_EQUAL(snapshot(&b, topic).data, "{\"v\":2}"); /* not stored */
+	/* numbered above a floor: seq - 1 is no state a node had, so no delta */
+	CU_ASSERT_EQUAL(tacws_broker_seq_floor(b.b, topic, 5), 0);
+	CU_ASSERT_EQUAL(snapshot(&b, topic).seq, 2);
+	c = (answer){0};
+	CU_ASSERT_EQUAL(tacws_broker_commit_delta(a.b, topic, lease.token, 2, "{\"v\":3}", 7, "[y]",
+						  3, on_commit, &c),
+			0);
+	CU_ASSERT(run_until(&c.done, 3000));
+	CU_ASSERT_EQUAL(c.seq, 6);
+	CU_ASSERT_FATAL(wait_seen(&b, 3, 3000));
+	CU_ASSERT_STRING_EQUAL(b.seen[2].data, "{\"v\":3}");
+	CU_ASSERT_STRING_EQUAL(b.seen[2].delta, "");
+	close_pair(&a, &b);
+}
+
 static void test_events_history(void)
 {
 	node a, b;
@@ -606,6 +690,39 @@ static void test_history_trimmed(void)
 	CU_ASSERT_EQUAL(h.status, 0);
 	CU_ASSERT_EQUAL(h.n, 5);
 	CU_ASSERT_EQUAL(h.offsets[0], 396);
+	node_close(&a);
+}
+
+/* history_ttl_ms: events older than it leave the stream (by Redis's clock); younger ones
+ * and the offsets stay. */
+static void test_history_age_limit(void)
+{
+	node a;
+	char topic[64];
+	topic_name(topic, sizeof topic, "aged");
+	next_history_ttl_ms = 400;
+	node_open_with(&a, "node-a", 0, 0);
+	next_history_ttl_ms = 0;
+	answer e = event(&a, topic, "old1");
+	event(&a, topic, "old2");
+	answer h = history(&a, topic, 0, e.epoch);
+	CU_ASSERT_EQUAL(h.status, 0);
+	CU_ASSERT_STRING_EQUAL(h.data, "old1;old2;");
+	/* the only event here is the age: ask until the history says both are gone (the
+	 * second, so the first too: they leave in order) */
+	uv_update_time(&loop);
+	uint64_t until = uv_now(&loop) + 5000;
+	while ((h = history(&a, topic, 1, e.epoch)).status == 0 && uv_now(&loop) < until)
+		CU_ASSERT_STRING_EQUAL(h.data, "old2;");
+	CU_ASSERT_EQUAL(h.status, TACWS_BROKER_GAP);
+	CU_ASSERT_EQUAL(history(&a, topic, 0, e.epoch).status, TACWS_BROKER_GAP);
+	answer f = event(&a, topic, "new");
+	CU_ASSERT_EQUAL(f.seq, 3);
+	CU_ASSERT_STRING_EQUAL(f.epoch, e.epoch);
+	h = history(&a, topic, 2, e.epoch);
+	CU_ASSERT_EQUAL(h.status, 0);
+	CU_ASSERT_STRING_EQUAL(h.data, "new;");
+	CU_ASSERT_EQUAL(history(&a, topic, 1, e.epoch).status, TACWS_BROKER_GAP);
 	node_close(&a);
 }
 
@@ -865,8 +982,11 @@ int main(void)
 		{"lease_exclusive", test_lease_exclusive},
 		{"lease_expiry_hands_over", test_lease_expiry_hands_over},
 		{"commit_refuses_stale_and_foreign", test_commit_refuses_stale_and_foreign},
+		{"seq_floor", test_seq_floor},
+		{"commit_carries_delta", test_commit_carries_delta},
 		{"events_history", test_events_history},
 		{"history_trimmed", test_history_trimmed},
+		{"history_age_limit", test_history_age_limit},
 		{"killed_subscription", test_killed_subscription},
 		{"probe_detects_silent_subscription", test_probe_detects_silent_subscription},
 		{"redis_restart", test_redis_restart},

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <signal.h>
 
+#include "delta.h"
 #include "server_fixture.h"
 #include "testutil.h"
 #include "ws_fixture.h"
@@ -77,6 +78,81 @@ static void test_one_sequence_one_poll_per_change(void)
 	seq += 5;
 }
 
+static json_object *member(json_object *m, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(m, key, &v) ? v : NULL;
+}
+
+/* alpha's file: v and a long note, so that a change of v is a delta smaller than the
+ * snapshot. */
+static void write_noted(int v)
+{
+	char text[512];
+	snprintf(text, sizeof text, "{\"v\":%d,\"note\":\"%0300d\"}", v, 7);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, text), 0);
+}
+
+/* The keepers (full snapshots) get the change to seq + 1. */
+static void keepers_get_next(void)
+{
+	for (int i = 0; i < NODES; i++) {
+		json_object *m = NULL;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 5000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
+		CU_ASSERT_PTR_NOT_NULL(member(m, "data"));
+		json_object_put(m);
+	}
+	seq++;
+}
+
+/* A delta subscriber on a node that does not hold the lease gets deltas: the holder's
+ * patch comes with the change through Redis, applies to what the client holds, and a
+ * client without deltas on the same node still gets the full snapshot. */
+static void test_deltas_on_every_node(void)
+{
+	int holder = -1;
+	for (int i = 0; i < NODES; i++)
+		if (tacws_server_metric(fx[i], LEASES) == 1)
+			holder = i;
+	CU_ASSERT_FATAL(holder >= 0);
+	int other = (holder + 1) % NODES;
+	write_noted(100);
+	CU_ASSERT_EQUAL(post(other, "/api/v1/feeds/alpha/refresh", ""), 202);
+	keepers_get_next();
+	tacws_wsclient *c = NULL;
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[other], NULL, "alpha", "delta=json-patch", NULL,
+					       3000, &c, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 5000, &m), 0);
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), seq);
+	json_object *doc = json_object_get(member(m, "data"));
+	json_object_put(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	for (int v = 101; v <= 102; v++) {
+		write_noted(v);
+		CU_ASSERT_EQUAL(post(other, "/api/v1/feeds/alpha/refresh", ""), 202);
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "test_update", 5000, &m), 0);
+		CU_ASSERT_EQUAL(tacws_ws_seq(m), seq + 1);
+		json_object *patch = member(m, "delta"), *next = NULL;
+		CU_ASSERT_PTR_NOT_NULL(patch);
+		if (patch) {
+			CU_ASSERT_EQUAL(json_object_get_int64(member(m, "base_seq")), seq);
+			CU_ASSERT_EQUAL(tacws_delta_apply(doc, patch, &next), 0);
+			json_object *jv = next ? member(next, "v") : NULL;
+			CU_ASSERT_EQUAL(jv ? json_object_get_int(jv) : -1, v);
+			json_object_put(doc);
+			doc = next;
+		}
+		json_object_put(m);
+		keepers_get_next();
+	}
+	json_object_put(doc);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
 static void test_publish_reaches_every_node(void)
 {
 	CU_ASSERT_EQUAL(post(0, "/api/v1/publish",
@@ -141,6 +217,113 @@ static void test_missed_events_replayed_on_another_node(void)
 	tacws_wsclient_free(c);
 }
 
+static void publish_item(int node, int n)
+{
+	char body[128];
+	snprintf(body, sizeof body,
+		 "{\"feed\":\"item\",\"param\":\"s1\",\"type\":\"alert\",\"data\":%d}", n);
+	CU_ASSERT_EQUAL(post(node, "/api/v1/publish", body), 202);
+}
+
+/* A client resumes on a node that never had the topic: the events it missed, published on
+ * node a, come from the Redis Stream in order, then the live ones, none twice. */
+static void test_missed_events_from_the_stream(void)
+{
+	tacws_wsclient *c = NULL;
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[0], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/s1\"]}"), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 5000, &m), 0);
+	long long item_seq = tacws_ws_seq(m);
+	char item_epoch[64];
+	snprintf(item_epoch, sizeof item_epoch, "%s", str_of(m, "epoch"));
+	json_object_put(m);
+	publish_item(0, 1);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 5000, &m), 0);
+	long long offset = int_of(m, "offset");
+	CU_ASSERT_TRUE(offset > 0);
+	json_object_put(m);
+	tacws_wsclient_free(c);
+	for (int n = 2; n <= 4; n++)
+		publish_item(n % 2, n); /* on node a and b; c has never had the topic */
+	long long reads = tacws_server_metric(fx[2], "tacws_cluster_history_reads_total");
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[2], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "{\"type\":\"subscribe\",\"feeds\":[{\"topic\":\"item/s1\",\"since\":%lld,"
+		 "\"epoch\":\"%s\",\"offset\":%lld}]}",
+		 item_seq, item_epoch, offset);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 5000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "true");
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), item_seq);
+	json_object_put(m);
+	/* in the stream's order (two nodes' publishes may reach Redis in either order): each
+	 * once, offsets one after the other */
+	int got = 0;
+	for (int n = 2; n <= 4; n++) {
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), offset + n - 1);
+		long long d = int_of(m, "data");
+		CU_ASSERT_TRUE(d >= 2 && d <= 4 && !(got & (1 << d)));
+		if (d >= 2 && d <= 4)
+			got |= 1 << d;
+		json_object_put(m);
+	}
+	CU_ASSERT_EQUAL(got, (1 << 2) | (1 << 3) | (1 << 4));
+	CU_ASSERT_EQUAL(tacws_server_metric(fx[2], "tacws_cluster_history_reads_total"), reads + 1);
+	/* then live, from any node, once */
+	publish_item(0, 5);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 3000, &m), 0);
+	CU_ASSERT_EQUAL(int_of(m, "offset"), offset + 4);
+	CU_ASSERT_EQUAL(int_of(m, "data"), 5);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
+/* A resume on a node that never had the topic, from an offset the stream no longer has
+ * (history_max 50 in this test): recovered:false and the snapshot. */
+static void test_trimmed_stream_not_recovered(void)
+{
+	tacws_wsclient *c = NULL;
+	json_object *m = NULL;
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[0], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, "{\"type\":\"subscribe\",\"feeds\":[\"item/s2\"]}"), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 5000, &m), 0);
+	long long item_seq = tacws_ws_seq(m);
+	char item_epoch[64];
+	snprintf(item_epoch, sizeof item_epoch, "%s", str_of(m, "epoch"));
+	json_object_put(m);
+	for (int n = 1; n <= 300; n++) {
+		char body[128];
+		snprintf(body, sizeof body,
+			 "{\"feed\":\"item\",\"param\":\"s2\",\"type\":\"alert\",\"data\":%d}", n);
+		CU_ASSERT_EQUAL(post(0, "/api/v1/publish", body), 202);
+	}
+	for (int n = 1; n <= 300; n++) { /* all stored */
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "alert", 5000, &m), 0);
+		CU_ASSERT_EQUAL(int_of(m, "offset"), n);
+		json_object_put(m);
+	}
+	tacws_wsclient_free(c);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_connect(port[2], NULL, NULL, NULL, NULL, 3000, &c, NULL), 0);
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "{\"type\":\"subscribe\",\"feeds\":[{\"topic\":\"item/s2\",\"since\":%lld,"
+		 "\"epoch\":\"%s\",\"offset\":1}]}",
+		 item_seq, item_epoch);
+	CU_ASSERT_EQUAL(tacws_ws_send_text(c, msg), 0);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "resumed", 5000, &m), 0);
+	CU_ASSERT_STRING_EQUAL(str_of(m, "recovered"), "false");
+	json_object_put(m);
+	CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(c, "item_update", 3000, &m), 0);
+	CU_ASSERT_EQUAL(tacws_ws_seq(m), item_seq);
+	json_object_put(m);
+	CU_ASSERT_EQUAL(tacws_ws_expect_silence(c, 300, NULL), 0);
+	tacws_wsclient_free(c);
+}
+
 /* A late subscriber on any node gets the cluster's snapshot without a poll. */
 static void test_new_subscriber_from_the_cache(void)
 {
@@ -166,7 +349,8 @@ static int redis_script(const char *action)
 }
 
 /* Redis goes away: each node polls and serves on its own (an epoch of its own); it comes
- * back empty: the nodes agree on one new epoch, and no seq goes back within an epoch. */
+ * back empty: no client gets what it holds again, and the next change is one new epoch and
+ * seq on every node, above the seq each client holds; then one sequence again. */
 static void test_redis_restart(void)
 {
 	CU_ASSERT_EQUAL_FATAL(redis_script("stop"), 0);
@@ -185,36 +369,37 @@ static void test_redis_restart(void)
 	}
 	CU_ASSERT_TRUE(sum("tacws_cluster_local_polls_total") >= NODES);
 	CU_ASSERT_EQUAL_FATAL(redis_script("start"), 0);
-	/* each node ends on the cluster's new epoch; within an epoch seqs only grow */
+	for (int i = 0; i < NODES; i++)
+		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], link_sample, 1, 15000), 1);
+	/* the nodes store and take their state again: nothing new for a client */
+	for (int i = 0; i < NODES; i++) {
+		json_object *m = NULL;
+		CU_ASSERT_EQUAL(tacws_ws_expect_silence(sub[i], 1500, &m), 0);
+		if (m)
+			fprintf(stderr, "node %d sent again: %s\n", i, json_object_to_json_string(m));
+		json_object_put(m);
+	}
+	/* the next change: one new epoch and seq on every node, above the one each holds */
 	char joined[NODES][64];
 	long long joined_seq[NODES];
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"together\"}"), 0);
+	CU_ASSERT_EQUAL(post(1, "/api/v1/feeds/alpha/refresh", ""), 202);
 	for (int i = 0; i < NODES; i++) {
-		char last_epoch[64];
-		snprintf(last_epoch, sizeof last_epoch, "%s", alone[i]);
-		long long last = seq + 1;
 		json_object *m = NULL;
-		while (tacws_ws_next(sub[i], 8000, &m) == 0) {
-			CU_ASSERT_STRING_EQUAL(tacws_ws_type(m), "test_update");
-			if (!strcmp(str_of(m, "epoch"), last_epoch))
-				CU_ASSERT_TRUE(tacws_ws_seq(m) > last);
-			last = tacws_ws_seq(m);
-			snprintf(last_epoch, sizeof last_epoch, "%s", str_of(m, "epoch"));
-			json_object_put(m);
-			m = NULL;
-			if (strcmp(last_epoch, alone[i]) && !tacws_ws_expect_silence(sub[i], 1500, NULL))
-				break; /* settled on another epoch */
-		}
-		snprintf(joined[i], sizeof joined[i], "%s", last_epoch);
-		joined_seq[i] = last;
+		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 5000, &m), 0);
+		joined_seq[i] = tacws_ws_seq(m);
+		snprintf(joined[i], sizeof joined[i], "%s", str_of(m, "epoch"));
+		CU_ASSERT_TRUE(joined_seq[i] > seq + 1);
 		CU_ASSERT_STRING_NOT_EQUAL(joined[i], alone[i]);
+		json_object_put(m);
 	}
 	for (int i = 1; i < NODES; i++) {
 		CU_ASSERT_STRING_EQUAL(joined[i], joined[0]);
 		CU_ASSERT_EQUAL(joined_seq[i], joined_seq[0]);
 	}
 	/* and one sequence again */
-	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"together\"}"), 0);
-	CU_ASSERT_EQUAL(post(1, "/api/v1/feeds/alpha/refresh", ""), 202);
+	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"again\"}"), 0);
+	CU_ASSERT_EQUAL(post(2, "/api/v1/feeds/alpha/refresh", ""), 202);
 	for (int i = 0; i < NODES; i++) {
 		json_object *m = NULL;
 		CU_ASSERT_EQUAL_FATAL(tacws_ws_expect(sub[i], "test_update", 5000, &m), 0);
@@ -268,8 +453,10 @@ static int start_node(int i, const char *redis_url)
 	snprintf(ini, sizeof ini,
 		 "[auth]\npublish_token = " TOKEN "\n"
 		 "[feed.alpha]\nplugin = testfeed\nfile = %s\ninterval_ms = 600000\n"
-		 "[cluster]\nredis = %s\nnode_id = node-%c\nlease_ttl_ms = 1500\n",
-		 alpha_file, redis_url, 'a' + i);
+		 "[feed.item]\nplugin = testfeed\nfile = %s\ninterval_ms = 600000\n"
+		 "[cluster]\nredis = %s\nnode_id = node-%c\nlease_ttl_ms = 1500\n"
+		 "history_max = 50\n",
+		 alpha_file, alpha_file, redis_url, 'a' + i);
 	if (tacws_server_fixture_new(&fx[i]))
 		return -1;
 	port[i] = tacws_server_fixture_start_ini(fx[i], TEST_PLUGIN_DIR, NULL, ini);
@@ -336,8 +523,12 @@ int main(void)
 	static const tacws_test_case cases[] = {
 	    {"one seq sequence on every node, one poll per change", test_one_sequence_one_poll_per_change},
 	    {"publish on node a reaches every node once", test_publish_reaches_every_node},
+	    {"deltas on a node that does not poll", test_deltas_on_every_node},
 	    {"missed events replayed in order on another node",
 	     test_missed_events_replayed_on_another_node},
+	    {"missed events from the Redis Stream on a node that never had the topic",
+	     test_missed_events_from_the_stream},
+	    {"a stream trimmed past the offset: not recovered", test_trimmed_stream_not_recovered},
 	    {"a new subscriber gets the cluster's snapshot without a poll",
 	     test_new_subscriber_from_the_cache},
 	    {"redis restarts: each node alone, then one epoch and sequence again", test_redis_restart},
