@@ -51,14 +51,15 @@ storm-snapshot | storm-resume)
 	;;
 esac
 bench_ini "$port_t" "$root/$build/plugins" "$work/repo" "$token" >"$work/tacws.ini"
+# compression is set either way, so these figures stay comparable whatever its default
 if [ "$scenario" = deflate ] || [ "$scenario" = deflate-10k ]; then
-	sed -i 's/^\[server\]$/[server]\ncompression = 1/' "$work/tacws.ini"
+	compression=1
 	node_extra=(--deflate)
 else
-	# compression is on by default; the baselines are plain frames for every client
-	sed -i 's/^\[server\]$/[server]\ncompression = 0/' "$work/tacws.ini"
+	compression=0 # plain frames for every client, though compression is on by default
 	node_extra=()
 fi
+sed -i "s/^\[server\]\$/[server]\ncompression = $compression/" "$work/tacws.ini"
 
 server_pid=
 stop_server() {
