@@ -79,6 +79,7 @@ struct handshake {
 	uv_poll_t *poll; /* until adopted; freed by its close callback */
 	char *target;	 /* the request line's target, as sent */
 	bool adopting, dropped; /* lws dropped it during its adoption */
+	bool lowat_raised;	/* SO_RCVLOWAT was raised while the line came in */
 };
 
 static void on_deadline(uv_timer_t *t);
@@ -224,34 +225,47 @@ static void hand_to_lws(struct handshake *h)
 	h->wsi = wsi;
 }
 
+/* Peeks at what h's peer has sent. Its request line in (or HEAD_MAX bytes
+ * without one): handed to lws; the peer gone: dropped. false: wait for more. */
+static bool head_peek(struct handshake *h)
+{
+	char head[HEAD_MAX];
+	ssize_t n = recv(h->fd, head, sizeof head, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n <= 0) { /* gone before its request line */
+		h->srv->metrics.handshakes_incomplete++;
+		pending_drop(h);
+		return true;
+	}
+	const char *eol = memchr(head, '\n', (size_t)n);
+	if (!eol && n < HEAD_MAX) {
+		/* readable again only when more comes: no spinning on a slow peer */
+		int lowat = (int)n + 1;
+		setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+		h->lowat_raised = true;
+		return false;
+	}
+	if (h->lowat_raised) {
+		int lowat = 1;
+		setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+	}
+	if (eol)
+		h->target = line_target(head, (size_t)(eol - head));
+	hand_to_lws(h);
+	return true;
+}
+
 static void on_head_readable(uv_poll_t *p, int status, int events)
 {
 	struct handshake *h = p->data;
-	char head[HEAD_MAX];
 	(void)events;
-	ssize_t n = 0;
-	if (status >= 0) {
-		n = recv(h->fd, head, sizeof head, MSG_PEEK);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-	}
-	if (n <= 0) { /* gone before its request line */
+	if (status < 0) {
 		h->srv->metrics.handshakes_incomplete++;
 		pending_drop(h);
 		return;
 	}
-	const char *eol = memchr(head, '\n', (size_t)n);
-	int lowat = 1;
-	if (!eol && n < HEAD_MAX) {
-		/* readable again only when more comes: no spinning on a slow peer */
-		lowat = (int)n + 1;
-		setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
-		return;
-	}
-	setsockopt(h->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
-	if (eol)
-		h->target = line_target(head, (size_t)(eol - head));
-	hand_to_lws(h);
+	head_peek(h);
 }
 
 static void adopt(struct listener *l, int fd)
@@ -261,23 +275,29 @@ static void adopt(struct listener *l, int fd)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* frames are whole */
 	struct handshake *h = calloc(1, sizeof *h);
-	uv_poll_t *poll = malloc(sizeof *poll);
-	if (!h || !poll || uv_poll_init(srv->loop, poll, fd)) {
-		free(h);
-		free(poll);
+	if (!h) {
 		close(fd);
 		return;
 	}
 	h->srv = srv;
 	h->fd = fd;
-	h->poll = poll;
-	poll->data = h;
-	uv_poll_start(poll, UV_READABLE, on_head_readable);
 	h->deadline = lws_now_usecs() + srv->cfg->handshake_timeout_s * LWS_US_PER_SEC;
 	bool was_empty = !ls->pending.head;
 	lws_dll2_add_tail(&h->link, &ls->pending);
 	if (was_empty)
 		deadline_schedule(ls);
+	/* In a storm the request line is often in by the accept: then no poll at all */
+	if (head_peek(h))
+		return;
+	uv_poll_t *poll = malloc(sizeof *poll);
+	if (!poll || uv_poll_init(srv->loop, poll, fd)) {
+		free(poll);
+		pending_drop(h); /* closes fd */
+		return;
+	}
+	h->poll = poll;
+	poll->data = h;
+	uv_poll_start(poll, UV_READABLE, on_head_readable);
 }
 
 const char *tacws_request_target(struct lws *wsi)
