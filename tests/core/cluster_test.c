@@ -496,6 +496,8 @@ static void test_holder_killed(void)
 		long long left = killed_at + 2000 + 1000 - tacws_test_now_ms();
 		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], PEERS, 1,
 							       left > 0 ? (int)left : 0), 1);
+		fprintf(stderr, "node-%c: node-%c gone from its peers %lld ms after SIGKILL\n", 'a' + i,
+			'a' + holder, tacws_test_now_ms() - killed_at);
 		char got[256], want[16];
 		peers_of(i, "/api/v1/feeds", got, sizeof got);
 		snprintf(want, sizeof want, "node-%c", 'a' + (3 - i - holder));
