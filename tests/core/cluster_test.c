@@ -20,6 +20,7 @@
 #define POLLS "tacws_polls_total{feed=\"alpha\"}"
 #define COMMITS "tacws_cluster_commits_total"
 #define LEASES "tacws_cluster_leases_held"
+#define PEERS "tacws_cluster_peers"
 
 static tacws_server_fixture *fx[NODES];
 static int port[NODES];
@@ -356,6 +357,8 @@ static void test_redis_restart(void)
 	CU_ASSERT_EQUAL_FATAL(redis_script("stop"), 0);
 	for (int i = 0; i < NODES; i++)
 		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], link_sample, 0, 10000), 0);
+	for (int i = 0; i < NODES; i++) /* the last list read stays while the link is down */
+		CU_ASSERT_EQUAL(tacws_server_metric(fx[i], PEERS), 2);
 	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"alone\"}"), 0);
 	char alone[NODES][64];
 	for (int i = 0; i < NODES; i++) {
@@ -409,8 +412,6 @@ static void test_redis_restart(void)
 	}
 	CU_ASSERT_EQUAL(sum(LEASES), 1);
 }
-
-#define PEERS "tacws_cluster_peers"
 
 /* The "peers" of node i's "cluster" object in path's answer, joined with commas. */
 static void peers_of(int i, const char *path, char *out, size_t size)
