@@ -148,6 +148,8 @@ int tacws_cluster_start(tacws_server *srv)
 	srv->cluster_tick = malloc(sizeof *srv->cluster_tick);
 	srv->cluster_peers = calloc(1, sizeof *srv->cluster_peers);
 	if (!srv->broker || !srv->cluster_tick || !srv->cluster_peers) {
+		free(srv->cluster_tick); /* not a timer yet: nothing to uv_close */
+		srv->cluster_tick = NULL;
 		tacws_cluster_stop(srv);
 		return -ENOMEM;
 	}
