@@ -119,6 +119,7 @@ typedef void (*tacws_broker_snapshot_cb)(void *arg, int status, uint64_t seq, co
 					 const char *data, size_t len);
 typedef void (*tacws_broker_history_cb)(void *arg, int status, const char *epoch,
 					const tacws_broker_msg *msgs, size_t n);
+typedef void (*tacws_broker_nodes_cb)(void *arg, int status, const char *const *ids, size_t n);
 
 /* The engine's functions; the wrappers below are what callers use. */
 typedef struct tacws_broker_ops {
@@ -138,6 +139,8 @@ typedef struct tacws_broker_ops {
 		       unsigned limit, tacws_broker_history_cb cb, void *arg);
 	int (*request_poll)(tacws_broker *b, const char *topic);
 	int (*seq_floor)(tacws_broker *b, const char *topic, uint64_t seq);
+	int (*nodes)(tacws_broker *b, unsigned window_ms, unsigned max, tacws_broker_nodes_cb cb,
+		     void *arg);
 	int (*subscribe)(tacws_broker *b, const char *topic);
 	int (*unsubscribe)(tacws_broker *b, const char *topic);
 	int (*is_up)(const tacws_broker *b, unsigned shard);
@@ -240,6 +243,18 @@ static inline int tacws_broker_request_poll(tacws_broker *b, const char *topic)
 static inline int tacws_broker_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
 {
 	return b->ops->seq_floor(b, topic, seq);
+}
+
+/* The node registry (on shard 0): records this node as seen now (Redis's clock), forgets
+ * every node not seen within the last window_ms, and answers the other nodes seen within
+ * it: cb gets 0 and their ids (not this node's; the most recently seen first, at most max
+ * of them, 1..TACWS_BROKER_NODES_MAX). A node calls it more often than window_ms to stay
+ * listed by the others. */
+#define TACWS_BROKER_NODES_MAX 1024
+static inline int tacws_broker_nodes(tacws_broker *b, unsigned window_ms, unsigned max,
+				     tacws_broker_nodes_cb cb, void *arg)
+{
+	return b->ops->nodes(b, window_ms, max, cb, arg);
 }
 
 /* This node wants (or no longer wants) topic's changes and events through on_message.

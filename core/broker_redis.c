@@ -8,7 +8,9 @@
  *                        floor (the next commit's seq is above it: tacws_broker_seq_floor)
  *   tacws:{topic}:hist   stream of events, entry id "<offset>-0", fields d (the event) and t
  *                        (Redis's clock in ms when appended, for history_ttl_ms)
- * and its channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>"; a change
+ * The node registry, on shard 0: tacws:nodes, a sorted set of node ids scored by when each
+ * was last seen (Redis's clock, ms): tacws_broker_nodes.
+ * A topic's channel is tacws:ch:<topic>, each message "<c|e> <seq> <epoch>\n<data>"; a change
  * may add the holder's delta: "c <seq> <epoch> <delta length>\n<data><delta>". */
 #include "broker.h"
 
@@ -24,6 +26,7 @@
 
 #define CHANNEL_PREFIX "tacws:ch:"
 #define NODE_CHANNEL_PREFIX "tacws:node:"
+#define NODES_KEY "tacws:nodes"
 #define BACKOFF_MIN_MS 100
 #define CONNECT_TIMEOUT_MS 3000 /* a link not up by then is dropped and retried */
 
@@ -36,6 +39,7 @@ enum {
 	SCRIPT_EVENT,
 	SCRIPT_HISTORY,
 	SCRIPT_FLOOR,
+	SCRIPT_NODES,
 	N_SCRIPTS
 };
 
@@ -143,6 +147,21 @@ static const char *const script_text[N_SCRIPTS] = {
 	"local f = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0')\n"
 	"if tonumber(ARGV[1]) > f then redis.call('HSET', KEYS[1], 'floor', ARGV[1]) end\n"
 	"return {0}\n",
+	/* NODES KEYS nodes ARGV node_id window_ms max -> {0, id1, id2...}: node_id seen now;
+	 * the nodes not seen within window_ms dropped; the others, most recent first, at most
+	 * max. The key itself goes when no node has been seen for two windows. */
+	"local clock = redis.call('TIME')\n"
+	"local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)\n"
+	"local window = tonumber(ARGV[2])\n"
+	"local max = tonumber(ARGV[3])\n"
+	"redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[1])\n"
+	"redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - window))\n"
+	"redis.call('PEXPIRE', KEYS[1], window * 2)\n"
+	"local out = {0}\n"
+	"for _, id in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, max)) do\n"
+	"  if id ~= ARGV[1] and #out <= max then out[#out + 1] = id end\n"
+	"end\n"
+	"return out\n",
 };
 
 typedef struct redis_broker redis_broker;
@@ -641,7 +660,7 @@ static void on_probe(uv_timer_t *t)
 
 /* ---- requests ---- */
 
-typedef enum { REQ_LEASE, REQ_COMMIT, REQ_SNAPSHOT, REQ_HISTORY } req_kind;
+typedef enum { REQ_LEASE, REQ_COMMIT, REQ_SNAPSHOT, REQ_HISTORY, REQ_NODES } req_kind;
 
 typedef struct request {
 	redis_broker *rb;
@@ -651,6 +670,7 @@ typedef struct request {
 		tacws_broker_commit_cb commit;
 		tacws_broker_snapshot_cb snapshot;
 		tacws_broker_history_cb history;
+		tacws_broker_nodes_cb nodes;
 	} cb;
 	void *arg;
 	char token[TACWS_BROKER_TOKEN_MAX]; /* REQ_LEASE acquire: the token we set */
@@ -671,6 +691,9 @@ static void fail_request(request *q, int status)
 		break;
 	case REQ_HISTORY:
 		q->cb.history(q->arg, status, NULL, NULL, 0);
+		break;
+	case REQ_NODES:
+		q->cb.nodes(q->arg, status, NULL, 0);
 		break;
 	}
 }
@@ -696,6 +719,22 @@ static void answer_history(request *q, const redisReply *r)
 	}
 	q->cb.history(q->arg, status, epoch, msgs, n);
 	free(msgs);
+}
+
+static void answer_nodes(request *q, const redisReply *r)
+{
+	size_t n = r->elements - 1;
+	const char **ids = n ? calloc(n, sizeof *ids) : NULL;
+	if (n && !ids) {
+		fail_request(q, -ENOMEM);
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r->element[1 + i]->type == REDIS_REPLY_STRING)
+			ids[k++] = r->element[1 + i]->str;
+	q->cb.nodes(q->arg, (int)reply_u64(r->element[0]), ids, k);
+	free(ids);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -728,16 +767,17 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 		q->cb.commit(q->arg, (int)reply_u64(reply->element[0]),
 			     reply->elements > 1 ? reply_u64(reply->element[1]) : 0,
 			     reply->elements > 2 ? reply_str(reply->element[2]) : "");
+	else if (q->kind == REQ_NODES)
+		answer_nodes(q, reply);
 	else
 		answer_history(q, reply);
 	free(q);
 }
 
-/* Starts a request on topic's shard; argv[0] "EVALSHA" gets the script's digest as argv[1]. */
-static int request_send(redis_broker *rb, const char *topic, request *q, int script, int argc,
-			const char **argv, const size_t *lens)
+/* Starts a request on shard sh; argv[0] "EVALSHA" gets the script's digest as argv[1]. */
+static int request_send_to(redis_broker *rb, shard *sh, request *q, int script, int argc,
+			   const char **argv, const size_t *lens)
 {
-	shard *sh = shard_for(rb, topic);
 	if (rb->closing || !sh->up || !sh->cmd) {
 		free(q);
 		return -ENOTCONN;
@@ -749,6 +789,13 @@ static int request_send(redis_broker *rb, const char *topic, request *q, int scr
 		return -EIO;
 	}
 	return 0;
+}
+
+/* The same on topic's shard. */
+static int request_send(redis_broker *rb, const char *topic, request *q, int script, int argc,
+			const char **argv, const size_t *lens)
+{
+	return request_send_to(rb, shard_for(rb, topic), q, script, argc, argv, lens);
 }
 
 /* Lengths of an EVALSHA's arguments: argv[1] is the digest (set later), argv[data_at] the
@@ -935,6 +982,26 @@ static int redis_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
 	return redisAsyncCommandArgv(sh->cmd, NULL, NULL, 5, argv, NULL) == REDIS_OK ? 0 : -EIO;
 }
 
+static int redis_nodes(tacws_broker *b, unsigned window_ms, unsigned max,
+		       tacws_broker_nodes_cb cb, void *arg)
+{
+	redis_broker *rb = (redis_broker *)b;
+	if (!cb || !window_ms || max < 1 || max > TACWS_BROKER_NODES_MAX)
+		return -EINVAL;
+	request *q = calloc(1, sizeof *q);
+	if (!q)
+		return -ENOMEM;
+	q->rb = rb;
+	q->kind = REQ_NODES;
+	q->arg = arg;
+	q->cb.nodes = cb;
+	char window[16], n[16];
+	snprintf(window, sizeof window, "%u", window_ms);
+	snprintf(n, sizeof n, "%u", max);
+	const char *argv[] = {"EVALSHA", NULL, "1", NODES_KEY, rb->node_id, window, n};
+	return request_send_to(rb, &rb->shards[0], q, SCRIPT_NODES, 7, argv, NULL);
+}
+
 static topic_sub **sub_find(redis_broker *rb, const char *topic)
 {
 	topic_sub **p = &rb->subs;
@@ -1033,6 +1100,7 @@ static const tacws_broker_ops redis_ops = {
 	.history = redis_history,
 	.request_poll = redis_request_poll,
 	.seq_floor = redis_seq_floor,
+	.nodes = redis_nodes,
 	.subscribe = redis_subscribe,
 	.unsubscribe = redis_unsubscribe,
 	.is_up = redis_is_up,

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 #include "cluster.h"
@@ -12,9 +13,90 @@
 #include "log.h"
 #include "server.h"
 
+/* The other live nodes: each node records itself in the broker's registry every third of
+ * the lease TTL and reads back those seen within the last TTL (Redis's clock), so a node
+ * that stops is gone from the others' lists within 4/3 of the TTL (plus a round trip). The
+ * status pages read this copy, never Redis. With shard 0 down it keeps the last list read. */
+#define PEERS_MAX TACWS_BROKER_NODES_MAX
+
+struct tacws_cluster_peers {
+	char **ids; /* sorted */
+	size_t n;
+	bool pending; /* a read is on its way: its answer goes here */
+	bool closed;  /* tacws_cluster_stop ran: that answer frees this */
+};
+
+static void peers_clear(struct tacws_cluster_peers *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->ids[i]);
+	free(p->ids);
+	p->ids = NULL;
+	p->n = 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An id as a node's config allows it (broker.h): anything else in the registry is not a
+ * node of ours, and would not be safe in a metric label. */
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n < TACWS_BROKER_NODE_ID_MAX &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static void on_nodes(void *arg, int status, const char *const *ids, size_t n)
+{
+	struct tacws_cluster_peers *p = arg;
+	p->pending = false;
+	if (p->closed) {
+		peers_clear(p);
+		free(p);
+		return;
+	}
+	if (status != 0)
+		return; /* the last list stays */
+	char **copy = n ? calloc(n, sizeof *copy) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; copy && i < n; i++) {
+		if (!id_ok(ids[i]))
+			continue;
+		if (!(copy[k] = strdup(ids[i]))) { /* out of memory: the last list stays */
+			while (k)
+				free(copy[--k]);
+			free(copy);
+			return;
+		}
+		k++;
+	}
+	if (n && !copy)
+		return;
+	if (k)
+		qsort(copy, k, sizeof *copy, id_cmp);
+	peers_clear(p);
+	p->ids = copy;
+	p->n = k;
+}
+
+static void peers_read(tacws_server *srv)
+{
+	struct tacws_cluster_peers *p = srv->cluster_peers;
+	if (!srv->broker || !p || p->pending)
+		return;
+	if (tacws_broker_nodes(srv->broker, (unsigned)srv->cfg->lease_ttl_ms, PEERS_MAX, on_nodes,
+			       p) == 0)
+		p->pending = true;
+}
+
 static void on_state(void *arg, unsigned shard, int up)
 {
 	tacws_server *srv = arg;
+	if (up && shard == 0)
+		peers_read(srv); /* listed by the others, and the list, without waiting a tick */
 	const tacws_broker_addr *a = &srv->cfg->broker.shards[shard];
 	if (up)
 		tacws_log_info("cluster", "redis %s:%d up: re-reading the topics' state", a->host,
@@ -37,7 +119,8 @@ static void on_subscribed(void *arg, const char *topic)
 }
 
 /* Every lease_ttl_ms / 6: a free lease is taken within a sixth of the TTL after it
- * expires; held ones are renewed every other tick (a third of the TTL). */
+ * expires; held ones are renewed every other tick (a third of the TTL), and the peers
+ * read along. */
 static void on_tick(uv_timer_t *timer)
 {
 	static unsigned ticks;
@@ -45,6 +128,8 @@ static void on_tick(uv_timer_t *timer)
 	bool renew = ticks++ % 2 == 0;
 	for (size_t i = 0; srv->broker && i < srv->n_feeds; i++)
 		tacws_feed_cluster_tick(srv->feeds[i], renew);
+	if (renew)
+		peers_read(srv);
 }
 
 int tacws_cluster_start(tacws_server *srv)
@@ -61,7 +146,10 @@ int tacws_cluster_start(tacws_server *srv)
 				    .arg = srv};
 	srv->broker = tacws_broker_redis_open(srv->loop, &cfg->broker, &opt);
 	srv->cluster_tick = malloc(sizeof *srv->cluster_tick);
-	if (!srv->broker || !srv->cluster_tick) {
+	srv->cluster_peers = calloc(1, sizeof *srv->cluster_peers);
+	if (!srv->broker || !srv->cluster_tick || !srv->cluster_peers) {
+		free(srv->cluster_tick); /* not a timer yet: nothing to uv_close */
+		srv->cluster_tick = NULL;
 		tacws_cluster_stop(srv);
 		return -ENOMEM;
 	}
@@ -84,6 +172,14 @@ void tacws_cluster_stop(tacws_server *srv)
 	if (srv->cluster_tick)
 		uv_close((uv_handle_t *)srv->cluster_tick, tick_closed);
 	srv->cluster_tick = NULL;
+	struct tacws_cluster_peers *p = srv->cluster_peers;
+	srv->cluster_peers = NULL;
+	if (p && p->pending) {
+		p->closed = true; /* the broker's close answers the read: on_nodes frees it */
+	} else if (p) {
+		peers_clear(p);
+		free(p);
+	}
 	tacws_broker *b = srv->broker;
 	srv->broker = NULL; /* answers that come now start nothing new */
 	if (b)
@@ -127,5 +223,18 @@ json_object *tacws_cluster_status(tacws_server *srv)
 										   : "down"));
 	json_object_object_add(o, "shards", shards);
 	json_object_object_add(o, "leases_held", json_object_new_int64(leases));
+	json_object *peers = json_object_new_array();
+	const char *const *ids;
+	size_t n_peers = tacws_cluster_peers(srv, &ids);
+	for (size_t i = 0; i < n_peers; i++)
+		json_object_array_add(peers, json_object_new_string(ids[i]));
+	json_object_object_add(o, "peers", peers);
 	return o;
+}
+
+size_t tacws_cluster_peers(const tacws_server *srv, const char *const **ids)
+{
+	const struct tacws_cluster_peers *p = srv->cluster_peers;
+	*ids = p ? (const char *const *)p->ids : NULL;
+	return p ? p->n : 0;
 }

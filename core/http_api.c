@@ -210,6 +210,16 @@ static void cluster_metrics(struct text *t, tacws_server *srv, const tacws_feed_
 	       "Refreshes sent to the topic's lease holder.", c->poll_requests);
 	global(t, "tacws_cluster_history_reads_total", "counter",
 	       "Resumes whose missed events were read from the Redis Stream.", c->history_reads);
+	const char *const *peers;
+	size_t n_peers = tacws_cluster_peers(srv, &peers);
+	global(t, "tacws_cluster_peers", "gauge",
+	       "Other nodes seen in the cluster's registry within the lease TTL (last read).",
+	       n_peers);
+	if (n_peers)
+		put(t, "# HELP tacws_cluster_peer_info The other live nodes, one per id.\n"
+		       "# TYPE tacws_cluster_peer_info gauge\n");
+	for (size_t i = 0; i < n_peers; i++)
+		put(t, "tacws_cluster_peer_info{node=\"%s\"} 1\n", peers[i]);
 	tacws_broker_stats bs;
 	tacws_broker_get_stats(srv->broker, &bs);
 	global(t, "tacws_cluster_links_lost_total", "counter", "Times a Redis link went down.",

@@ -59,6 +59,7 @@ struct tacws_server {
 	/* cluster.c: the broker of [cluster] (NULL alone, or once closing), its lease tick */
 	struct tacws_broker *broker;
 	uv_timer_t *cluster_tick;
+	struct tacws_cluster_peers *cluster_peers; /* the live peers last read (cluster.c) */
 	struct tacws_cluster_metrics cluster; /* feed.c and cluster.c count */
 
 	/* commands.c: requests from other threads (plugins), drained on the loop */

@@ -975,6 +975,113 @@ static void test_two_shards(void)
 	cfg = saved;
 }
 
+/* ---- the node registry ---- */
+
+typedef struct nodes_answer {
+	int done, status;
+	size_t n;
+	char ids[8][TACWS_BROKER_NODE_ID_MAX];
+} nodes_answer;
+
+static void on_nodes(void *arg, int status, const char *const *ids, size_t n)
+{
+	nodes_answer *a = arg;
+	a->done = 1;
+	a->status = status;
+	a->n = n;
+	for (size_t i = 0; i < n && i < 8; i++)
+		snprintf(a->ids[i], sizeof a->ids[i], "%s", ids[i]);
+}
+
+static nodes_answer read_nodes(node *n, unsigned window_ms, unsigned max)
+{
+	nodes_answer a = {0};
+	CU_ASSERT_EQUAL(tacws_broker_nodes(n->b, window_ms, max, on_nodes, &a), 0);
+	CU_ASSERT(run_until(&a.done, 3000));
+	return a;
+}
+
+static int lists(const nodes_answer *a, const char *id)
+{
+	for (size_t i = 0; i < a->n && i < 8; i++)
+		if (!strcmp(a->ids[i], id))
+			return 1;
+	return 0;
+}
+
+/* Reads node a's registry every 50 ms until id is gone from it. */
+typedef struct gone_watch {
+	node *a;
+	const char *id;
+	unsigned window_ms;
+	nodes_answer last;
+	int pending, gone;
+	uv_timer_t every;
+} gone_watch;
+
+static void gone_answer(void *arg, int status, const char *const *ids, size_t n)
+{
+	gone_watch *w = arg;
+	w->pending = 0;
+	on_nodes(&w->last, status, ids, n);
+	if (status == 0 && !lists(&w->last, w->id))
+		w->gone = 1;
+}
+
+static void gone_tick(uv_timer_t *t)
+{
+	gone_watch *w = t->data;
+	if (!w->pending && !w->gone &&
+	    tacws_broker_nodes(w->a->b, w->window_ms, TACWS_BROKER_NODES_MAX, gone_answer, w) == 0)
+		w->pending = 1;
+}
+
+/* Each node records itself and reads the others seen within the window, never itself; a
+ * node that stops calling is forgotten once the window passed since its last call. */
+static void test_node_registry(void)
+{
+	node a, b;
+	char ida[48], idb[48];
+	snprintf(ida, sizeof ida, "reg-a-%s", run_id);
+	snprintf(idb, sizeof idb, "reg-b-%s", run_id);
+	node_open(&a, ida);
+	node_open(&b, idb);
+	nodes_answer r = read_nodes(&a, 1000, 1024);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_FALSE(lists(&r, ida));
+	r = read_nodes(&b, 1000, 1024);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_TRUE(lists(&r, ida));
+	CU_ASSERT_FALSE(lists(&r, idb));
+	r = read_nodes(&a, 1000, 1024);
+	CU_ASSERT_TRUE(lists(&r, idb));
+	CU_ASSERT_FALSE(lists(&r, ida));
+	r = read_nodes(&a, 1000, 1); /* the cap: b is the most recent other */
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(r.ids[0], idb);
+	CU_ASSERT_EQUAL(tacws_broker_nodes(a.b, 1000, 0, on_nodes, &r), -EINVAL);
+	CU_ASSERT_EQUAL(tacws_broker_nodes(a.b, 1000, TACWS_BROKER_NODES_MAX + 1, on_nodes, &r),
+			-EINVAL);
+	CU_ASSERT_EQUAL(tacws_broker_nodes(a.b, 0, 10, on_nodes, &r), -EINVAL);
+
+	/* b stops: a, calling on, stops listing it after the window, not before */
+	long long t0 = tacws_test_now_ms();
+	node_close(&b);
+	gone_watch w = {.a = &a, .id = idb, .window_ms = 1000};
+	uv_timer_init(&loop, &w.every);
+	w.every.data = &w;
+	uv_timer_start(&w.every, gone_tick, 0, 50);
+	CU_ASSERT(run_until(&w.gone, 4000));
+	long long waited = tacws_test_now_ms() - t0;
+	CU_ASSERT(waited >= 900); /* b's last call came just before t0 */
+	CU_ASSERT(waited < 3000);
+	uv_close((uv_handle_t *)&w.every, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	while (w.pending) /* the last read's answer: the broker answers each once */
+		uv_run(&loop, UV_RUN_ONCE);
+	node_close(&a);
+}
+
 int main(void)
 {
 	static const tacws_test_case cases[] = {
@@ -992,6 +1099,7 @@ int main(void)
 		{"redis_restart", test_redis_restart},
 		{"closed_cleanly", test_closed_cleanly},
 		{"two_shards", test_two_shards},
+		{"node_registry", test_node_registry},
 		{"close_from_callback", test_close_from_callback},
 		{"bad_password_stays_down", test_bad_password_stays_down},
 		{NULL, NULL},

@@ -20,6 +20,7 @@
 #define POLLS "tacws_polls_total{feed=\"alpha\"}"
 #define COMMITS "tacws_cluster_commits_total"
 #define LEASES "tacws_cluster_leases_held"
+#define PEERS "tacws_cluster_peers"
 
 static tacws_server_fixture *fx[NODES];
 static int port[NODES];
@@ -356,6 +357,8 @@ static void test_redis_restart(void)
 	CU_ASSERT_EQUAL_FATAL(redis_script("stop"), 0);
 	for (int i = 0; i < NODES; i++)
 		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], link_sample, 0, 10000), 0);
+	for (int i = 0; i < NODES; i++) /* the last list read stays while the link is down */
+		CU_ASSERT_EQUAL(tacws_server_metric(fx[i], PEERS), 2);
 	CU_ASSERT_EQUAL_FATAL(tacws_test_replace_file(alpha_file, "{\"v\":\"alone\"}"), 0);
 	char alone[NODES][64];
 	for (int i = 0; i < NODES; i++) {
@@ -410,7 +413,48 @@ static void test_redis_restart(void)
 	CU_ASSERT_EQUAL(sum(LEASES), 1);
 }
 
-/* SIGKILL of the lease holder: another node takes the lease within the TTL and polls. */
+/* The "peers" of node i's "cluster" object in path's answer, joined with commas. */
+static void peers_of(int i, const char *path, char *out, size_t size)
+{
+	tacws_http_reply r;
+	out[0] = '\0';
+	CU_ASSERT_EQUAL_FATAL(tacws_server_http_get(fx[i], path, &r), 0);
+	json_object *o = json_tokener_parse(r.body), *cluster, *peers;
+	tacws_http_reply_clear(&r);
+	CU_ASSERT_FATAL(json_object_object_get_ex(o, "cluster", &cluster) &&
+			json_object_object_get_ex(cluster, "peers", &peers) &&
+			json_object_is_type(peers, json_type_array));
+	size_t len = 0;
+	for (size_t k = 0; k < json_object_array_length(peers); k++)
+		len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%s", k ? "," : "",
+				       json_object_get_string(json_object_array_get_idx(peers, k)));
+	json_object_put(o);
+}
+
+/* Each node lists the two others as its peers, sorted, on both status pages and in
+ * /metrics; never itself. */
+static void test_peers_listed(void)
+{
+	static const char *const want[NODES] = {"node-b,node-c", "node-a,node-c", "node-a,node-b"};
+	for (int i = 0; i < NODES; i++) {
+		/* within a lease tick of the last node's start (lease_ttl_ms / 3 = 500 ms) */
+		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], PEERS, 2, 5000), 2);
+		char got[256];
+		peers_of(i, "/api/v1/feeds", got, sizeof got);
+		CU_ASSERT_STRING_EQUAL(got, want[i]);
+		peers_of(i, "/healthz", got, sizeof got);
+		CU_ASSERT_STRING_EQUAL(got, want[i]);
+		for (int j = 0; j < NODES; j++) {
+			char sample[96];
+			snprintf(sample, sizeof sample, "tacws_cluster_peer_info{node=\"node-%c\"}",
+				 'a' + j);
+			CU_ASSERT_EQUAL(tacws_server_metric(fx[i], sample), i == j ? -1 : 1);
+		}
+	}
+}
+
+/* SIGKILL of the lease holder: another node takes the lease within the TTL and polls, and
+ * the survivors stop listing it as a peer within 4/3 of the TTL (docs/CLUSTER.md). */
 static void test_holder_killed(void)
 {
 	int holder = -1;
@@ -429,6 +473,7 @@ static void test_holder_killed(void)
 			json_object_object_get_ex(json_object_array_get_idx(list, 0), "seq", &seq_now));
 	long long before = json_object_get_int64(seq_now);
 	json_object_put(feeds);
+	long long killed_at = tacws_test_now_ms();
 	CU_ASSERT_EQUAL_FATAL(kill(tacws_server_fixture_pid(fx[holder]), SIGKILL), 0);
 	CU_ASSERT_EQUAL(tacws_server_fixture_wait_exit(fx[holder], 5000), 128 + SIGKILL);
 	tacws_server_fixture_free(fx[holder]);
@@ -445,6 +490,20 @@ static void test_holder_killed(void)
 		json_object_put(m);
 	}
 	CU_ASSERT_EQUAL(sum(LEASES), 1);
+	/* 1500 ms of TTL + 500 ms to the next read, and a margin for a busy machine */
+	for (int i = 0; i < NODES; i++) {
+		if (!fx[i])
+			continue;
+		long long left = killed_at + 2000 + 1000 - tacws_test_now_ms();
+		CU_ASSERT_EQUAL(tacws_server_wait_metric_equal(fx[i], PEERS, 1,
+							       left > 0 ? (int)left : 0), 1);
+		fprintf(stderr, "node-%c: node-%c gone from its peers %lld ms after SIGKILL\n", 'a' + i,
+			'a' + holder, tacws_test_now_ms() - killed_at);
+		char got[256], want[16];
+		peers_of(i, "/api/v1/feeds", got, sizeof got);
+		snprintf(want, sizeof want, "node-%c", 'a' + (3 - i - holder));
+		CU_ASSERT_STRING_EQUAL(got, want);
+	}
 }
 
 static int start_node(int i, const char *redis_url)
@@ -521,6 +580,7 @@ static int teardown(void)
 int main(void)
 {
 	static const tacws_test_case cases[] = {
+	    {"each node lists the others as its peers", test_peers_listed},
 	    {"one seq sequence on every node, one poll per change", test_one_sequence_one_poll_per_change},
 	    {"publish on node a reaches every node once", test_publish_reaches_every_node},
 	    {"deltas on a node that does not poll", test_deltas_on_every_node},
