@@ -951,14 +951,28 @@ static int redis_history(tacws_broker *b, const char *topic, uint64_t since, con
 	return request_send(rb, topic, q, SCRIPT_HISTORY, 9, argv, NULL);
 }
 
+/* topic's shard when a command can go to it now; NULL with *err set otherwise. */
+static shard *shard_ready(redis_broker *rb, const char *topic, int *err)
+{
+	if (!topic_ok(topic)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	shard *sh = shard_for(rb, topic);
+	if (rb->closing || !sh->up || !sh->cmd) {
+		*err = -ENOTCONN;
+		return NULL;
+	}
+	return sh;
+}
+
 static int redis_request_poll(tacws_broker *b, const char *topic)
 {
 	redis_broker *rb = (redis_broker *)b;
-	if (!topic_ok(topic))
-		return -EINVAL;
-	shard *sh = shard_for(rb, topic);
-	if (rb->closing || !sh->up || !sh->cmd)
-		return -ENOTCONN;
+	int err = 0;
+	shard *sh = shard_ready(rb, topic, &err);
+	if (!sh)
+		return err;
 	char ch[KEY_SIZE];
 	topic_channel(ch, sizeof ch, topic);
 	return redisAsyncCommandArgv(sh->cmd, NULL, NULL, 3,
@@ -970,11 +984,10 @@ static int redis_request_poll(tacws_broker *b, const char *topic)
 static int redis_seq_floor(tacws_broker *b, const char *topic, uint64_t seq)
 {
 	redis_broker *rb = (redis_broker *)b;
-	if (!topic_ok(topic))
-		return -EINVAL;
-	shard *sh = shard_for(rb, topic);
-	if (rb->closing || !sh->up || !sh->cmd)
-		return -ENOTCONN;
+	int err = 0;
+	shard *sh = shard_ready(rb, topic, &err);
+	if (!sh)
+		return err;
 	char snap[KEY_SIZE], s[24];
 	topic_key(snap, sizeof snap, topic, "snap");
 	snprintf(s, sizeof s, "%llu", (unsigned long long)seq);
