@@ -21,6 +21,7 @@
 #ifndef TACWS_BROKER_H
 #define TACWS_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ enum {
 #define TACWS_BROKER_EPOCH_LEN 16     /* hex characters, without the terminating NUL */
 #define TACWS_BROKER_TOKEN_MAX 96     /* a lease token, with its NUL */
 #define TACWS_BROKER_NODE_ID_MAX 64   /* [A-Za-z0-9_.-], with its NUL */
+
+/* Whether id is a node id: 1..TACWS_BROKER_NODE_ID_MAX - 1 of [A-Za-z0-9_.-]. */
+bool tacws_broker_node_id_ok(const char *id);
 #define TACWS_BROKER_MAX_SHARDS 16
 #define TACWS_BROKER_TOPIC_MAX 256
 

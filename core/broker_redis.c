@@ -1121,23 +1121,18 @@ static const tacws_broker_ops redis_ops = {
 	.close = redis_close,
 };
 
-static int node_id_ok(const char *id)
+bool tacws_broker_node_id_ok(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
-	if (n == 0 || n >= TACWS_BROKER_NODE_ID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!(id[i] >= 'a' && id[i] <= 'z') && !(id[i] >= 'A' && id[i] <= 'Z') &&
-		    !(id[i] >= '0' && id[i] <= '9') && !strchr("_.-", id[i]))
-			return 0;
-	return 1;
+	return n > 0 && n < TACWS_BROKER_NODE_ID_MAX &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 tacws_broker *tacws_broker_redis_open(uv_loop_t *loop, const tacws_broker_config *cfg,
 				      const tacws_broker_options *opt)
 {
 	if (!loop || !cfg || !opt || cfg->n_shards < 1 || cfg->n_shards > TACWS_BROKER_MAX_SHARDS ||
-	    !node_id_ok(opt->node_id))
+	    !tacws_broker_node_id_ok(opt->node_id))
 		return NULL;
 	redis_broker *rb = calloc(1, sizeof *rb + cfg->n_shards * sizeof(shard));
 	if (!rb)

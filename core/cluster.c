@@ -40,15 +40,6 @@ static int id_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* An id as a node's config allows it (broker.h): anything else in the registry is not a
- * node of ours, and would not be safe in a metric label. */
-static bool id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	return n > 0 && n < TACWS_BROKER_NODE_ID_MAX &&
-	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
 static void on_nodes(void *arg, int status, const char *const *ids, size_t n)
 {
 	struct tacws_cluster_peers *p = arg;
@@ -63,7 +54,9 @@ static void on_nodes(void *arg, int status, const char *const *ids, size_t n)
 	char **copy = n ? calloc(n, sizeof *copy) : NULL;
 	size_t k = 0;
 	for (size_t i = 0; copy && i < n; i++) {
-		if (!id_ok(ids[i]))
+		/* anything else in the registry is not a node of ours, and would not be
+		 * safe in a metric label */
+		if (!tacws_broker_node_id_ok(ids[i]))
 			continue;
 		if (!(copy[k] = strdup(ids[i]))) { /* out of memory: the last list stays */
 			while (k)

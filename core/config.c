@@ -564,15 +564,9 @@ static int check_feeds(tacws_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* The node's id: [A-Za-z0-9_.-], as the broker takes it. */
+/* What a node id is made of (tacws_broker_node_id_ok): a hostname's others become '-'. */
 static const char node_id_chars[] =
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-
-static bool valid_node_id(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && n < TACWS_BROKER_NODE_ID_MAX && strspn(s, node_id_chars) == n;
-}
 
 /* [cluster]: the addresses parsed, and node_id defaulted to <hostname>-<pid>. */
 static int finish_cluster(tacws_config *cfg, char *err, size_t errlen)
@@ -602,7 +596,7 @@ static int finish_cluster(tacws_config *cfg, char *err, size_t errlen)
 		}
 		free(cfg->node_id);
 		cfg->node_id = copy;
-	} else if (!valid_node_id(cfg->node_id)) {
+	} else if (!tacws_broker_node_id_ok(cfg->node_id)) {
 		e = tacws_config_find(cfg, "cluster", "node_id");
 		snprintf(err, errlen, "%s:%d: [cluster] node_id: '%s' is not 1-%d of A-Z a-z 0-9 _ . -",
 			 cfg->path, e ? e->line : 0, cfg->node_id, TACWS_BROKER_NODE_ID_MAX - 1);
